@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "preflight",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "preflight", targets: ["preflight"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, reached only from PreflightProbes (and CZlib from PreflightExplain).
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Check, Engine, Config, Verdict: no C, no I/O of its own.
+        .target(name: "PreflightCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // TCP, DNS, HTTP (libcurl), PostgreSQL (libpq), listening sockets: the only code that touches C.
+        .target(name: "PreflightProbes", dependencies: ["PreflightCore", "CLibPQ", "CCurl"]),
+        // One file per check.
+        .target(name: "PreflightChecks", dependencies: ["PreflightCore", "PreflightProbes"], path: "Checks"),
+        .target(name: "PreflightReporters", dependencies: ["PreflightCore"]),
+        // `preflight explain`: reads k6 outputs after a run.
+        .target(name: "PreflightExplain", dependencies: ["CZlib"]),
+        .executableTarget(name: "preflight", dependencies: [
+            "PreflightCore", "PreflightProbes", "PreflightChecks", "PreflightReporters", "PreflightExplain",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "PreflightCoreTests", dependencies: ["PreflightCore", "PreflightReporters"]),
+        .testTarget(name: "ChecksTests", dependencies: ["PreflightChecks", "PreflightProbes", "PreflightCore"]),
+        .testTarget(name: "PreflightExplainTests", dependencies: ["PreflightExplain"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PreflightCore"]),
+    ]
+)

@@ -1,0 +1,17 @@
+// Typed wrappers for libcurl's variadic setopt/getinfo, which Swift cannot call.
+#include <curl/curl.h>
+
+typedef size_t (*preflight_curl_write_cb)(char *, size_t, size_t, void *);
+
+static inline CURLcode preflight_easy_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode preflight_easy_setopt_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode preflight_easy_setopt_pointer(CURL *h, CURLoption o, void *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode preflight_easy_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode preflight_easy_setopt_write_cb(CURL *h, CURLoption o, preflight_curl_write_cb v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode preflight_easy_setopt_off_t(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
+
+static inline CURLcode preflight_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLcode preflight_easy_getinfo_off_t(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLcode preflight_easy_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
+
+static inline CURLMcode preflight_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
