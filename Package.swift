@@ -31,10 +31,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "PreflightCoreTests", dependencies: ["PreflightCore", "PreflightReporters"]),
-        .testTarget(name: "ChecksTests", dependencies: ["PreflightChecks", "PreflightProbes", "PreflightCore"]),
+        // Loopback fixtures for the tests: HTTP servers, PostgreSQL clusters, the built binary.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "PreflightCoreTests", dependencies: ["PreflightCore", "PreflightReporters"],
+                    resources: [.copy("Golden")]),
+        .testTarget(name: "ChecksTests", dependencies: ["PreflightChecks", "PreflightProbes", "PreflightCore", "TestSupport"]),
         .testTarget(name: "PreflightExplainTests", dependencies: ["PreflightExplain"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "IntegrationTests", dependencies: ["PreflightCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
     ]
 )

@@ -21,7 +21,7 @@ public struct DatabaseSettings: ConfigSection {
 
 /// Really logs in (pg_isready says "accepting" even for a bad password or a full server)
 /// and runs a read-only `SELECT` under the deadline.
-public struct DatabaseCheck: Check {
+public struct DatabaseCheck: DescribedCheck {
     public static let description = CheckDescription(
         id: "database", title: "Database login", layer: .database,
         needs: "database.url (or --database-url)",

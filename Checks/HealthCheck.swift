@@ -24,7 +24,7 @@ public struct HealthSettings: ConfigSection {
 }
 
 /// GET the health endpoint: status, phase timings, and what its JSON says about its components.
-public struct HealthCheck: Check {
+public struct HealthCheck: DescribedCheck {
     public static let description = CheckDescription(
         id: "health", title: "Health endpoint", layer: .service, prerequisites: ["port"],
         needs: "target; health.path (default /health)",

@@ -3,7 +3,7 @@ import PreflightCore
 import PreflightProbes
 
 /// Is anything listening at the target? Resolves every address and connects to each.
-public struct PortCheck: Check {
+public struct PortCheck: DescribedCheck {
     public static let description = CheckDescription(
         id: "port", title: "Service port", layer: .network,
         needs: "target (or --target)",

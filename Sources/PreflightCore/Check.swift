@@ -1,12 +1,17 @@
-/// A pluggable check. Describe it statically, then `run` it; the engine owns deadlines and ordering.
+/// A pluggable check: it describes itself, then `run`s; the engine owns deadlines and ordering.
 public protocol Check: Sendable {
-    static var description: CheckDescription { get }
+    var description: CheckDescription { get }
     /// Runs once every prerequisite passed. A throw, or running past the budget,
     /// becomes a failed result: no check can take the run down.
     func run(_ context: CheckContext) async throws -> CheckOutcome
 }
 
-extension Check {
+/// A built-in check describes itself statically, like a SwiftLint rule.
+public protocol DescribedCheck: Check {
+    static var description: CheckDescription { get }
+}
+
+extension DescribedCheck {
     public var description: CheckDescription { Self.description }
 }
 

@@ -1,0 +1,19 @@
+# The two commands that work on a fresh machine (Debian 12 + Swift 6):
+#   make run   installs what is missing, builds, starts the sample stack with one fault
+#              (SCENARIO=backend-down by default), runs preflight against it, stops the stack
+#   make test  installs what is missing, builds, runs every test against real PostgreSQL and HTTP servers
+SHELL := /bin/bash
+SCENARIO ?= backend-down
+
+.PHONY: deps build run test
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	swift build
+
+run: build
+	@scripts/run-sample.sh "$(SCENARIO)"
+
+test: deps
+	@scripts/test.sh

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Loopback server fixtures for preflight's tests. Prints "PORT <n>" and serves until stdin closes.
+
+  http-fixture.py json STATUS BODY [HEADER:VALUE ...]   answer every request with STATUS and BODY
+  http-fixture.py hang                                   accept TCP, never answer
+  http-fixture.py garbage                                accept, send bytes that are not HTTP, close
+  http-fixture.py tls                                    TLS (self-signed) answering 200 {"status":"ok"}
+  http-fixture.py blackhole                              listen queue full: new SYNs are dropped, connect times out
+  http-fixture.py --host ::1 json 200 '{}'               bind another loopback address
+"""
+import json, os, socket, ssl, subprocess, sys, tempfile, threading
+
+args = sys.argv[1:]
+host = "127.0.0.1"
+if args[:1] == ["--host"]:
+    host, args = args[1], args[2:]
+mode = args[0]
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def listener(backlog=128):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind((host, 0))
+    s.listen(backlog)
+    return s
+
+
+def announce(s):
+    print("PORT", s.getsockname()[1], flush=True)
+
+
+def response(status, body, headers):
+    reason = {200: "OK", 201: "Created", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Status")
+    head = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json", f"Content-Length: {len(body)}"] + headers
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def read_request(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v.strip() or 0)
+    while len(rest) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head
+
+
+def serve_http(s, status, body, headers, wrap=None):
+    def handle(conn):
+        try:
+            if wrap:
+                conn = wrap(conn)
+            while read_request(conn) is not None:
+                conn.sendall(response(status, body, headers))
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def loop():
+        while True:
+            conn, _ = s.accept()
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
+held = []
+if mode == "json":
+    s = listener()
+    serve_http(s, int(args[1]), args[2].encode(), args[3:])
+elif mode == "hang":
+    s = listener()
+
+    def hold():
+        while True:
+            conn, _ = s.accept()
+            held.append(conn)
+
+    threading.Thread(target=hold, daemon=True).start()
+elif mode == "garbage":
+    s = listener()
+
+    def spew():
+        while True:
+            conn, _ = s.accept()
+            try:
+                conn.sendall(b"\x00\x01\x02garbage-not-http\xff\xfe" * 8)
+            except Exception:
+                pass
+            conn.close()
+
+    threading.Thread(target=spew, daemon=True).start()
+elif mode == "tls":
+    d = tempfile.mkdtemp()
+    cert, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    s = listener()
+    serve_http(s, 200, b'{"status":"ok"}', [], wrap=lambda c: ctx.wrap_socket(c, server_side=True))
+elif mode == "blackhole":
+    s = listener(backlog=0)
+    # One connection that is never accepted fills the queue; the kernel then drops new SYNs.
+    filler = socket.socket(family, socket.SOCK_STREAM)
+    filler.connect(s.getsockname()[:2])
+    held.append(filler)
+else:
+    sys.exit(f"unknown mode {mode}")
+
+announce(s)
+sys.stdin.read()  # serve until the test closes our stdin (or exits)

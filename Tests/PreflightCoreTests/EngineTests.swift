@@ -1,0 +1,147 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import PreflightCore
+
+/// A check whose behaviour a test chooses.
+struct FakeCheck: Check {
+    let description: CheckDescription
+    let body: @Sendable (CheckContext) async throws -> CheckOutcome
+
+    init(_ id: CheckID, layer: Layer = .service, needs: [CheckID] = [],
+         _ body: @escaping @Sendable (CheckContext) async throws -> CheckOutcome) {
+        description = CheckDescription(id: id, title: "Fake \(id)", layer: layer, prerequisites: needs, needs: "-", examples: [])
+        self.body = body
+    }
+
+    func run(_ context: CheckContext) async throws -> CheckOutcome { try await body(context) }
+}
+
+/// Opens once `open()` is called; waiters before that are suspended.
+actor Gate {
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    func open() { isOpen = true; waiters.forEach { $0.resume() }; waiters = [] }
+    func wait() async { if !isOpen { await withCheckedContinuation { waiters.append($0) } } }
+}
+
+struct Boom: Error {}
+
+@Suite struct EngineTests {
+    let config = Config()
+
+    @Test func independentChecksRunAtTheSameTime() async {
+        // a waits for b to start: if the engine ran them one after the other, a would overrun its deadline.
+        let gate = Gate()
+        let report = await Engine(checks: [
+            FakeCheck("a") { _ in await gate.wait(); return .pass("b started while a ran") },
+            FakeCheck("b") { _ in await gate.open(); return .pass("ok") },
+        ]).run(config: config, timeout: .seconds(2))
+        #expect(report.result("a")?.status == .pass)
+        #expect(report.verdict == .go)
+    }
+
+    @Test func overrunningCheckFailsAndTheRunStillEnds() async {
+        let report = await Engine(checks: [
+            // A blocking call that never returns, on its own thread: the engine must not wait for it.
+            FakeCheck("stuck") { _ in await Blocking.run { sleep(3600); return .pass("never") } },
+            FakeCheck("fine") { _ in .pass("ok") },
+        ]).run(config: config, timeout: .milliseconds(100))
+        let stuck = report.result("stuck")
+        #expect(stuck?.status == .fail)
+        #expect(stuck?.outcome.summary.contains("did not finish within") == true)
+        #expect(report.result("fine")?.status == .pass)
+        #expect(report.rootCauses == ["stuck"])
+    }
+
+    @Test func throwingCheckBecomesAFailedResult() async {
+        let report = await Engine(checks: [FakeCheck("x") { _ in throw Boom() }]).run(config: config, timeout: .seconds(1))
+        #expect(report.result("x")?.status == .fail)
+        #expect(report.result("x")?.outcome.summary.hasPrefix("check crashed") == true)
+    }
+
+    @Test func dependantsOfAFailureAreBlockedByTheRootFailure() async {
+        let ran = Mutex<[String]>([])
+        let report = await Engine(checks: [
+            FakeCheck("port", layer: .network) { _ in .fail("refused") },
+            FakeCheck("health", needs: ["port"]) { _ in ran.withLock { $0.append("health") }; return .pass("") },
+            FakeCheck("burst", layer: .limits, needs: ["health"]) { _ in ran.withLock { $0.append("burst") }; return .pass("") },
+            FakeCheck("database", layer: .database) { _ in .pass("ok") },
+        ]).run(config: config, timeout: .seconds(1))
+        #expect(ran.withLock { $0 }.isEmpty)
+        #expect(report.result("health")?.status == .blocked)
+        #expect(report.result("health")?.blockedBy == ["port"])
+        #expect(report.result("burst")?.blockedBy == ["port"])
+        #expect(report.rootCauses == ["port"])
+        #expect(report.verdict == .noGo)
+    }
+
+    @Test func prerequisitesThatPassedLetDependantsRunWithTheirResults() async {
+        let report = await Engine(checks: [
+            FakeCheck("port", layer: .network) { _ in .warn("one of two addresses") },
+            FakeCheck("health", needs: ["port"]) { ctx in
+                ctx.prerequisites["port"]?.status == .warn ? .pass("saw port's warning") : .fail("no prerequisite result")
+            },
+        ]).run(config: config, timeout: .seconds(1))
+        #expect(report.result("health")?.status == .pass)
+        #expect(report.verdict == .go)
+    }
+
+    @Test func skippedPrerequisiteSkipsItsDependants() async {
+        let report = await Engine(checks: [
+            FakeCheck("port", layer: .network) { _ in .skipped("no target configured") },
+            FakeCheck("health", needs: ["port"]) { _ in .fail("should not run") },
+        ]).run(config: config, timeout: .seconds(1))
+        #expect(report.result("health")?.status == .skipped)
+        #expect(report.verdict == .go)
+    }
+
+    @Test func onlyAndSkipSelectChecks() async {
+        let checks = [FakeCheck("a") { _ in .fail("a") }, FakeCheck("b") { _ in .pass("b") }]
+        let only = await Engine(checks: checks).run(config: config, timeout: .seconds(1), only: ["b"])
+        #expect(only.result("a")?.status == .skipped)
+        #expect(only.verdict == .go)
+        let skip = await Engine(checks: checks).run(config: config, timeout: .seconds(1), skip: ["b"])
+        #expect(skip.result("b")?.status == .skipped)
+        #expect(skip.rootCauses == ["a"])
+    }
+}
+
+@Suite struct ReportTests {
+    func result(_ id: CheckID, _ layer: Layer, _ outcome: CheckOutcome) -> CheckResult {
+        CheckResult(id: id, title: id, layer: layer, outcome: outcome)
+    }
+
+    @Test func rootCausesFollowTheCausalOrder() {
+        let r = Report(results: [
+            result("script", .script, .fail("cursor")),
+            result("database", .database, .fail("refused")),
+            result("port", .network, .fail("refused")),
+        ], duration: .zero)
+        #expect(r.rootCauses == ["port", "database", "script"])
+    }
+
+    @Test func failureExplainedByAnotherIsItsConsequence() {
+        let r = Report(results: [
+            result("health", .service, .fail("503: database disconnected", suspects: ["database"])),
+            result("database", .database, .fail("refused")),
+        ], duration: .zero)
+        #expect(r.rootCauses == ["database"])
+        #expect(r.result("health")?.consequenceOf == "database")
+        #expect(r.consequences(of: "database").map(\.id) == ["health"])
+    }
+
+    @Test func suspectThatPassedLeavesTheFailureARootCause() {
+        let r = Report(results: [
+            result("health", .service, .fail("503: database disconnected", suspects: ["database"])),
+            result("database", .database, .pass("ok")),
+        ], duration: .zero)
+        #expect(r.rootCauses == ["health"])
+    }
+
+    @Test func warningsAloneAreGo() {
+        let r = Report(results: [result("port", .network, .warn("partial"))], duration: .zero)
+        #expect(r.verdict == .go)
+        #expect(r.verdict.exitCode == 0)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import PreflightCore
+@testable import PreflightReporters
+
+/// Reporters compared byte for byte with Tests/PreflightCoreTests/Golden (UPDATE_GOLDEN=1 rewrites them).
+@Suite struct ReporterGoldenTests {
+    static let sample: Report = {
+        Secrets.shared.register("golden-secret-pw")
+        return Report(results: [
+            CheckResult(id: "port", title: "Service port", layer: .network,
+                        outcome: .pass("127.0.0.1:3001 accepts TCP connections (0.12 ms)",
+                                       evidence: Evidence(["target": "127.0.0.1:3001", "latencyMs": .double(0.12)])), durationMs: 1),
+            CheckResult(id: "health", title: "Health endpoint", layer: .service,
+                        outcome: .fail("http://127.0.0.1:3001/api/v1/health answers 503: database disconnected: the service cannot reach its database",
+                                       evidence: Evidence(["status": 503, "components": .object(Evidence(["database": "disconnected"]))]),
+                                       fix: "fix the database first (see the database check)", suspects: ["database"]), durationMs: 4),
+            CheckResult(id: "database", title: "Database login", layer: .database,
+                        outcome: .fail("connection refused on 127.0.0.1:5433: PostgreSQL is not running there",
+                                       evidence: Evidence(["server": "127.0.0.1:5433", "url": .string(redactURL("postgresql://chat:golden-secret-pw@127.0.0.1:5433/chat")),
+                                                           "error": "connection to server failed: Connection refused (golden-secret-pw)"]),
+                                       fix: "start PostgreSQL, or correct host and port in database.url"), durationMs: 2),
+            CheckResult(id: "rate-limit", title: "Rate limiter", layer: .limits,
+                        outcome: CheckOutcome(.blocked, "not run: health failed"), blockedBy: ["health"]),
+            CheckResult(id: "script", title: "Load script", layer: .script,
+                        outcome: .warn("thresholds reference a metric that does not exist", fix: "remove or rename the threshold")),
+            CheckResult(id: "schema", title: "Schema", layer: .schema, outcome: .skipped("no schema section")),
+        ], duration: .milliseconds(12))
+    }()
+
+    func compare(_ actual: String, _ name: String) throws {
+        let golden = packageRoot.appendingPathComponent("Tests/PreflightCoreTests/Golden/\(name)")
+        if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
+            try actual.write(to: golden, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOf: Bundle.module.url(forResource: "Golden/\(name)", withExtension: nil)!, encoding: .utf8)
+        #expect(actual == expected, "\(name) differs from its golden file; rerun with UPDATE_GOLDEN=1 after checking the change")
+    }
+
+    static var packageRoot: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+    var packageRoot: URL { Self.packageRoot }
+
+    @Test func text() throws {
+        try compare(TextReporter(color: false).render(Self.sample), "sample.1.text")
+    }
+
+    @Test func textVerbose() throws {
+        try compare(TextReporter(color: false, verbose: true).render(Self.sample), "sample.1.verbose.text")
+    }
+
+    @Test func json() throws {
+        try compare(JSONReporter().render(Self.sample), "sample.1.json")
+    }
+
+    @Test func jsonHasTheDocumentedShape() throws {
+        let data = Data(JSONReporter().render(Self.sample).utf8)
+        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(Set(root.keys) == ["schema", "verdict", "durationMs", "rootCauses", "checks"])
+        #expect(root["verdict"] as? String == "no-go")
+        #expect(root["rootCauses"] as? [String] == ["database"])
+        let checks = try #require(root["checks"] as? [[String: Any]])
+        for c in checks { #expect(Set(c.keys) == ["id", "title", "status", "summary", "blockedBy", "evidence", "fix"]) }
+    }
+
+    @Test func noPasswordInAnyFormat() {
+        for out in [TextReporter(color: false).render(Self.sample), TextReporter(color: true, verbose: true).render(Self.sample),
+                    JSONReporter().render(Self.sample)] {
+            #expect(!out.contains("golden-secret-pw"))
+        }
+    }
+
+    @Test func colourOnlyWhenAsked() {
+        #expect(!TextReporter(color: false).render(Self.sample).contains("\u{1B}["))
+        #expect(TextReporter(color: true).render(Self.sample).contains("\u{1B}["))
+    }
+}

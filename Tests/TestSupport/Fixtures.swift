@@ -1,0 +1,109 @@
+import Foundation
+
+/// A loopback server from Tests/Fixtures/http-fixture.py; it exits when `stop()` closes its stdin.
+public final class FixtureServer: @unchecked Sendable {
+    public let port: Int
+    public let host: String
+    private let process: Process
+    private let stdin: Pipe
+
+    /// Starts `http-fixture.py [--host H] MODE ARGS…` and waits for its port.
+    public init(_ mode: String, _ args: [String] = [], host: String = "127.0.0.1") throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = [packageRoot.appendingPathComponent("Tests/Fixtures/http-fixture.py").path]
+            + (host == "127.0.0.1" ? [] : ["--host", host]) + [mode] + args
+        let input = Pipe(), output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let line = Self.readLine(output.fileHandleForReading)
+        guard line.hasPrefix("PORT "), let port = Int(line.dropFirst(5)) else {
+            p.terminate()
+            throw FixtureError("fixture \(mode) did not start: \(line)")
+        }
+        self.port = port
+        self.host = host
+        self.process = p
+        self.stdin = input
+    }
+
+    /// http://127.0.0.1:PORT or http://[::1]:PORT
+    public var url: String { host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)" }
+
+    public func stop() {
+        try? stdin.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+
+    static func readLine(_ handle: FileHandle) -> String {
+        var bytes = Data()
+        while let b = try? handle.read(upToCount: 1), !b.isEmpty, b != Data([10]) { bytes.append(b) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+public struct FixtureError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+/// A throwaway PostgreSQL cluster from Tests/Fixtures/pg-cluster.sh (own data dir, own port).
+public final class PostgresCluster: @unchecked Sendable {
+    public let directory: URL
+    public let port: Int
+    /// postgresql://preflight:…@127.0.0.1:PORT/preflight
+    public let url: String
+    public let adminURL: String
+    public let password: String
+
+    public init(maxConnections: Int = 100, password: String = "pf-test-\(UUID().uuidString.prefix(6))") throws {
+        directory = try temporaryDirectory("pf-pg")
+        self.password = password
+        let out = try runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pg-cluster.sh").path, "start",
+                                                directory.path, "--max-connections", String(maxConnections), "--password", password],
+                                 limit: 120)
+        guard out.status == 0 else { throw FixtureError("PostgreSQL did not start: \(out.stderr)") }
+        var values: [String: String] = [:]
+        for line in out.stdout.split(separator: "\n") {
+            let kv = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if kv.count == 2 { values[kv[0]] = kv[1] }
+        }
+        guard let p = values["PGPORT"].flatMap(Int.init), let u = values["PG_URL"], let a = values["PG_ADMIN_URL"] else {
+            throw FixtureError("pg-cluster.sh printed no URL: \(out.stdout)")
+        }
+        port = p
+        url = u
+        adminURL = a
+    }
+
+    /// Runs SQL as the superuser through psql; returns its output.
+    @discardableResult
+    public func psql(_ sql: String) throws -> String {
+        let out = try runProcess("/usr/bin/psql", [adminURL, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql], limit: 30)
+        guard out.status == 0 else { throw FixtureError("psql failed: \(out.stderr)") }
+        return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public func stop() {
+        _ = try? runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pg-cluster.sh").path, "stop", directory.path], limit: 60)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// One cluster per test process, started on first use and stopped when the process exits.
+    public static let shared: Result<PostgresCluster, any Error> = {
+        do {
+            let cluster = try PostgresCluster()
+            sharedForExit = cluster
+            atexit { PostgresCluster.sharedForExit?.stop() }
+            return .success(cluster)
+        } catch {
+            return .failure(error)
+        }
+    }()
+    nonisolated(unsafe) static var sharedForExit: PostgresCluster?
+}

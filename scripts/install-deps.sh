@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what preflight's build, tests and sample stack need, from Debian's packages.
+# Only what is missing; `apt-get update` first, since a fresh machine has empty package lists.
+set -euo pipefail
+
+packages=(
+  pkg-config libpq-dev libcurl4-openssl-dev zlib1g-dev   # build: libpq, libcurl, zlib through pkg-config
+  postgresql                                             # tests and the sample stack start their own clusters
+  python3 python3-flask python3-flask-limiter python3-psycopg2   # the sample stack's chat backend
+  nginx-light                                            # a real rate limiter (limit_req) for the tests
+  openssl                                                # self-signed certificates for TLS fixtures
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+as_root=()
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  as_root=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -q >/dev/null
+"${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

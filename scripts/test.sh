@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `make test`: build, run every Swift test (they start their own PostgreSQL clusters and HTTP
+# fixtures on loopback), then the sample stack's end-to-end scenarios against the built binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Wrapping|Merging|Building)' || true
+test -x .build/debug/preflight || { echo "build failed" >&2; exit 1; }
+export PREFLIGHT_BIN=$PWD/.build/debug/preflight
+
+status=0
+swift test --skip-build 2>&1 | tee .build/swift-test.log | grep -vE '^(Test Suite|Test Case|◇|↳)' || true
+grep -qE '✔ Test run with [0-9]+ tests? (in [0-9]+ suites? )?passed' .build/swift-test.log || status=1
+
+if [ -x Tests/SampleStack/run-scenarios.sh ]; then
+  Tests/SampleStack/run-scenarios.sh || status=1
+fi
+exit $status
