@@ -102,6 +102,10 @@ public struct HealthCheck: DescribedCheck {
             return .fail("\(u) accepts TCP connections but sent no answer within \(format(context.timeout))",
                          evidence: evidence,
                          fix: "the process is hung or overloaded (event loop blocked, all workers busy): check its log, or raise --timeout if it is only slow")
+        case 28 where isTLS && context.prerequisites["port"].map({ $0.status == .pass || $0.status == .warn }) == true:
+            // curl counts the TLS handshake as connecting; the port check already saw TCP accepted.
+            return .fail("\(u): TLS handshake got no answer within \(format(context.timeout)) although TCP connects: the port probably speaks plain HTTP",
+                         evidence: evidence, fix: "use http:// in target if the service does not speak TLS")
         case 28:
             return .fail("\(u): no connection within \(format(context.timeout))", evidence: evidence,
                          fix: "check that the service is up and reachable")

@@ -8,8 +8,12 @@ public final class Secrets: Sendable {
 
     public init() {}
 
+    /// Secrets shorter than this are not scrubbed from free text (a password "p" would mangle
+    /// every "http"); URL passwords of any length are still removed by `redactURL`.
+    public static let minimumScrubLength = 4
+
     public func register(_ secret: String) {
-        guard !secret.isEmpty else { return }
+        guard secret.count >= Self.minimumScrubLength else { return }
         values.withLock { _ = $0.insert(secret) }
         // URLs carry the password percent-encoded too.
         if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .urlPasswordAllowed), encoded != secret {

@@ -2,6 +2,7 @@
 """Loopback server fixtures for preflight's tests. Prints "PORT <n>" and serves until stdin closes.
 
   http-fixture.py json STATUS BODY [HEADER:VALUE ...]   answer every request with STATUS and BODY
+  http-fixture.py big BYTES                              200 with a JSON body of about BYTES bytes
   http-fixture.py hang                                   accept TCP, never answer
   http-fixture.py garbage                                accept, send bytes that are not HTTP, close
   http-fixture.py tls                                    TLS (self-signed) answering 200 {"status":"ok"}
@@ -9,6 +10,14 @@
   http-fixture.py --host ::1 json 200 '{}'               bind another loopback address
 """
 import json, os, socket, ssl, subprocess, sys, tempfile, threading
+
+# Close descriptors inherited from the test process, so we never hold another test's pipe open.
+for fd in map(int, os.listdir("/proc/self/fd")):
+    if fd > 2:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 args = sys.argv[1:]
 host = "127.0.0.1"
@@ -83,6 +92,10 @@ held = []
 if mode == "json":
     s = listener()
     serve_http(s, int(args[1]), args[2].encode(), args[3:])
+elif mode == "big":
+    s = listener()
+    size = int(args[1])
+    serve_http(s, 200, b'{"status":"ok","pad":"' + b"x" * size + b'"}', [])
 elif mode == "hang":
     s = listener()
 

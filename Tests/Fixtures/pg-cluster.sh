@@ -8,6 +8,9 @@
 #   pg-cluster.sh stop DIR     stop that cluster (pg_ctl -D DIR/data stop), nothing else
 #   pg-cluster.sh free-port    print a free loopback TCP port
 set -euo pipefail
+# Close descriptors inherited from the caller (Swift's Process passes its pipes on): a postmaster
+# holding the caller's stdout pipe would keep it from ever seeing end-of-file.
+for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done; true
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 [ -n "$bindir" ] || { echo "pg-cluster.sh: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
