@@ -31,22 +31,30 @@ say() { echo "stack.sh: $*" >&2; }
 free_port() { "$PG_CLUSTER" free-port; }
 
 # ------------------------------------------------------------------------- down
+# alive PID: running and not a zombie (our children are reparented once up exits,
+# and a zombie answers kill -0 until its new parent reaps it)
+alive() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
 stack_down() {
   local dir=$1 pid name cmd i
   if [ -f "$dir/pids" ]; then
     while read -r pid name; do
       [ -n "$pid" ] || continue
       # Only signal the PID if it is still the process we started (no PID reuse).
-      cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
+      cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" || true)
       case "$cmd" in
         *"$name"*) kill -TERM "$pid" 2>/dev/null || true ;;
         *) continue ;;
       esac
       for i in $(seq 1 40); do
-        kill -0 "$pid" 2>/dev/null || break
+        alive "$pid" || break
         sleep 0.05
       done
-      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+      alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
     done <"$dir/pids"
     rm -f "$dir/pids"
   fi
@@ -73,7 +81,7 @@ die() {
 wait_http() {
   local url=$1 want=$2 pid=$3 log=$4 code=000 i
   for i in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2 || true; die "backend (pid $pid) exited; log above"; }
+    alive "$pid" || { cat "$log" >&2 || true; die "backend (pid $pid) exited; log above"; }
     code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" || true)
     [ "$code" = "$want" ] && return 0
     sleep 0.05
@@ -85,7 +93,7 @@ wait_http() {
 wait_tcp() {  # wait_tcp PORT PID
   local port=$1 pid=$2 i
   for i in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || die "blackhole listener (pid $pid) exited"
+    alive "$pid" || die "blackhole listener (pid $pid) exited"
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
     sleep 0.05
   done
