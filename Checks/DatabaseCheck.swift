@@ -1,0 +1,144 @@
+import Foundation
+import PreflightCore
+import PreflightProbes
+
+/// `database:` in preflight.yml. Later checks (pool) add their keys here.
+public struct DatabaseSettings: ConfigSection {
+    public static let key = "database"
+    public var url: DatabaseURL?
+
+    public init() {}
+    public init(url: DatabaseURL?) { self.url = url }
+    public init(reading r: SectionReader) {
+        r.allowKeys(["url"])
+        if let raw = r.string("url") {
+            let (parsed, why) = DatabaseURL.parse(raw)
+            if let why { r.problem("url", why) }
+            url = parsed
+        }
+    }
+}
+
+/// Really logs in (pg_isready says "accepting" even for a bad password or a full server)
+/// and runs a read-only `SELECT` under the deadline.
+public struct DatabaseCheck: Check {
+    public static let description = CheckDescription(
+        id: "database", title: "Database login", layer: .database,
+        needs: "database.url (or --database-url)",
+        examples: [
+            CheckExample("logs in and runs SELECT in a read-only session", .pass),
+            CheckExample("connection refused, or no answer within the timeout", .fail),
+            CheckExample("password authentication failed, or the database does not exist", .fail),
+            CheckExample("sorry, too many clients already", .fail),
+        ])
+
+    let probes: Probes
+    public init(probes: Probes) { self.probes = probes }
+
+    public func run(_ context: CheckContext) async throws -> CheckOutcome {
+        guard let url = context.config.section(DatabaseSettings.self).url else {
+            return .skipped("no database.url configured")
+        }
+        var evidence = Evidence([
+            "server": .string(url.hostPort), "user": .string(url.user ?? "-"), "database": .string(url.database ?? url.user ?? "-"),
+        ])
+        let clock = ContinuousClock()
+        let start = clock.now
+        let session: any PostgresSession
+        switch await probes.postgres.connect(url, timeout: context.timeout) {
+        case .failure(let e):
+            evidence["error"] = .string(Self.oneLine(e.message))
+            return Self.classify(e, url: url, timeout: context.timeout, evidence: evidence)
+        case .success(let s):
+            session = s
+        }
+        defer { Task { await session.close() } }
+        let result = await session.query(
+            "SELECT current_setting('server_version'), current_setting('transaction_read_only'), current_user, current_database()",
+            timeout: context.timeout)
+        let ms = start.duration(to: clock.now).milliseconds
+        await session.close()
+        switch result {
+        case .failure(let e):
+            evidence["error"] = .string(Self.oneLine(e.message))
+            return Self.classify(e, url: url, timeout: context.timeout, evidence: evidence)
+        case .success(let rows):
+            let row = rows.first ?? []
+            let version = row.first.flatMap { $0 } ?? "?"
+            evidence["version"] = .string(version)
+            evidence["readOnly"] = .bool(row.count > 1 && row[1] == "on")
+            evidence["latencyMs"] = .double(round2(ms))
+            let who = row.count > 3 ? "\(row[2] ?? "?") on \(row[3] ?? "?")" : "\(url.user ?? "?")"
+            let short = version.split(separator: " ").first.map(String.init) ?? version
+            return .pass("PostgreSQL \(short) at \(url.hostPort) accepts \(who) (read-only session, \(Int(ms.rounded())) ms)",
+                         evidence: evidence)
+        }
+    }
+
+    /// One sentence per libpq failure class, then the fix.
+    static func classify(_ e: PostgresError, url: DatabaseURL, timeout: Duration, evidence: Evidence) -> CheckOutcome {
+        let m = e.message
+        let lower = m.lowercased()
+        let at = url.hostPort
+        let user = url.user ?? "the user"
+        let db = url.database ?? url.user ?? "the database"
+        func fail(_ summary: String, _ fix: String) -> CheckOutcome { .fail(summary, evidence: evidence, fix: fix) }
+
+        if e.timedOut || lower.contains("timeout expired") {
+            return fail("PostgreSQL at \(at) did not answer within \(format(timeout))",
+                        "check that PostgreSQL is running and not stalled, and that nothing drops packets to \(at)")
+        }
+        if lower.contains("connection refused") {
+            return fail("connection refused on \(at): PostgreSQL is not running there",
+                        "start PostgreSQL, or correct host and port in database.url (pg_lsclusters / pg_ctl status show where it runs)")
+        }
+        if lower.contains("could not translate host name") || lower.contains("name or service not known")
+            || lower.contains("temporary failure in name resolution") {
+            return fail("the database host \(url.host ?? "?") does not resolve", "check the host name in database.url")
+        }
+        if lower.contains("password authentication failed") || lower.contains("no password supplied")
+            || lower.contains("authentication failed") {
+            return fail("PostgreSQL at \(at) rejects the password for \(user) (or the role does not exist)",
+                        "use the password the service uses (check DATABASE_URL), or ALTER ROLE \(user) PASSWORD '…'")
+        }
+        if lower.contains("no pg_hba.conf entry") {
+            return fail("PostgreSQL at \(at) has no pg_hba.conf entry for \(user) from this host",
+                        "add a host line for \(user) to pg_hba.conf and reload, or connect as an allowed user")
+        }
+        if lower.contains("database") && lower.contains("does not exist") {
+            return fail("database \"\(db)\" does not exist on \(at)",
+                        "create it (createdb \(db)) and run the migrations, or correct the database name in database.url")
+        }
+        if lower.contains("role") && lower.contains("does not exist") {
+            return fail("role \"\(user)\" does not exist on \(at)", "create the role, or correct the user in database.url")
+        }
+        if lower.contains("too many clients") || lower.contains("remaining connection slots are reserved")
+            || lower.contains("too many connections for") {
+            return fail("PostgreSQL at \(at) refuses new connections: \(firstLine(m))",
+                        "connections are exhausted: lower the services' pool sizes or raise max_connections (see the pool check)")
+        }
+        if lower.contains("ssl") {
+            return fail("SSL mismatch with PostgreSQL at \(at): \(firstLine(m))",
+                        "set sslmode in database.url to what the server supports (disable, prefer or require)")
+        }
+        if lower.contains("the database system is starting up") || lower.contains("shutting down") || lower.contains("recovery") {
+            return fail("PostgreSQL at \(at) is not ready: \(firstLine(m))", "wait for it to finish starting, then run preflight again (or use --wait)")
+        }
+        if lower.contains("server closed the connection unexpectedly") || lower.contains("received invalid response")
+            || lower.contains("expected authentication request") || lower.contains("unsupported frontend protocol") {
+            return fail("\(at) does not speak the PostgreSQL protocol: \(firstLine(m))", "check the port in database.url: another service listens there")
+        }
+        return fail("cannot log in to PostgreSQL at \(at): \(firstLine(m))", "see libpq's message in the evidence")
+    }
+
+    /// libpq's text on one line ("…failed: Connection refused Is the server running…").
+    static func oneLine(_ s: String) -> String {
+        Secrets.shared.scrub(s.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))
+    }
+
+    static func firstLine(_ s: String) -> String {
+        let line = s.split(separator: "\n").first.map(String.init) ?? s
+        return line.replacingOccurrences(of: "FATAL:  ", with: "").replacingOccurrences(of: "ERROR:  ", with: "")
+            .replacingOccurrences(of: "connection to server at ", with: "")
+    }
+}

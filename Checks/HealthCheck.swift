@@ -1,0 +1,133 @@
+import Foundation
+import PreflightCore
+import PreflightProbes
+
+/// `health:` in preflight.yml.
+public struct HealthSettings: ConfigSection {
+    public static let key = "health"
+    public var path = "/health"
+
+    public init() {}
+    public init(reading r: SectionReader) {
+        r.allowKeys(["path"])
+        if let p = r.string("path") {
+            if p.isEmpty || p.contains(" ") {
+                r.problem("path", "expected a path like /health, found \"\(p)\"")
+            } else if p.hasPrefix("http://") || p.hasPrefix("https://") {
+                let (_, why) = ServiceURL.parse(p)
+                if let why { r.problem("path", why) } else { path = p }
+            } else {
+                path = p
+            }
+        }
+    }
+}
+
+/// GET the health endpoint: status, phase timings, and what its JSON says about its components.
+public struct HealthCheck: Check {
+    public static let description = CheckDescription(
+        id: "health", title: "Health endpoint", layer: .service, prerequisites: ["port"],
+        needs: "target; health.path (default /health)",
+        examples: [
+            CheckExample("GET /health answers 200 with {\"status\":\"ok\"}", .pass),
+            CheckExample("answers 503, or 200 with a component reported down", .fail),
+            CheckExample("reports its database disconnected: points at the database check", .fail),
+            CheckExample("accepts TCP but never answers; answers but not HTTP; TLS mismatch", .fail),
+        ])
+
+    /// Bodies past 1 MiB are cut: a health page has no business being larger.
+    static let bodyCap = 1 << 20
+
+    let probes: Probes
+    public init(probes: Probes) { self.probes = probes }
+
+    public func run(_ context: CheckContext) async throws -> CheckOutcome {
+        guard let target = context.config.target else { return .skipped("no target configured") }
+        let url = target.appending(path: context.config.section(HealthSettings.self).path)
+        let x = await probes.http.get(url, timeout: context.timeout, bodyCap: Self.bodyCap)
+        var evidence = Evidence(["url": .string(redactURL(url))])
+        let t = x.timings
+        evidence["timingsMs"] = .object(Evidence([
+            "dns": .double(round2(t.dnsMs)), "connect": .double(round2(t.connectMs)), "tls": .double(round2(t.tlsMs)),
+            "firstByte": .double(round2(t.firstByteMs)), "total": .double(round2(t.totalMs)),
+        ]))
+        if let failure = x.failure { return transportFailure(failure, url: url, context: context, evidence: evidence) }
+        guard let status = x.status else {
+            return .fail("no HTTP status from \(redactURL(url))", evidence: evidence, fix: "check that target is the service's HTTP base URL")
+        }
+        evidence["status"] = .int(status)
+        if x.bodyTruncated { evidence["body"] = .string("cut at \(Self.bodyCap) bytes") }
+        let body = HealthBody.parse(x.body)
+        if let body {
+            if let overall = body.overallText { evidence["reported"] = .string(overall) }
+            if !body.components.isEmpty {
+                evidence["components"] = .object(Evidence(body.components.map { ($0.name, JSONValue.string($0.detail)) }))
+            }
+        } else if !x.body.isEmpty {
+            evidence["bodySample"] = .string(String(decoding: x.body.prefix(120), as: UTF8.self)
+                .split(whereSeparator: \.isWhitespace).joined(separator: " "))
+        }
+        let down = body?.downComponents ?? []
+        let dbDown = down.filter { HealthBody.isDatabase($0.name) }
+        let timing = "\(Int(t.totalMs.rounded())) ms"
+
+        if !(200...299).contains(status) || body?.overall == .down || !down.isEmpty {
+            let what = (200...299).contains(status) ? "answers \(status) but reports" : "answers \(status)"
+            var said: [String] = []
+            if let o = body?.overallText, body?.overall == .down { said.append("status \(o)") }
+            said += down.map { "\($0.name) \($0.detail)" }
+            let detail = said.isEmpty ? "" : (((200...299).contains(status) ? " " : ": ") + said.joined(separator: ", "))
+            if !dbDown.isEmpty {
+                return .fail("\(redactURL(url)) \(what)\(detail): the service cannot reach its database",
+                             evidence: evidence,
+                             fix: context.config.hasDatabase
+                                ? "fix the database first (see the database check); the service recovers once it can connect"
+                                : "add database.url (the URL the service uses) so preflight can tell why the service cannot reach it",
+                             suspects: ["database", "pool"])
+            }
+            return .fail("\(redactURL(url)) \(what)\(detail)", evidence: evidence,
+                         fix: status == 404 ? "no route at \(URLComponents(string: url)?.path ?? url): set health.path to the service's health route"
+                             : "look at the service's log for why it reports itself unhealthy")
+        }
+        return .pass("\(redactURL(url)) answers \(status) in \(timing)\(body?.overallText.map { " (status \($0))" } ?? "")", evidence: evidence)
+    }
+
+    func transportFailure(_ f: HTTPExchange.Failure, url: String, context: CheckContext, evidence: Evidence) -> CheckOutcome {
+        var evidence = evidence
+        evidence["error"] = .string("curl \(f.code): \(f.message)")
+        let u = redactURL(url)
+        let isTLS = url.hasPrefix("https://")
+        switch f.code {
+        case 28 where f.connected:  // CURLE_OPERATION_TIMEDOUT after the TCP connection was up
+            return .fail("\(u) accepts TCP connections but sent no answer within \(format(context.timeout))",
+                         evidence: evidence,
+                         fix: "the process is hung or overloaded (event loop blocked, all workers busy): check its log, or raise --timeout if it is only slow")
+        case 28:
+            return .fail("\(u): no connection within \(format(context.timeout))", evidence: evidence,
+                         fix: "check that the service is up and reachable")
+        case 1, 8, 52, 56:  // unsupported protocol (HTTP/0.9), weird reply, got nothing, recv error
+            let tlsHint = isTLS ? "" : " — if this port speaks TLS, use https:// in target"
+            return .fail("\(u) answers, but not with HTTP: \(f.message)\(tlsHint)", evidence: evidence,
+                         fix: "point target at the service's HTTP port; something else listens here")
+        case 35, 60, 51, 58, 59, 77, 83, 90, 91:  // TLS handshake and verification
+            return .fail("\(u): TLS failed: \(f.message)", evidence: evidence,
+                         fix: isTLS ? "if the port speaks plain HTTP, use http:// in target; otherwise fix the certificate" : "check the TLS set-up")
+        case 6:
+            return .fail("\(u): the host name does not resolve: \(f.message)", evidence: evidence, fix: "check the host name in target")
+        case 7:
+            return .fail("\(u): connection refused: \(f.message)", evidence: evidence,
+                         fix: "the service stopped listening between checks: see the port check and the service's log")
+        case 3:
+            return .fail("\(u) is not a valid URL: \(f.message)", evidence: evidence, fix: "check target and health.path")
+        default:
+            return .fail("\(u): \(f.message)", evidence: evidence, fix: "see libcurl's error above")
+        }
+    }
+}
+
+func round2(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+
+extension Config {
+    /// Whether a database URL is configured, so other checks can point at the database check.
+    var hasDatabase: Bool { section(DatabaseSettings.self).url != nil }
+}

@@ -1,0 +1,61 @@
+/// The state a check ends in.
+public enum Status: String, Sendable, Codable, CaseIterable {
+    case pass, warn, fail, blocked, skipped
+}
+
+/// What a check found: status, one-line summary, the numbers behind it and the fix.
+public struct CheckOutcome: Sendable, Equatable {
+    public var status: Status
+    public var summary: String
+    public var evidence: Evidence
+    public var fix: String?
+    /// Checks whose failure would explain this one (health reporting its database down
+    /// points at `database`); the engine turns this failure into a consequence when one of them failed.
+    public var suspects: [CheckID]
+
+    public init(_ status: Status, _ summary: String, evidence: Evidence = Evidence(),
+                fix: String? = nil, suspects: [CheckID] = []) {
+        self.status = status
+        self.summary = summary
+        self.evidence = evidence
+        self.fix = fix
+        self.suspects = suspects
+    }
+
+    public static func pass(_ summary: String, evidence: Evidence = Evidence()) -> CheckOutcome {
+        CheckOutcome(.pass, summary, evidence: evidence)
+    }
+    public static func warn(_ summary: String, evidence: Evidence = Evidence(), fix: String? = nil) -> CheckOutcome {
+        CheckOutcome(.warn, summary, evidence: evidence, fix: fix)
+    }
+    public static func fail(_ summary: String, evidence: Evidence = Evidence(), fix: String? = nil,
+                            suspects: [CheckID] = []) -> CheckOutcome {
+        CheckOutcome(.fail, summary, evidence: evidence, fix: fix, suspects: suspects)
+    }
+    public static func skipped(_ summary: String) -> CheckOutcome { CheckOutcome(.skipped, summary) }
+}
+
+/// A check's outcome once the engine has placed it in the run.
+public struct CheckResult: Sendable, Equatable {
+    public let id: CheckID
+    public let title: String
+    public let layer: Layer
+    public var outcome: CheckOutcome
+    public var blockedBy: [CheckID]
+    /// Set when another failed check explains this failure.
+    public var consequenceOf: CheckID?
+    public var durationMs: Int
+
+    public init(id: CheckID, title: String, layer: Layer, outcome: CheckOutcome,
+                blockedBy: [CheckID] = [], consequenceOf: CheckID? = nil, durationMs: Int = 0) {
+        self.id = id
+        self.title = title
+        self.layer = layer
+        self.outcome = outcome
+        self.blockedBy = blockedBy
+        self.consequenceOf = consequenceOf
+        self.durationMs = durationMs
+    }
+
+    public var status: Status { outcome.status }
+}

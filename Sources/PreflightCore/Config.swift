@@ -1,0 +1,119 @@
+import Foundation
+import Yams
+
+/// A config section owned by one check (`health`, `database`, …), read by that check's own code.
+public protocol ConfigSection: Sendable {
+    static var key: String { get }
+    /// The section's value when the config does not mention it.
+    init()
+    /// Reads the section, reporting every problem to the reader's sink.
+    init(reading: SectionReader)
+}
+
+/// The loaded config: the keys every check shares, plus one value per registered section.
+public struct Config: Sendable {
+    public var target: ServiceURL?
+    public var timeout: Duration?
+    public var file: String?
+    var sections: [String: any ConfigSection] = [:]
+
+    public init(target: ServiceURL? = nil, timeout: Duration? = nil, file: String? = nil, sections: [any ConfigSection] = []) {
+        self.target = target
+        self.timeout = timeout
+        self.file = file
+        for s in sections { self.sections[type(of: s).key] = s }
+    }
+
+    public func section<S: ConfigSection>(_ type: S.Type) -> S {
+        sections[S.key] as? S ?? S()
+    }
+
+    public mutating func set<S: ConfigSection>(_ section: S) { sections[S.key] = section }
+}
+
+/// Reads preflight.yml: YAML, `${VAR}` substitution, top-level keys plus every check's section.
+public struct ConfigLoader {
+    public static let coreKeys = ["target", "timeout"]
+    public let sections: [any ConfigSection.Type]
+
+    public init(sections: [any ConfigSection.Type]) {
+        self.sections = sections
+    }
+
+    /// Values given on the command line, by dotted path ("target", "database.url"); they win over the file.
+    public typealias Overrides = [(path: String, value: String)]
+
+    public func load(file: String, environment: [String: String], overrides: Overrides = []) throws(ConfigError) -> Config {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: file) ? "cannot be read (permission?)" : "does not exist"
+            throw ConfigError(file: file, problems: [ConfigProblem(line: 0, path: "", message: "config file \(reason)")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: file, problems: [ConfigProblem(line: 0, path: "", message: "not UTF-8 text")])
+        }
+        return try load(yaml: text, file: file, environment: environment, overrides: overrides)
+    }
+
+    public func load(yaml: String, file: String?, environment: [String: String], overrides: Overrides = []) throws(ConfigError) -> Config {
+        let sink = ConfigProblemSink()
+        var problems: [ConfigProblem] = []
+        var root: ConfigNode = .mapping([], line: 1)
+        do {
+            if let node = try Yams.compose(yaml: yaml) {
+                root = ConfigNode.from(node, environment: environment, path: "", problems: &problems)
+            }
+        } catch let error as YamlError {
+            throw ConfigError(file: file, problems: [Self.problem(from: error)])
+        } catch {
+            throw ConfigError(file: file, problems: [ConfigProblem(line: 0, path: "", message: "not valid YAML: \(error)")])
+        }
+        problems.forEach(sink.add)
+        if case .null = root { root = .mapping([], line: 1) }
+        for o in overrides { root = Self.setting(o.path.split(separator: ".").map(String.init), to: o.value, in: root) }
+
+        let top = SectionReader(node: root, path: "", sink: sink)
+        top.allowKeys(Self.coreKeys + sections.map { $0.key })
+        var config = Config(file: file)
+        if let raw = top.string("target") {
+            let (url, why) = ServiceURL.parse(raw)
+            if let why { top.problem("target", why) }
+            config.target = url
+        }
+        config.timeout = top.duration("timeout", in: .milliseconds(50)...(.seconds(600)))
+        for type in sections {
+            let reader = top.child(type.key)
+            config.sections[type.key] = type.init(reading: reader)
+        }
+        if !sink.problems.isEmpty { throw ConfigError(file: file, problems: sink.problems) }
+        return config
+    }
+
+    static func problem(from error: YamlError) -> ConfigProblem {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+             .composer(_, let problem, let mark, _):
+            return ConfigProblem(line: mark.line, path: "", message: "not valid YAML: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, _):
+            return ConfigProblem(line: 0, path: "", message: "keys appear twice: \(duplicates.joined(separator: ", "))")
+        default:
+            return ConfigProblem(line: 0, path: "", message: "not valid YAML: \(error)")
+        }
+    }
+
+    /// Puts a command-line value at a dotted path, creating mappings on the way (line 0 = command line).
+    static func setting(_ path: [String], to value: String, in node: ConfigNode) -> ConfigNode {
+        guard let key = path.first else { return .scalar(value, line: 0) }
+        var pairs: [(key: String, line: Int, value: ConfigNode)] = []
+        var line = 0
+        if case .mapping(let existing, let l) = node { pairs = existing; line = l }
+        if let i = pairs.lastIndex(where: { $0.key == key }) {
+            pairs[i].value = setting(Array(path.dropFirst()), to: value, in: pairs[i].value)
+        } else {
+            pairs.append((key, 0, setting(Array(path.dropFirst()), to: value, in: .mapping([], line: 0))))
+        }
+        return .mapping(pairs, line: line)
+    }
+}

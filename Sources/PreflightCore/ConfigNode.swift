@@ -1,0 +1,100 @@
+import Yams
+
+/// A config value with the line it came from, so every problem can name its line.
+public indirect enum ConfigNode: Sendable {
+    case scalar(String, line: Int)
+    case mapping([(key: String, line: Int, value: ConfigNode)], line: Int)
+    case sequence([ConfigNode], line: Int)
+    case null(line: Int)
+
+    public var line: Int {
+        switch self {
+        case .scalar(_, let l), .mapping(_, let l), .sequence(_, let l), .null(let l): return l
+        }
+    }
+
+    var kind: String {
+        switch self {
+        case .scalar: return "a value"
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .null: return "empty"
+        }
+    }
+
+    public subscript(key: String) -> ConfigNode? {
+        if case .mapping(let pairs, _) = self { return pairs.last { $0.key == key }?.value }
+        return nil
+    }
+
+    /// Converts Yams' tree; `${VAR}` and `${VAR:-default}` in scalars are taken from `environment`.
+    static func from(_ node: Node, environment: [String: String], path: String, problems: inout [ConfigProblem]) -> ConfigNode {
+        let line = node.mark?.line ?? 0
+        switch node {
+        case .scalar(let s):
+            if s.tag == Tag(.null) || (s.style == .plain && ["", "~", "null", "Null", "NULL"].contains(s.string)) {
+                return .null(line: line)
+            }
+            return .scalar(Interpolation.expand(s.string, environment: environment, line: line, path: path, problems: &problems), line: line)
+        case .mapping(let m):
+            var pairs: [(key: String, line: Int, value: ConfigNode)] = []
+            for (k, v) in m {
+                let key = k.string ?? "?"
+                let childPath = path.isEmpty ? key : "\(path).\(key)"
+                if pairs.contains(where: { $0.key == key }) {
+                    problems.append(ConfigProblem(line: k.mark?.line ?? line, path: childPath, message: "appears twice"))
+                }
+                pairs.append((key, k.mark?.line ?? line, from(v, environment: environment, path: childPath, problems: &problems)))
+            }
+            return .mapping(pairs, line: line)
+        case .sequence(let seq):
+            return .sequence(seq.enumerated().map { i, n in
+                from(n, environment: environment, path: "\(path)[\(i)]", problems: &problems)
+            }, line: line)
+        case .alias:
+            return .null(line: line)
+        }
+    }
+}
+
+/// `${VAR}`, `${VAR:-default}` and `$$` (a literal dollar) in config values.
+enum Interpolation {
+    static func expand(_ text: String, environment: [String: String], line: Int, path: String,
+                       problems: inout [ConfigProblem]) -> String {
+        guard text.contains("$") else { return text }
+        var out = ""
+        var i = text.startIndex
+        while i < text.endIndex {
+            let c = text[i]
+            let next = text.index(after: i)
+            if c == "$", next < text.endIndex, text[next] == "$" {
+                out.append("$"); i = text.index(after: next); continue
+            }
+            if c == "$", next < text.endIndex, text[next] == "{", let close = text[next...].firstIndex(of: "}") {
+                let inner = String(text[text.index(after: next)..<close])
+                let name: String
+                var fallback: String?
+                if let r = inner.range(of: ":-") {
+                    name = String(inner[..<r.lowerBound]); fallback = String(inner[r.upperBound...])
+                } else {
+                    name = inner
+                }
+                if name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+                    problems.append(ConfigProblem(line: line, path: path, message: "bad variable reference ${\(inner)}"))
+                } else if let value = environment[name], !(value.isEmpty && fallback != nil) {
+                    out += value
+                } else if let fallback {
+                    out += fallback
+                } else {
+                    problems.append(ConfigProblem(line: line, path: path,
+                        message: "environment variable \(name) is not set (write ${\(name):-default} to give a default)"))
+                }
+                i = text.index(after: close)
+                continue
+            }
+            out.append(c)
+            i = next
+        }
+        return out
+    }
+}

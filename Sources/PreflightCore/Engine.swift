@@ -1,0 +1,129 @@
+import Foundation
+
+/// Runs checks as a DAG: everything whose prerequisites passed starts at once, each under its budget.
+public struct Engine: Sendable {
+    public let checks: [any Check]
+
+    public init(checks: [any Check]) {
+        self.checks = checks
+    }
+
+    /// Grace added to every budget: the engine's watchdog is a safety net behind the probes' own deadlines.
+    static let grace: Duration = .milliseconds(750)
+
+    public func run(config: Config, timeout: Duration, only: Set<CheckID> = [], skip: Set<CheckID> = []) async -> Report {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let byID = Dictionary(checks.map { ($0.description.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var results: [CheckID: CheckResult] = [:]
+        var pending = checks.map { $0.description }
+
+        // Checks left out by --only/--skip end as skipped before anything runs.
+        pending.removeAll { d in
+            let excluded = (!only.isEmpty && !only.contains(d.id)) || skip.contains(d.id)
+            if excluded {
+                results[d.id] = CheckResult(id: d.id, title: d.title, layer: d.layer,
+                                            outcome: .skipped("not selected (--only/--skip)"))
+            }
+            return excluded
+        }
+
+        await withTaskGroup(of: CheckResult.self) { group in
+            var running = 0
+            func schedule() {
+                var progress = true
+                while progress {
+                    progress = false
+                    for d in pending {
+                        let prereqs = d.prerequisites.compactMap { results[$0] }
+                        guard prereqs.count == d.prerequisites.count else { continue }
+                        pending.removeAll { $0.id == d.id }
+                        progress = true
+                        if let settled = Engine.settle(d, prerequisites: prereqs) {
+                            results[d.id] = settled
+                            continue
+                        }
+                        let check = byID[d.id]!
+                        let context = CheckContext(config: config, timeout: timeout,
+                                                   prerequisites: Dictionary(prereqs.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+                        running += 1
+                        group.addTask { await Engine.runOne(check, context: context) }
+                    }
+                }
+            }
+            schedule()
+            while running > 0, let done = await group.next() {
+                running -= 1
+                results[done.id] = done
+                schedule()
+            }
+        }
+        // A prerequisite id that no check provides leaves its dependants unresolved: say so.
+        for d in pending {
+            results[d.id] = CheckResult(id: d.id, title: d.title, layer: d.layer,
+                                        outcome: .skipped("needs \(d.prerequisites.joined(separator: ", ")), which is not available"))
+        }
+        let ordered = checks.compactMap { results[$0.description.id] }
+        let elapsed = start.duration(to: clock.now)
+        return Report(results: ordered, duration: elapsed)
+    }
+
+    /// A check whose prerequisite did not pass never runs: blocked by the failures, or skipped with them.
+    static func settle(_ d: CheckDescription, prerequisites: [CheckResult]) -> CheckResult? {
+        let failed = prerequisites.filter { $0.status == .fail || $0.status == .blocked }
+        if !failed.isEmpty {
+            // Point at the failures themselves, not at checks that were only blocked by them.
+            var roots: [CheckID] = []
+            for r in failed {
+                for id in (r.status == .fail ? [r.id] : r.blockedBy) where !roots.contains(id) { roots.append(id) }
+            }
+            return CheckResult(id: d.id, title: d.title, layer: d.layer,
+                               outcome: CheckOutcome(.blocked, "not run: \(roots.joined(separator: ", ")) failed"),
+                               blockedBy: roots)
+        }
+        if let skipped = prerequisites.first(where: { $0.status == .skipped }) {
+            return CheckResult(id: d.id, title: d.title, layer: d.layer,
+                               outcome: .skipped("not run: \(skipped.id) was skipped (\(skipped.outcome.summary))"))
+        }
+        return nil
+    }
+
+    static func runOne(_ check: any Check, context: CheckContext) async -> CheckResult {
+        let d = check.description
+        let clock = ContinuousClock()
+        let start = clock.now
+        let budget = context.timeout * d.timeoutBudget + grace
+        let outcome: CheckOutcome = await withDeadline(budget) {
+            do {
+                return try await check.run(context)
+            } catch {
+                return .fail("check crashed: \(describe(error))",
+                             fix: "this is a bug in preflight's \(d.id) check; please report it with the evidence above")
+            }
+        } ?? .fail("did not finish within \(format(budget)) (\(d.timeoutBudget) × --timeout \(format(context.timeout)))",
+                   fix: "something it waits on never answered; raise --timeout if the service is just slow")
+        let ms = Int(start.duration(to: clock.now).milliseconds)
+        return CheckResult(id: d.id, title: d.title, layer: d.layer, outcome: outcome, durationMs: ms)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? LocalizedError, let text = e.errorDescription { return text }
+        return String(describing: error)
+    }
+}
+
+extension Duration {
+    public var milliseconds: Double {
+        let (s, atto) = components
+        return Double(s) * 1000 + Double(atto) / 1e15
+    }
+    public var seconds: Double { milliseconds / 1000 }
+}
+
+/// "3 s", "250 ms", "1.5 s": how durations read in messages.
+public func format(_ d: Duration) -> String {
+    let ms = d.milliseconds
+    if ms < 1000 { return "\(Int(ms.rounded())) ms" }
+    let s = ms / 1000
+    return s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s)
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// A JSON value, for evidence that reporters print and serialise.
+public enum JSONValue: Sendable, Equatable {
+    case string(String)
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case array([JSONValue])
+    case object(Evidence)
+    case null
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+}
+
+/// The numbers and facts behind a verdict, in the order the check recorded them.
+public struct Evidence: Sendable, Equatable {
+    public private(set) var entries: [(key: String, value: JSONValue)] = []
+
+    public init() {}
+    public init(_ pairs: KeyValuePairs<String, JSONValue>) {
+        for (k, v) in pairs { self[k] = v }
+    }
+
+    public init(_ pairs: [(String, JSONValue)]) {
+        for (k, v) in pairs { self[k] = v }
+    }
+
+    public var isEmpty: Bool { entries.isEmpty }
+
+    public subscript(key: String) -> JSONValue? {
+        get { entries.first { $0.key == key }?.value }
+        set {
+            if let i = entries.firstIndex(where: { $0.key == key }) {
+                if let newValue { entries[i].value = newValue } else { entries.remove(at: i) }
+            } else if let newValue {
+                entries.append((key, newValue))
+            }
+        }
+    }
+
+    public static func == (a: Evidence, b: Evidence) -> Bool {
+        a.entries.count == b.entries.count && zip(a.entries, b.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    }
+}
+
+extension JSONValue {
+    /// Compact, human-readable rendering for the text report.
+    public var display: String {
+        switch self {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .double(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(format: "%.2f", d)
+        case .bool(let b): return b ? "yes" : "no"
+        case .array(let a): return a.map(\.display).joined(separator: ", ")
+        case .object(let o): return o.entries.map { "\($0.key)=\($0.value.display)" }.joined(separator: " ")
+        case .null: return "-"
+        }
+    }
+}

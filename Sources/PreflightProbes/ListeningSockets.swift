@@ -1,0 +1,125 @@
+import Foundation
+import PreflightCore
+
+/// A TCP socket in LISTEN state, and the process that owns it when /proc lets us see it.
+public struct ListeningSocket: Sendable, Equatable {
+    public let address: SocketAddress
+    public let inode: UInt64
+    public var pid: Int?
+    public var process: String?
+
+    public init(address: SocketAddress, inode: UInt64, pid: Int? = nil, process: String? = nil) {
+        self.address = address
+        self.inode = inode
+        self.pid = pid
+        self.process = process
+    }
+
+    /// "python3 (pid 4242)" or "an unknown process" when /proc hides the owner.
+    public var owner: String {
+        guard let process else { return "a process we cannot see (run as its user or root to name it)" }
+        return pid.map { "\(process) (pid \($0))" } ?? process
+    }
+
+    /// Would a connection to `target` reach this listener?
+    public func accepts(_ target: SocketAddress) -> Bool {
+        guard address.port == target.port else { return false }
+        if address.family == target.family { return address.isWildcard || address.ip == target.ip }
+        // An IPv6 wildcard listener also takes IPv4 unless bindv6only is set.
+        return address.family == .ipv6 && address.ip == "::" && target.family == .ipv4
+    }
+}
+
+/// The machine's listening sockets. The seam for unit examples.
+public protocol ListeningSocketTable: Sendable {
+    func listeningSockets() -> [ListeningSocket]
+    /// Addresses of this machine's interfaces, to tell a local target from a remote one.
+    func localAddresses() -> Set<String>
+}
+
+/// Reads /proc/net/tcp and /proc/net/tcp6, and /proc/*/fd for the owners.
+public struct ProcListeningSocketTable: ListeningSocketTable {
+    let procRoot: String
+
+    public init(procRoot: String = "/proc") {
+        self.procRoot = procRoot
+    }
+
+    public func listeningSockets() -> [ListeningSocket] {
+        var sockets: [ListeningSocket] = []
+        for (file, family) in [("net/tcp", SocketAddress.Family.ipv4), ("net/tcp6", .ipv6)] {
+            if let text = try? String(contentsOfFile: "\(procRoot)/\(file)", encoding: .utf8) {
+                sockets += Self.parse(text, family: family)
+            }
+        }
+        let owners = socketOwners(Set(sockets.map(\.inode)))
+        return sockets.map { s in
+            var s = s
+            if let o = owners[s.inode] { s.pid = o.pid; s.process = o.name }
+            return s
+        }
+    }
+
+    /// Parses the /proc/net/tcp{,6} table; keeps LISTEN (state 0A) rows only.
+    public static func parse(_ text: String, family: SocketAddress.Family) -> [ListeningSocket] {
+        var out: [ListeningSocket] = []
+        for line in text.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count >= 10, f[3] == "0A", let inode = UInt64(f[9]) else { continue }
+            let local = f[1].split(separator: ":")
+            guard local.count == 2, let port = Int(local[1], radix: 16), let ip = decode(String(local[0]), family: family) else { continue }
+            out.append(ListeningSocket(address: SocketAddress(family: family, ip: ip, port: port), inode: inode))
+        }
+        return out
+    }
+
+    /// /proc/net shows each 32-bit word of the address in host (little-endian) byte order.
+    static func decode(_ hex: String, family: SocketAddress.Family) -> String? {
+        let words = family == .ipv4 ? 1 : 4
+        guard hex.count == words * 8 else { return nil }
+        var bytes: [UInt8] = []
+        var i = hex.startIndex
+        for _ in 0..<words {
+            let end = hex.index(i, offsetBy: 8)
+            guard let word = UInt32(hex[i..<end], radix: 16) else { return nil }
+            let le = word.littleEndian
+            bytes += [UInt8(le & 0xff), UInt8((le >> 8) & 0xff), UInt8((le >> 16) & 0xff), UInt8(le >> 24)]
+            i = end
+        }
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        let af = family == .ipv4 ? AF_INET : AF_INET6
+        let ok = bytes.withUnsafeBytes { inet_ntop(af, $0.baseAddress, &buffer, socklen_t(buffer.count)) } != nil
+        return ok ? String(cString: buffer) : nil
+    }
+
+    func socketOwners(_ inodes: Set<UInt64>) -> [UInt64: (pid: Int, name: String)] {
+        guard !inodes.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: procRoot) else { return [:] }
+        var owners: [UInt64: (pid: Int, name: String)] = [:]
+        for entry in entries {
+            guard let pid = Int(entry), let fds = try? FileManager.default.contentsOfDirectory(atPath: "\(procRoot)/\(entry)/fd") else { continue }
+            for fd in fds {
+                guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(procRoot)/\(entry)/fd/\(fd)"),
+                      link.hasPrefix("socket:["), let inode = UInt64(link.dropFirst(8).dropLast()), inodes.contains(inode),
+                      owners[inode] == nil else { continue }
+                let comm = (try? String(contentsOfFile: "\(procRoot)/\(entry)/comm", encoding: .utf8))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "pid \(pid)"
+                owners[inode] = (pid, comm)
+            }
+            if owners.count == inodes.count { break }
+        }
+        return owners
+    }
+
+    public func localAddresses() -> Set<String> {
+        var out: Set<String> = ["127.0.0.1", "::1"]
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return out }
+        defer { freeifaddrs(list) }
+        var cursor = list
+        while let ifa = cursor?.pointee {
+            if let sa = ifa.ifa_addr, let a = SystemResolver.socketAddress(sa) { out.insert(a.ip) }
+            cursor = ifa.ifa_next
+        }
+        return out
+    }
+}

@@ -1,0 +1,165 @@
+import CLibPQ
+import Foundation
+import PreflightCore
+import Synchronization
+
+/// A libpq failure, with libpq's own text (password-free: libpq never echoes it).
+public struct PostgresError: Error, Sendable, Equatable {
+    public let message: String
+    /// Our own deadline ran out (not libpq's connect_timeout).
+    public let timedOut: Bool
+
+    public init(_ message: String, timedOut: Bool = false) {
+        self.message = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        self.timedOut = timedOut
+    }
+}
+
+/// The seam for PostgreSQL: connect and run read-only queries under a deadline.
+public protocol PostgresConnector: Sendable {
+    func connect(_ url: DatabaseURL, timeout: Duration) async -> Result<any PostgresSession, PostgresError>
+}
+
+/// An open, read-only session. Rows come back as text, NULL as nil.
+public protocol PostgresSession: Sendable {
+    func query(_ sql: String, timeout: Duration) async -> Result<[[String?]], PostgresError>
+    func close() async
+}
+
+/// libpq through its non-blocking API (PQconnectStartParams, PQconnectPoll, PQsendQuery),
+/// with poll(2) on the socket so every step honours our deadline exactly.
+public struct LibPQConnector: PostgresConnector {
+    public init() {}
+
+    public func connect(_ url: DatabaseURL, timeout: Duration) async -> Result<any PostgresSession, PostgresError> {
+        await Blocking.run { () -> Result<any PostgresSession, PostgresError> in
+            let deadline = Deadline(timeout)
+            // The session is read-only from its first statement: preflight never writes.
+            let keys = ["dbname", "application_name", "options", "connect_timeout"]
+            let values = [url.raw, "preflight", "-c default_transaction_read_only=on",
+                          String(max(2, Int(timeout.seconds.rounded(.up))))]
+            let conn: OpaquePointer? = withCStrings(keys) { k in withCStrings(values) { v in PQconnectStartParams(k, v, 1) } }
+            guard let conn else { return .failure(PostgresError("libpq could not allocate a connection")) }
+            if PQstatus(conn) == CONNECTION_BAD {
+                let e = PostgresError(String(cString: PQerrorMessage(conn)))
+                PQfinish(conn)
+                return .failure(e)
+            }
+            var state = PGRES_POLLING_WRITING
+            while true {
+                if state == PGRES_POLLING_OK { break }
+                if state == PGRES_POLLING_FAILED {
+                    let e = PostgresError(String(cString: PQerrorMessage(conn)))
+                    PQfinish(conn)
+                    return .failure(e)
+                }
+                let waitFor = state == PGRES_POLLING_READING ? Int16(POLLIN) : Int16(POLLOUT)
+                guard wait(conn, for: waitFor, until: deadline) else {
+                    PQfinish(conn)
+                    return .failure(PostgresError("no answer within \(format(timeout)) (connected at TCP level, then silence)", timedOut: true))
+                }
+                state = PQconnectPoll(conn)
+            }
+            PQsetnonblocking(conn, 1)
+            return .success(LibPQSession(conn))
+        }
+    }
+}
+
+/// Owns one PGconn; PQfinish runs on close or at the latest in deinit.
+final class LibPQSession: PostgresSession {
+    private let conn: Mutex<OpaquePointer?>
+
+    init(_ conn: sending OpaquePointer) { self.conn = Mutex(conn) }
+
+    deinit {
+        conn.withLock { c in if let p = c { PQfinish(p); c = nil } }
+    }
+
+    func close() async {
+        conn.withLock { c in if let p = c { PQfinish(p); c = nil } }
+    }
+
+    func query(_ sql: String, timeout: Duration) async -> Result<[[String?]], PostgresError> {
+        await Blocking.run { [self] in
+            conn.withLock { c -> Result<[[String?]], PostgresError> in
+                guard let p = c else { return .failure(PostgresError("connection is closed")) }
+                return Self.run(sql, on: p, deadline: Deadline(timeout))
+            }
+        }
+    }
+
+    static func run(_ sql: String, on conn: OpaquePointer, deadline: Deadline) -> Result<[[String?]], PostgresError> {
+        guard PQsendQuery(conn, sql) == 1 else { return .failure(PostgresError(String(cString: PQerrorMessage(conn)))) }
+        while PQflush(conn) == 1 {
+            guard wait(conn, for: Int16(POLLOUT), until: deadline) else { return .failure(timedOut(conn, deadline)) }
+        }
+        var rows: [[String?]] = []
+        var failure: PostgresError?
+        while true {
+            while PQisBusy(conn) == 1 {
+                guard wait(conn, for: Int16(POLLIN), until: deadline) else { return .failure(timedOut(conn, deadline)) }
+                guard PQconsumeInput(conn) == 1 else { return .failure(PostgresError(String(cString: PQerrorMessage(conn)))) }
+            }
+            guard let result = PQgetResult(conn) else { break }
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+                for r in 0..<PQntuples(result) {
+                    rows.append((0..<PQnfields(result)).map { f in
+                        PQgetisnull(result, r, f) == 1 ? nil : String(cString: PQgetvalue(result, r, f))
+                    })
+                }
+            default:
+                failure = failure ?? PostgresError(String(cString: PQresultErrorMessage(result)))
+            }
+        }
+        return failure.map { .failure($0) } ?? .success(rows)
+    }
+
+    /// Asks the server to stop the query it is stuck on, then reports the timeout.
+    static func timedOut(_ conn: OpaquePointer, _ deadline: Deadline) -> PostgresError {
+        if let cancel = PQgetCancel(conn) {
+            var buffer = [CChar](repeating: 0, count: 256)
+            PQcancel(cancel, &buffer, Int32(buffer.count))
+            PQfreeCancel(cancel)
+        }
+        return PostgresError("the server did not answer the query within \(format(deadline.limit))", timedOut: true)
+    }
+}
+
+/// A point in time derived from a timeout, for repeated poll(2) calls.
+struct Deadline {
+    let limit: Duration
+    let end: ContinuousClock.Instant
+    init(_ limit: Duration) {
+        self.limit = limit
+        end = .now + limit
+    }
+    var remainingMs: Int32 {
+        let left = ContinuousClock.now.duration(to: end).milliseconds
+        return left <= 0 ? 0 : Int32(min(left.rounded(.up), 3_600_000))
+    }
+}
+
+/// Waits until the connection's socket is ready; false when the deadline passed first.
+private func wait(_ conn: OpaquePointer, for events: Int16, until deadline: Deadline) -> Bool {
+    let fd = PQsocket(conn)
+    guard fd >= 0 else { return true }  // let libpq report the problem itself
+    var pfd = pollfd(fd: fd, events: events, revents: 0)
+    while true {
+        let left = deadline.remainingMs
+        if left == 0 { return false }
+        let rc = poll(&pfd, 1, left)
+        if rc > 0 { return true }
+        if rc == 0 { return false }
+        if errno != EINTR { return true }
+    }
+}
+
+private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers = copies.map { UnsafePointer<CChar>($0) } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

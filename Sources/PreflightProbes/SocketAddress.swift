@@ -1,0 +1,48 @@
+import Foundation
+import PreflightCore
+
+/// An IPv4 or IPv6 address and port, as resolved or as read from /proc/net.
+public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
+    public enum Family: Sendable, Hashable { case ipv4, ipv6 }
+    public let family: Family
+    public let ip: String
+    public let port: Int
+
+    public init(family: Family, ip: String, port: Int) {
+        self.family = family
+        self.ip = ip
+        self.port = port
+    }
+
+    /// 127.0.0.1:3001 or [::1]:3001
+    public var description: String { family == .ipv6 ? "[\(ip)]:\(port)" : "\(ip):\(port)" }
+
+    public var isLoopback: Bool {
+        family == .ipv4 ? ip.hasPrefix("127.") : (ip == "::1" || ip == "::ffff:127.0.0.1")
+    }
+
+    /// 0.0.0.0 or :: : a listener on every address of its family.
+    public var isWildcard: Bool { ip == "0.0.0.0" || ip == "::" }
+
+    /// Fills a sockaddr for connect(2).
+    func withSockaddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T? {
+        switch family {
+        case .ipv4:
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = in_port_t(UInt16(port).bigEndian)
+            guard inet_pton(AF_INET, ip, &sin.sin_addr) == 1 else { return nil }
+            return withUnsafePointer(to: &sin) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        case .ipv6:
+            var sin6 = sockaddr_in6()
+            sin6.sin6_family = sa_family_t(AF_INET6)
+            sin6.sin6_port = in_port_t(UInt16(port).bigEndian)
+            guard inet_pton(AF_INET6, ip, &sin6.sin6_addr) == 1 else { return nil }
+            return withUnsafePointer(to: &sin6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Foundation
+import PreflightCore
+
+/// `--format json`: the stable shape other tools parse (schema 1, documented in the README).
+public struct JSONReporter {
+    public init() {}
+
+    public func render(_ report: Report) -> String {
+        let checks: [JSONValue] = report.results.map { r in
+            var evidence = r.outcome.evidence
+            if let cause = r.consequenceOf { evidence["explainedBy"] = .string(cause) }
+            return .object(Evidence([
+                "id": .string(r.id), "title": .string(r.title), "status": .string(r.status.rawValue),
+                "summary": .string(r.outcome.summary), "blockedBy": .array(r.blockedBy.map { .string($0) }),
+                "evidence": .object(evidence), "fix": r.outcome.fix.map { .string($0) } ?? .null,
+            ]))
+        }
+        let root = JSONValue.object(Evidence([
+            "schema": 1, "verdict": .string(report.verdict.rawValue),
+            "durationMs": .int(Int(report.duration.milliseconds.rounded())),
+            "rootCauses": .array(report.rootCauses.map { .string($0) }),
+            "checks": .array(checks),
+        ]))
+        return Secrets.shared.scrub(Self.serialise(root)) + "\n"
+    }
+
+    /// Keys sorted, no insignificant whitespace: byte-stable for golden files and diffs.
+    public static func serialise(_ value: JSONValue) -> String {
+        switch value {
+        case .string(let s): return quote(s)
+        case .int(let i): return String(i)
+        case .double(let d): return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)) : "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
+        case .array(let a): return "[" + a.map(serialise).joined(separator: ",") + "]"
+        case .object(let o):
+            return "{" + o.entries.sorted { $0.key < $1.key }.map { quote($0.key) + ":" + serialise($0.value) }.joined(separator: ",") + "}"
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}

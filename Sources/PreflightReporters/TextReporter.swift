@@ -1,0 +1,78 @@
+import PreflightCore
+
+/// `--format text`: a person's view. Root causes first with evidence and fix, their consequences
+/// under them; then blocked checks; then warnings; passes one line each.
+public struct TextReporter {
+    public var color: Bool
+    public var verbose: Bool
+
+    public init(color: Bool, verbose: Bool = false) {
+        self.color = color
+        self.verbose = verbose
+    }
+
+    func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+    func bold(_ s: String) -> String { paint(s, "1") }
+
+    public func render(_ report: Report) -> String {
+        var out: [String] = []
+        let failed = report.results.filter { $0.status == .fail }
+        let blocked = report.results.filter { $0.status == .blocked }
+        let warned = report.results.filter { $0.status == .warn }
+        let passed = report.results.filter { $0.status == .pass }
+        let skipped = report.results.filter { $0.status == .skipped }
+
+        switch report.verdict {
+        case .go:
+            let note = warned.isEmpty ? "" : " with \(warned.count) warning\(warned.count == 1 ? "" : "s")"
+            out.append(paint(bold("GO"), "32") + "  ready for the load test\(note) (\(report.results.count - skipped.count) checks, \(format(report.duration)))")
+        case .noGo:
+            var parts = ["\(report.rootCauses.count) root cause\(report.rootCauses.count == 1 ? "" : "s")"]
+            let consequences = failed.count - report.rootCauses.count
+            if consequences > 0 { parts.append("\(consequences) consequence\(consequences == 1 ? "" : "s")") }
+            if !blocked.isEmpty { parts.append("\(blocked.count) blocked") }
+            out.append(paint(bold("NO-GO"), "31") + "  fix in this order: \(parts.joined(separator: ", ")) (\(format(report.duration)))")
+        }
+
+        for (i, id) in report.rootCauses.enumerated() {
+            guard let r = report.result(id) else { continue }
+            out.append("")
+            out.append(paint("✗", "31") + " \(i + 1). " + bold("\(r.title) [\(r.id)]") + "  \(r.outcome.summary)")
+            out += evidenceLines(r.outcome.evidence, indent: "     ")
+            if let fix = r.outcome.fix { out.append("     " + paint("fix:", "1;36") + " \(fix)") }
+            for c in report.consequences(of: id) {
+                out.append("     " + paint("↳ consequence:", "33") + " \(c.title) [\(c.id)]  \(c.outcome.summary)")
+            }
+        }
+        if !blocked.isEmpty {
+            out.append("")
+            out.append(bold("Not run (blocked)"))
+            for r in blocked { out.append("  " + paint("-", "90") + " \(r.title) [\(r.id)]  blocked by \(r.blockedBy.joined(separator: ", "))") }
+        }
+        if !warned.isEmpty {
+            out.append("")
+            out.append(bold("Warnings"))
+            for r in warned {
+                out.append("  " + paint("!", "33") + " \(r.title) [\(r.id)]  \(r.outcome.summary)")
+                if verbose { out += evidenceLines(r.outcome.evidence, indent: "      ") }
+                if let fix = r.outcome.fix { out.append("      " + paint("fix:", "1;36") + " \(fix)") }
+            }
+        }
+        if !passed.isEmpty {
+            out.append("")
+            for r in passed {
+                out.append("  " + paint("✓", "32") + " \(r.title) [\(r.id)]  \(r.outcome.summary)")
+                if verbose { out += evidenceLines(r.outcome.evidence, indent: "      ") }
+            }
+        }
+        if !skipped.isEmpty {
+            if passed.isEmpty { out.append("") }
+            for r in skipped { out.append("  " + paint("○", "90") + " \(r.title) [\(r.id)]  skipped: \(r.outcome.summary)") }
+        }
+        return Secrets.shared.scrub(out.joined(separator: "\n")) + "\n"
+    }
+
+    func evidenceLines(_ e: Evidence, indent: String) -> [String] {
+        e.entries.map { indent + paint("\($0.key):", "90") + " \($0.value.display)" }
+    }
+}

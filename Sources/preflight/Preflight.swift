@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+
+/// The root command: `preflight` alone runs the checks.
+struct Preflight: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "preflight",
+        abstract: "Checks that everything a load test needs is ready, and says what to fix first.",
+        discussion: """
+        Exit codes: 0 go, 1 no-go, 2 usage or config error (message on stderr, nothing on stdout).
+        """,
+        version: "0.1.0",
+        subcommands: [RunChecks.self, ListChecks.self],
+        defaultSubcommand: RunChecks.self)
+}
+
+/// Parses, runs, and maps every way out to 0/1/2: argument errors are usage errors (2), not 64.
+@main
+enum Main {
+    static func main() async {
+        do {
+            var command = try Preflight.parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            Output.flush()
+            exit(0)
+        } catch {
+            Output.flush()
+            let code = Preflight.exitCode(for: error)
+            if let exitCode = error as? ExitCode {
+                exit(exitCode.rawValue)
+            }
+            let message = Preflight.fullMessage(for: error)
+            if code == .success {
+                Output.stdout(message + "\n")
+                Output.flush()
+                exit(0)
+            }
+            Output.stderr("preflight: " + message + "\n")
+            exit(2)
+        }
+    }
+}
