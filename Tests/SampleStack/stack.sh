@@ -29,6 +29,10 @@ usage() { sed -n '2,11p' "$0" >&2; exit 2; }
 say() { echo "stack.sh: $*" >&2; }
 
 free_port() { "$PG_CLUSTER" free-port; }
+port_is_free() {  # port_is_free PORT: nothing bound to it on 127.0.0.1
+  "$PY" -c 'import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.close()' "$1" 2>/dev/null
+}
 
 # ------------------------------------------------------------------------- down
 # alive PID: running and not a zombie (our children are reparented once up exits,
@@ -251,8 +255,13 @@ stack_up() {
   case $scenario in
     backend-down) target_port=$(free_port) ;;
     wrong-port)
-      target_port=$(free_port)
-      while [ "$target_port" = "$backend_port" ]; do target_port=$(free_port); done ;;
+      # Off by one like the seed (k6 default 3000, backend on 3001): the port just
+      # below the backend's if it is free, else any other free port.
+      target_port=$((backend_port - 1))
+      if ! port_is_free "$target_port"; then
+        target_port=$(free_port)
+        while [ "$target_port" = "$backend_port" ]; do target_port=$(free_port); done
+      fi ;;
     db-down)
       "$PG_CLUSTER" stop "$(cat "$dir/pgdir")/c"
       wait_http "http://127.0.0.1:$backend_port/api/v1/health" 503 "$pid" "$dir/backend.log" ;;
