@@ -112,8 +112,10 @@ psql_admin() {  # psql_admin DB ARGS... (superuser over the cluster's Unix socke
 # ------------------------------------------------------------ preflight.yml
 # Keys the preflight tool understands today. The generator below knows more
 # (database.pools, rate_limit, schema, load): those are written into a comment
-# block at the end of the file. When the tool learns a key, add its name here.
-LIVE_KEYS="target timeout health database.url"
+# block at the end of the file. When the tool learns a key, add its name here
+# (all: target timeout health database.url database.pools rate_limit schema load).
+# STACK_LIVE_KEYS overrides it, to try a check before it is the default.
+LIVE_KEYS=${STACK_LIVE_KEYS:-"target timeout health database.url"}
 
 is_live() { case " $LIVE_KEYS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
@@ -173,6 +175,7 @@ write_config() {  # write_config FILE SCENARIO
     is_live rate_limit && emit_rate_limit
     is_live schema && emit_schema
     is_live load && emit_load
+    is_live database.pools && is_live rate_limit && is_live schema && is_live load && return 0
     echo
     echo "# ---- not understood by preflight yet (later issues); what this scenario will need:"
     {
