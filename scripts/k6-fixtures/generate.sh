@@ -29,7 +29,9 @@ run() {  # run KIND [gzip]
   [ -n "$gz" ] && json="$json.gz"
   rm -f "$json"
   # k6 exits 99 when thresholds fail: that is the point of most fixtures
-  KIND=$kind BASE="http://127.0.0.1:$port" SUMMARY_DATA="$out/$kind.handle-summary.json" \
+  local scheme=http
+  [ "$kind" = tls ] && scheme=https
+  KIND=$kind BASE="$scheme://127.0.0.1:$port" SUMMARY_DATA="$out/$kind.handle-summary.json" \
     k6 run --quiet --no-usage-report --no-color \
       --summary-export "$out/$kind.summary-export.json" \
       --out "json=$json" "$here/script.js" >/dev/null 2>"$out/.k6-$kind.log" || true
@@ -44,3 +46,5 @@ run servererror
 run slow
 run cursor
 run pass
+run reset
+run tls

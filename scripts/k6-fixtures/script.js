@@ -13,6 +13,8 @@ const scenarios = {
   slow: { executor: 'constant-arrival-rate', rate: 10, timeUnit: '1s', duration: '3s', preAllocatedVUs: 2, maxVUs: 2 },
   cursor: { executor: 'shared-iterations', vus: 2, iterations: 30 },
   pass: { executor: 'shared-iterations', vus: 2, iterations: 30 },
+  reset: { executor: 'shared-iterations', vus: 2, iterations: 20 },
+  tls: { executor: 'shared-iterations', vus: 2, iterations: 20 },
 };
 
 export const options = {

@@ -65,9 +65,30 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200)
 
 
+def serve_resets(port):
+    """Accept, read the request, then close with SO_LINGER 0 so the client sees a TCP reset."""
+    import socket
+    import struct
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(128)
+    while True:
+        c, _ = ls.accept()
+        try:
+            c.recv(65536)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        finally:
+            c.close()
+
+
 class Server(ThreadingHTTPServer):
     request_queue_size = 128  # stock backlog of 5 drops SYNs under concurrency
     daemon_threads = True
 
 
-Server(("127.0.0.1", PORT), Handler).serve_forever()
+if MODE == "reset":
+    serve_resets(PORT)
+else:
+    # "tls" is a plain HTTP server that k6 is pointed at with https://
+    Server(("127.0.0.1", PORT), Handler).serve_forever()
