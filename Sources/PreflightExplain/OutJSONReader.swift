@@ -98,7 +98,7 @@ struct OutJSONReader {
             result.warnings.append("\(displayPath): last line \(formatCount(result.lines)) is truncated (\(formatCount(filled)) bytes), ignored")
         }
         if result.garbageLines > 0 {
-            result.warnings.append("\(displayPath): \(formatCount(result.garbageLines)) of \(formatCount(result.lines)) \(result.garbageLines == 1 ? "line is not a k6 record" : "lines are not k6 records") (first at line \(formatCount(result.firstGarbageLine!))), skipped")
+            result.warnings.append("\(displayPath): \(formatCount(result.garbageLines)) of \(formatCount(result.lines)) lines \(result.garbageLines == 1 ? "is not a k6 record" : "are not k6 records") (first at line \(formatCount(result.firstGarbageLine!))), skipped")
         }
         if !input.gzipComplete {
             result.warnings.append("\(displayPath): gzip stream ends early: the file was cut short")
