@@ -44,7 +44,7 @@ struct FailingConnector: PostgresConnector {
 @Suite(.serialized) struct DatabaseCheckLive {
     let check = DatabaseCheck(probes: .live)
 
-    func cluster() throws -> PostgresCluster { try PostgresCluster.shared.get() }
+    func cluster() async throws -> PostgresCluster { try await PostgresCluster.shared() }
 
     func run(_ url: String, timeout: Duration = .seconds(3)) async throws -> CheckOutcome {
         try await check.run(context(config(database: url), timeout: timeout))
@@ -53,7 +53,7 @@ struct FailingConnector: PostgresConnector {
     func swapPassword(_ url: String, _ pw: String, _ to: String) -> String { url.replacingOccurrences(of: ":\(pw)@", with: ":\(to)@") }
 
     @Test func logsInReadOnly() async throws {
-        let pg = try cluster()
+        let pg = try await cluster()
         let o = try await run(pg.url)
         #expect(o.status == .pass, "\(o.summary)")
         #expect(o.evidence["readOnly"] == .bool(true))
@@ -62,24 +62,24 @@ struct FailingConnector: PostgresConnector {
     }
 
     @Test func sessionRefusesWrites() async throws {
-        let pg = try cluster()
+        let pg = try await cluster()
         let session = try await LibPQConnector().connect(DatabaseURL.parse(pg.url).0!, timeout: .seconds(3)).get()
         let result = await session.query("CREATE TABLE preflight_must_not_exist (x int)", timeout: .seconds(3))
         await session.close()
         guard case .failure(let e) = result else { Issue.record("the write succeeded"); return }
         #expect(e.message.contains("read-only transaction"), "\(e.message)")
-        #expect(try pg.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'preflight_must_not_exist'") == "0")
+        #expect(try await pg.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'preflight_must_not_exist'") == "0")
     }
 
     @Test func leavesNoConnectionBehind() async throws {
-        let pg = try cluster()
+        let pg = try await cluster()
         _ = try await run(pg.url)
         try await Task.sleep(for: .milliseconds(200))
-        #expect(try pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'preflight'") == "0")
+        #expect(try await pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'preflight'") == "0")
     }
 
     @Test func wrongPassword() async throws {
-        let pg = try cluster()
+        let pg = try await cluster()
         let o = try await run(swapPassword(pg.url, pg.password, "wrong-password-123"))
         #expect(o.status == .fail)
         #expect(o.summary.contains("rejects the password for preflight"))
@@ -87,14 +87,14 @@ struct FailingConnector: PostgresConnector {
     }
 
     @Test func missingDatabase() async throws {
-        let pg = try cluster()
+        let pg = try await cluster()
         let o = try await run("postgresql://preflight:\(pg.password)@127.0.0.1:\(pg.port)/no_such_db")
         #expect(o.summary == "database \"no_such_db\" does not exist on 127.0.0.1:\(pg.port)")
     }
 
     @Test func roleConnectionLimit() async throws {
-        let pg = try cluster()
-        try pg.psql("DROP ROLE IF EXISTS limited; CREATE ROLE limited LOGIN PASSWORD 'limited-pw' CONNECTION LIMIT 1; GRANT CONNECT ON DATABASE preflight TO limited")
+        let pg = try await cluster()
+        try await pg.psql("DROP ROLE IF EXISTS limited; CREATE ROLE limited LOGIN PASSWORD 'limited-pw' CONNECTION LIMIT 1; GRANT CONNECT ON DATABASE preflight TO limited")
         let url = "postgresql://limited:limited-pw@127.0.0.1:\(pg.port)/preflight"
         let held = try await LibPQConnector().connect(DatabaseURL.parse(url).0!, timeout: .seconds(3)).get()
         let o = try await run(url)
@@ -105,13 +105,13 @@ struct FailingConnector: PostgresConnector {
 
     @Test func tooManyClients() async throws {
         // max_connections 5, 3 reserved for superusers: ordinary roles get 2.
-        let small = try PostgresCluster(maxConnections: 5)
-        defer { small.stop() }
+        let small = try await PostgresCluster.start(maxConnections: 5)
         let url = DatabaseURL.parse(small.url).0!
         var held: [any PostgresSession] = []
         for _ in 0..<2 { held.append(try await LibPQConnector().connect(url, timeout: .seconds(3)).get()) }
         let o = try await run(small.url)
         for s in held { await s.close() }
+        await small.stop()
         #expect(o.status == .fail)
         #expect(o.summary.contains("refuses new connections"), "\(o.summary)")
         if case .string(let e)? = o.evidence["error"] {
@@ -120,15 +120,13 @@ struct FailingConnector: PostgresConnector {
     }
 
     @Test func nothingListening() async throws {
-        let server = try FixtureServer("json", ["200", "{}"])
-        let port = server.port
-        server.stop()
+        let port = closedLoopbackPort()
         let o = try await run("postgresql://u:secret-pw@127.0.0.1:\(port)/db")
         #expect(o.summary == "connection refused on 127.0.0.1:\(port): PostgreSQL is not running there")
     }
 
     @Test func acceptsButNeverSpeaksEndsAtTheDeadline() async throws {
-        let hang = try FixtureServer("hang")
+        let hang = try await FixtureServer.start("hang")
         defer { hang.stop() }
         let o = try await run("postgresql://u:secret-pw@127.0.0.1:\(hang.port)/db", timeout: .milliseconds(400))
         #expect(o.status == .fail)
@@ -136,7 +134,7 @@ struct FailingConnector: PostgresConnector {
     }
 
     @Test func garbageSpeakingServer() async throws {
-        let garbage = try FixtureServer("garbage")
+        let garbage = try await FixtureServer.start("garbage")
         defer { garbage.stop() }
         let o = try await run("postgresql://u:secret-pw@127.0.0.1:\(garbage.port)/db?sslmode=disable")
         #expect(o.status == .fail)

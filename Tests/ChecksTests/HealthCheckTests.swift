@@ -58,7 +58,7 @@ import TestSupport
     }
 
     @Test func healthyPassesWithTimings() async throws {
-        let s = try FixtureServer("json", ["200", #"{"status":"ok","database":{"overall":"healthy","database":"connected"}}"#])
+        let s = try await FixtureServer.start("json", ["200", #"{"status":"ok","database":{"overall":"healthy","database":"connected"}}"#])
         defer { s.stop() }
         let o = try await run(s)
         #expect(o.status == .pass, "\(o.summary)")
@@ -68,7 +68,7 @@ import TestSupport
     }
 
     @Test func databaseDownPointsAtTheDatabaseCheck() async throws {
-        let s = try FixtureServer("json", ["503", #"{"status":"error","database":{"overall":"unhealthy","database":"disconnected"}}"#])
+        let s = try await FixtureServer.start("json", ["503", #"{"status":"error","database":{"overall":"unhealthy","database":"disconnected"}}"#])
         defer { s.stop() }
         let o = try await run(s, database: "postgresql://u:p@127.0.0.1:1/db")
         #expect(o.status == .fail)
@@ -78,7 +78,7 @@ import TestSupport
     }
 
     @Test func twoHundredThatSaysDegradedFails() async throws {
-        let s = try FixtureServer("json", ["200", #"{"status":"degraded","database":{"status":"up"},"cache":{"status":"down"}}"#])
+        let s = try await FixtureServer.start("json", ["200", #"{"status":"degraded","database":{"status":"up"},"cache":{"status":"down"}}"#])
         defer { s.stop() }
         let o = try await run(s)
         #expect(o.status == .fail)
@@ -87,7 +87,7 @@ import TestSupport
     }
 
     @Test func notFoundSuggestsTheHealthPath() async throws {
-        let s = try FixtureServer("json", ["404", #"{"message":"Cannot GET /health"}"#])
+        let s = try await FixtureServer.start("json", ["404", #"{"message":"Cannot GET /health"}"#])
         defer { s.stop() }
         let o = try await run(s)
         #expect(o.status == .fail)
@@ -95,7 +95,7 @@ import TestSupport
     }
 
     @Test func acceptsButNeverAnswers() async throws {
-        let s = try FixtureServer("hang")
+        let s = try await FixtureServer.start("hang")
         defer { s.stop() }
         let o = try await run(s, timeout: .milliseconds(300))
         #expect(o.status == .fail)
@@ -103,7 +103,7 @@ import TestSupport
     }
 
     @Test func garbageIsNotHTTP() async throws {
-        let s = try FixtureServer("garbage")
+        let s = try await FixtureServer.start("garbage")
         defer { s.stop() }
         let o = try await run(s)
         #expect(o.status == .fail)
@@ -111,7 +111,7 @@ import TestSupport
     }
 
     @Test func plainHTTPAgainstATLSPort() async throws {
-        let s = try FixtureServer("tls")
+        let s = try await FixtureServer.start("tls")
         defer { s.stop() }
         let o = try await run(s)
         #expect(o.status == .fail)
@@ -119,7 +119,7 @@ import TestSupport
     }
 
     @Test func httpsAgainstAPlainPort() async throws {
-        let s = try FixtureServer("json", ["200", "{}"])
+        let s = try await FixtureServer.start("json", ["200", "{}"])
         defer { s.stop() }
         // The port check (a prerequisite) saw TCP accept; the fixture never answers a ClientHello.
         let port = CheckResult(id: "port", title: "Service port", layer: .network, outcome: .pass("accepts"))
@@ -131,7 +131,7 @@ import TestSupport
     }
 
     @Test func bodyLargerThanTheCapIsCut() async throws {
-        let s = try FixtureServer("big", [String(3 << 20)])
+        let s = try await FixtureServer.start("big", [String(3 << 20)])
         defer { s.stop() }
         let o = try await run(s)
         #expect(o.evidence["body"] == .string("cut at 1048576 bytes"))

@@ -87,14 +87,14 @@ import TestSupport
     let live = PortCheck(probes: .live)
 
     @Test func openPortPasses() async throws {
-        let server = try FixtureServer("json", ["200", "{}"])
+        let server = try await FixtureServer.start("json", ["200", "{}"])
         defer { server.stop() }
         let o = try await live.run(context(config(target: server.url)))
         #expect(o.status == .pass, "\(o.summary)")
     }
 
     @Test func closedPortFailsAndNamesTheRealListener() async throws {
-        let server = try FixtureServer("json", ["200", "{}"])
+        let server = try await FixtureServer.start("json", ["200", "{}"])
         defer { server.stop() }
         // The port just above the fixture's is almost always free; make sure.
         let closed = server.port + 1
@@ -108,7 +108,7 @@ import TestSupport
     }
 
     @Test func ipv6OnlyListenerIsExplained() async throws {
-        let server = try FixtureServer("json", ["200", "{}"], host: "::1")
+        let server = try await FixtureServer.start("json", ["200", "{}"], host: "::1")
         defer { server.stop() }
         let o = try await live.run(context(config(target: "http://127.0.0.1:\(server.port)")))
         #expect(o.status == .fail)
@@ -116,7 +116,7 @@ import TestSupport
     }
 
     @Test func blackholeTimesOutWithinTheDeadline() async throws {
-        let server = try FixtureServer("blackhole")
+        let server = try await FixtureServer.start("blackhole")
         defer { server.stop() }
         let o = try await live.run(context(config(target: server.url), timeout: .milliseconds(300)))
         #expect(o.status == .fail)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A loopback server from Tests/Fixtures/http-fixture.py; it exits when `stop()` closes its stdin.
 public final class FixtureServer: @unchecked Sendable {
@@ -7,8 +8,12 @@ public final class FixtureServer: @unchecked Sendable {
     private let process: Process
     private let stdin: Pipe
 
-    /// Starts `http-fixture.py [--host H] MODE ARGS…` and waits for its port.
-    public init(_ mode: String, _ args: [String] = [], host: String = "127.0.0.1") throws {
+    /// Starts `http-fixture.py [--host H] MODE ARGS…` off the cooperative pool and waits for its port.
+    public static func start(_ mode: String, _ args: [String] = [], host: String = "127.0.0.1") async throws -> FixtureServer {
+        try await offThread { try FixtureServer(mode, args, host: host) }
+    }
+
+    init(_ mode: String, _ args: [String] = [], host: String = "127.0.0.1") throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         p.arguments = [packageRoot.appendingPathComponent("Tests/Fixtures/http-fixture.py").path]
@@ -32,10 +37,10 @@ public final class FixtureServer: @unchecked Sendable {
     /// http://127.0.0.1:PORT or http://[::1]:PORT
     public var url: String { host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)" }
 
+    /// Closes its stdin and signals it; does not wait (the fixture exits on its own).
     public func stop() {
         try? stdin.fileHandleForWriting.close()
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
     }
 
     deinit { stop() }
@@ -61,7 +66,12 @@ public final class PostgresCluster: @unchecked Sendable {
     public let adminURL: String
     public let password: String
 
-    public init(maxConnections: Int = 100, password: String = "pf-test-\(UUID().uuidString.prefix(6))") throws {
+    /// Starts a cluster off the cooperative pool.
+    public static func start(maxConnections: Int = 100) async throws -> PostgresCluster {
+        try await offThread { try PostgresCluster(maxConnections: maxConnections) }
+    }
+
+    init(maxConnections: Int = 100, password: String = "pf-test-\(UUID().uuidString.prefix(6))") throws {
         directory = try temporaryDirectory("pf-pg")
         self.password = password
         let out = try runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pg-cluster.sh").path, "start",
@@ -83,27 +93,47 @@ public final class PostgresCluster: @unchecked Sendable {
 
     /// Runs SQL as the superuser through psql; returns its output.
     @discardableResult
-    public func psql(_ sql: String) throws -> String {
+    public func psql(_ sql: String) async throws -> String {
+        try await offThread { try self.psqlBlocking(sql) }
+    }
+
+    func psqlBlocking(_ sql: String) throws -> String {
         let out = try runProcess("/usr/bin/psql", [adminURL, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql], limit: 30)
         guard out.status == 0 else { throw FixtureError("psql failed: \(out.stderr)") }
         return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    public func stop() {
+    public func stop() async {
+        _ = try? await offThread { self.stopBlocking() }
+    }
+
+    func stopBlocking() {
         _ = try? runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pg-cluster.sh").path, "stop", directory.path], limit: 60)
         try? FileManager.default.removeItem(at: directory)
     }
 
     /// One cluster per test process, started on first use and stopped when the process exits.
-    public static let shared: Result<PostgresCluster, any Error> = {
-        do {
-            let cluster = try PostgresCluster()
-            sharedForExit = cluster
-            atexit { PostgresCluster.sharedForExit?.stop() }
-            return .success(cluster)
-        } catch {
-            return .failure(error)
-        }
-    }()
-    nonisolated(unsafe) static var sharedForExit: PostgresCluster?
+    public static func shared() async throws -> PostgresCluster {
+        try await SharedCluster.instance.get()
+    }
 }
+
+/// Starts the shared cluster once; later callers await the same start.
+actor SharedCluster {
+    static let instance = SharedCluster()
+    private var starting: Task<PostgresCluster, any Error>?
+
+    func get() async throws -> PostgresCluster {
+        if starting == nil {
+            starting = Task {
+                let cluster = try await PostgresCluster.start()
+                exitCluster.withLock { $0 = cluster }
+                atexit { exitCluster.withLock { $0 }?.stopBlocking() }
+                return cluster
+            }
+        }
+        return try await starting!.value
+    }
+}
+
+private let exitCluster = Mutex<PostgresCluster?>(nil)

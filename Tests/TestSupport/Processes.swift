@@ -55,3 +55,30 @@ public func temporaryDirectory(_ prefix: String) throws -> URL {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// Runs blocking fixture work (process start-up, waits) on a thread of its own, never on
+/// Swift's cooperative pool: two blocked pool threads would stall every test's timers.
+public func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+        Thread { c.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// `runProcess` off the cooperative pool.
+public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                currentDirectory: URL? = nil, limit: TimeInterval = 60) async throws -> ProcessOutput {
+    try await offThread { try runProcess(executable, arguments, environment: environment, currentDirectory: currentDirectory, limit: limit) }
+}
+
+/// A loopback port that nothing listens on: bound for a moment by us, then released.
+public func closedLoopbackPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var sin = sockaddr_in()
+    sin.sin_family = sa_family_t(AF_INET)
+    sin.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: sin.sin_port))
+}
