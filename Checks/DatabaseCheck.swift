@@ -133,7 +133,7 @@ public struct DatabaseCheck: DescribedCheck {
 
     /// libpq's text on one line ("…failed: Connection refused Is the server running…").
     static func oneLine(_ s: String) -> String {
-        Secrets.shared.scrub(s.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))
+        Secrets.shared.scrub(s.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "; "))
     }
 
     static func firstLine(_ s: String) -> String {

@@ -104,23 +104,32 @@ public struct PortCheck: DescribedCheck {
             return .fail("connection refused on \(wanted): port \(target.port) listens on \(boundTo) only (\(samePort[0].owner)), target resolves to \(addresses.map(\.ip).joined(separator: ", "))",
                          evidence: evidence, fix: hint)
         }
-        // Nothing on that port: name the nearest listeners, like the seed's backend on 3000 vs 3001.
-        let near = listeners
-            .filter { abs($0.address.port - target.port) <= 100 }
-            .sorted { abs($0.address.port - target.port) < abs($1.address.port - target.port) }
+        // Nothing on that port. Name the nearest application listeners (databases and system daemons
+        // are never the backend); suggest re-targeting only for a near miss like the seed's 3000 vs 3001.
         var seen = Set<Int>()
-        let nearest = near.filter { seen.insert($0.address.port).inserted }.prefix(3)
-        if !nearest.isEmpty {
-            let named = nearest.map { "\($0.owner) listens on \($0.address.port)" }
-            evidence["listening"] = .array(nearest.map { .string("\($0.address.description) (\($0.owner))") })
+        let candidates = listeners
+            .filter { !Self.isInfrastructure($0) && ($0.process != nil || abs($0.address.port - target.port) <= 100) }
+            .sorted { abs($0.address.port - target.port) < abs($1.address.port - target.port) }
+            .filter { seen.insert($0.address.port).inserted }
+            .prefix(3)
+        evidence["listening"] = .array(candidates.map { .string("\($0.address.description) (\($0.owner))") })
+        if let near = candidates.first, abs(near.address.port - target.port) <= 100 {
+            let named = candidates.filter { abs($0.address.port - target.port) <= 100 }.map { "\($0.owner) listens on \($0.address.port)" }
             return .fail("connection refused on \(wanted): nothing listens on port \(target.port); \(named.joined(separator: ", "))",
                          evidence: evidence,
-                         fix: "start the backend on port \(target.port) (e.g. PORT=\(target.port)), or point target at :\(nearest.first!.address.port) if that is the backend")
+                         fix: "start the backend on port \(target.port) (e.g. PORT=\(target.port)), or point target at :\(near.address.port) if that is the backend")
         }
-        evidence["listening"] = .array([])
         return .fail("connection refused on \(wanted): no process listens on port \(target.port): the backend is not running or has crashed",
                      evidence: evidence,
                      fix: "start the backend (check its log for a crash at start-up) and wait until it listens on \(target.port) before the load test")
+    }
+
+    /// Listeners that are never the service under test.
+    static func isInfrastructure(_ s: ListeningSocket) -> Bool {
+        let daemons = ["postgres", "mysqld", "mariadbd", "redis-server", "mongod", "memcached", "sshd", "systemd", "containerd",
+                       "dockerd", "docker-proxy", "dnsmasq", "cupsd", "rpcbind", "master", "exim4", "pgbouncer"]
+        if let p = s.process, daemons.contains(where: { p.hasPrefix($0) }) { return true }
+        return [22, 25, 53, 111, 631, 3306, 5432, 6379, 11211, 27017].contains(s.address.port)
     }
 
     static func describe(_ o: ConnectOutcome) -> String {

@@ -56,7 +56,7 @@ extension JSONValue {
         case .int(let i): return String(i)
         case .double(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(format: "%.2f", d)
         case .bool(let b): return b ? "yes" : "no"
-        case .array(let a): return a.map(\.display).joined(separator: ", ")
+        case .array(let a): return a.isEmpty ? "none" : a.map(\.display).joined(separator: ", ")
         case .object(let o): return o.entries.map { "\($0.key)=\($0.value.display)" }.joined(separator: " ")
         case .null: return "-"
         }

@@ -17,7 +17,7 @@ public struct ListeningSocket: Sendable, Equatable {
 
     /// "python3 (pid 4242)" or "an unknown process" when /proc hides the owner.
     public var owner: String {
-        guard let process else { return "a process we cannot see (run as its user or root to name it)" }
+        guard let process else { return "an unnamed process (run preflight as its user or root to see it)" }
         return pid.map { "\(process) (pid \($0))" } ?? process
     }
 

@@ -40,6 +40,15 @@ import TestSupport
         #expect(o.summary.hasSuffix("no process listens on port 3001: the backend is not running or has crashed"))
     }
 
+    @Test func databasesAndFarAwayListenersAreNotTakenForTheBackend() async throws {
+        let pg = ListeningSocket(address: v4("127.0.0.1", 3002), inode: 5, pid: 9, process: "postgres")
+        let far = ListeningSocket(address: v4("127.0.0.1", 51781), inode: 6, pid: 10, process: "python3")
+        let o = try await check(connect: ["127.0.0.1": .refused], listening: [pg, far]).run(context(config(target: "http://127.0.0.1:3001")))
+        #expect(o.summary.hasSuffix("no process listens on port 3001: the backend is not running or has crashed"))
+        #expect(!(o.fix ?? "").contains("point target"))
+        #expect(o.evidence["listening"] == .array([.string("127.0.0.1:51781 (python3 (pid 10))")]))
+    }
+
     @Test func listeningOnTheOtherFamilyOnly() async throws {
         let v6only = ListeningSocket(address: v6("::1", 3001), inode: 3, pid: 7, process: "python3")
         let o = try await check(connect: ["127.0.0.1": .refused], listening: [v6only]).run(context(config(target: "http://127.0.0.1:3001")))
