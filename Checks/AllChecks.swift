@@ -14,5 +14,6 @@ public enum AllChecks {
     public static let sections: [any ConfigSection.Type] = [
         HealthSettings.self,
         DatabaseSettings.self,
+        LoadSettings.self,
     ]
 }
