@@ -89,7 +89,7 @@ public struct ProcListeningSocketTable: ListeningSocketTable {
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         let af = family == .ipv4 ? AF_INET : AF_INET6
         let ok = bytes.withUnsafeBytes { inet_ntop(af, $0.baseAddress, &buffer, socklen_t(buffer.count)) } != nil
-        return ok ? String(cString: buffer) : nil
+        return ok ? cString(buffer) : nil
     }
 
     func socketOwners(_ inodes: Set<UInt64>) -> [UInt64: (pid: Int, name: String)] {

@@ -58,13 +58,13 @@ public struct SystemResolver: Resolver {
             return sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
                 var a = sin.pointee.sin_addr
                 inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count))
-                return SocketAddress(family: .ipv4, ip: String(cString: buffer), port: Int(UInt16(bigEndian: sin.pointee.sin_port)))
+                return SocketAddress(family: .ipv4, ip: cString(buffer), port: Int(UInt16(bigEndian: sin.pointee.sin_port)))
             }
         case AF_INET6:
             return sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
                 var a = sin6.pointee.sin6_addr
                 inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count))
-                return SocketAddress(family: .ipv6, ip: String(cString: buffer), port: Int(UInt16(bigEndian: sin6.pointee.sin6_port)))
+                return SocketAddress(family: .ipv6, ip: cString(buffer), port: Int(UInt16(bigEndian: sin6.pointee.sin6_port)))
             }
         default:
             return nil

@@ -23,6 +23,24 @@ import Testing
         #expect(d.evidence["last_failure_s"] == .double(1))
     }
 
+    /// Hand-made lines: a genuine DNS failure would need a lookup of a name that does not exist, which tests never do.
+    @Test func dnsFailuresAreNamed() throws {
+        var lines: [String] = []
+        for s in 0..<10 {
+            let tags = s % 2 == 0
+                ? #""error":"lookup api.example.invalid: no such host","error_code":"1101","expected_response":"false","name":"send","status":"0","url":"http://api.example.invalid/send""#
+                : #""expected_response":"true","name":"send","status":"200","url":"http://127.0.0.1:9/send""#
+            lines.append(#"{"metric":"http_reqs","type":"Point","data":{"time":"2026-11-22T16:27:"# + String(format: "%02d", s) + #".000Z","value":1,"tags":{"# + tags + "}}}")
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dns-\(UUID()).json")
+        try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let e = try Explainer.explain(path: url.path)
+        let d = try #require(e.first(.dns))
+        #expect(d.share == 1)
+        #expect(d.summary.contains("5 of 10 requests"), "\(d.summary)")
+    }
+
     @Test func dnsCodesMapToDNS() {
         #expect(Diagnoser.signature(forCode: 1100) == .dns)
         #expect(Diagnoser.signature(forCode: 1101) == .dns)
