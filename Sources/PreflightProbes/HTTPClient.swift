@@ -43,9 +43,10 @@ extension HTTPClient {
 
 /// libcurl easy interface, one handle per request, on a thread of its own.
 public struct CurlHTTPClient: HTTPClient {
-    public init() { CurlHTTPClient.globalInit() }
+    public init() {}
 
-    /// curl_global_init, once per process (Swift runs a global's initialiser exactly once).
+    /// curl_global_init, once per process and only when a request is made (it loads OpenSSL):
+    /// Swift runs a static's initialiser exactly once, and libcurl ≥ 7.84 makes it thread-safe.
     private static let initialised: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
     public static func globalInit() { _ = initialised }
 
@@ -69,6 +70,7 @@ public struct CurlHTTPClient: HTTPClient {
     static func perform(_ method: String, url: String, headers: [String: String], body: Data?,
                         timeoutMs: Int, bodyCap: Int) -> HTTPExchange {
         var exchange = HTTPExchange()
+        globalInit()
         guard let h = curl_easy_init() else {
             exchange.failure = .init(code: -1, message: "libcurl could not create a handle", connected: false)
             return exchange
