@@ -13,8 +13,15 @@ public struct Report: Sendable {
     /// Failed checks that nothing else explains, in causal order (network first, script last).
     public let rootCauses: [CheckID]
 
-    public init(results: [CheckResult], duration: Duration) {
+    /// With `strict`, a warning fails the gate: it becomes a failure (evidence `strict: yes`).
+    public init(results: [CheckResult], duration: Duration, strict: Bool = false) {
         var results = results
+        if strict {
+            for i in results.indices where results[i].status == .warn {
+                results[i].outcome.status = .fail
+                results[i].outcome.evidence["strict"] = .bool(true)
+            }
+        }
         let failed = Set(results.filter { $0.status == .fail }.map(\.id))
         for i in results.indices where results[i].status == .fail {
             results[i].consequenceOf = results[i].outcome.suspects.first { $0 != results[i].id && failed.contains($0) }

@@ -15,7 +15,23 @@ enum Output {
         try Data(Secrets.shared.scrub(text).utf8).write(to: URL(fileURLWithPath: path))
     }
 
+    static func append(_ text: String, toFile path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(Secrets.shared.scrub(text).utf8))
+    }
+
     static func flush() { fflush(nil) }
+
+    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+
+    static var terminalWidth: Int {
+        var w = winsize()
+        return ioctl(2, UInt(TIOCGWINSZ), &w) == 0 && w.ws_col > 0 ? Int(w.ws_col) : 80
+    }
 
     static var stdoutIsTerminal: Bool { isatty(1) == 1 }
 }

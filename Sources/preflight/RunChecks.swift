@@ -5,96 +5,131 @@ import PreflightCore
 import PreflightProbes
 import PreflightReporters
 
-enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json
-}
-
 /// `preflight [run]`: load the config, run every check, print the verdict.
 struct RunChecks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the checks and print a verdict ordered by root cause (the default command).")
 
-    @Option(name: .shortAndLong, help: "Config file (default: ./preflight.yml when it exists).")
-    var config: String?
-
-    @Option(help: "Base URL of the service under test, e.g. http://127.0.0.1:3001/api/v1 (overrides target).")
-    var target: String?
-
-    @Option(name: .customLong("database-url"), help: "postgresql://user:password@host:5432/db (overrides database.url).")
-    var databaseURL: String?
-
-    @Option(help: "Deadline for each network operation, e.g. 3s or 500ms (default 3s).")
-    var timeout: String?
-
-    @Option(help: "Report format on stdout: text or json.")
-    var format: ReportFormat = .text
-
-    @Option(help: "Also write the report, in --format, to this file (the terminal then shows the text view).")
-    var output: String?
-
-    @Option(help: "Run only these checks (comma-separated ids).")
-    var only: String?
-
-    @Option(help: "Skip these checks (comma-separated ids).")
-    var skip: String?
-
-    @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal (NO_COLOR works too).")
-    var noColor = false
-
-    @Flag(name: .shortAndLong, help: "Show the evidence of passing checks too.")
-    var verbose = false
+    @OptionGroup var options: RunOptions
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
+        let report = try await Gate(options: options).run()
+        throw ExitCode(report.verdict.exitCode)
+    }
+}
+
+/// Loads the config, runs the checks (again and again under --wait), writes every requested report.
+struct Gate {
+    let options: RunOptions
+    let environment = ProcessInfo.processInfo.environment
+
+    func run() async throws -> Report {
+        let config = try loadConfig()
         let checks = AllChecks.make()
         let known = Set(checks.map { $0.description.id })
-        let only = try ids(self.only, known: known, flag: "--only")
-        let skip = try ids(self.skip, known: known, flag: "--skip")
+        let only = try ids(options.only, known: known, flag: "--only")
+        let skip = try ids(options.skip, known: known, flag: "--skip")
+        let engine = Engine(checks: checks)
+        let timeout = config.timeout ?? .seconds(3)
 
+        let clock = ContinuousClock()
+        let start = clock.now
+        let waitLimit = options.wait.flatMap(parseDuration)
+        var attempt = 0
+        var report: Report
+        while true {
+            attempt += 1
+            let raw = await engine.run(config: config, timeout: timeout, only: only, skip: skip)
+            report = Report(results: raw.results, duration: raw.duration, strict: options.strict)
+            guard let waitLimit, report.verdict == .noGo else { break }
+            let left = waitLimit - start.duration(to: clock.now)
+            if left <= .zero {
+                Output.stderr("\(Output.stderrIsTerminal ? "\r\u{1B}[K" : "")preflight: still no-go after waiting \(format(waitLimit)) (\(attempt) attempts); what was failing at the deadline:\n")
+                break
+            }
+            progress(report, attempt: attempt, left: left)
+            try? await Task.sleep(for: min(.seconds(1), left))
+        }
+        if waitLimit != nil && report.verdict == .go && attempt > 1 {
+            Output.stderr("\(Output.stderrIsTerminal ? "\r\u{1B}[K" : "")preflight: go after \(attempt) attempts (\(format(start.duration(to: clock.now))))\n")
+        }
+        try write(report)
+        return report
+    }
+
+    /// One line per attempt: rewritten in place on a terminal, plain lines otherwise (CI logs).
+    func progress(_ report: Report, attempt: Int, left: Duration) {
+        let first = report.rootCauses.first.flatMap { report.result($0) }
+        let why = first.map { "\($0.id): \($0.outcome.summary)" } ?? "blocked"
+        let secondsLeft = Int(left.seconds.rounded(.up))
+        if Output.stderrIsTerminal {
+            let line = "⏳ waiting for go, \(secondsLeft) s left (attempt \(attempt)): \(why)"
+            Output.stderr("\r\u{1B}[K" + String(line.prefix(max(40, Output.terminalWidth - 1))))
+        } else {
+            Output.stderr("preflight: attempt \(attempt) no-go, \(secondsLeft) s left: \(why)\n")
+        }
+    }
+
+    func write(_ report: Report) throws {
+        let color = !options.noColor && environment["NO_COLOR"] == nil && Output.stdoutIsTerminal
+        func render(_ f: ReportFormat, color: Bool = false) -> String {
+            switch f {
+            case .text: return TextReporter(color: color, verbose: options.verbose).render(report)
+            case .json: return JSONReporter().render(report)
+            case .junit: return JUnitReporter().render(report)
+            case .github: return GitHubReporter().render(report)
+            case .markdown: return MarkdownReporter().render(report)
+            }
+        }
+        var files = options.reports.map { ($0.format, $0.path) }
+        if let output = options.output { files.append((options.format, output)) }
+        for (f, path) in files {
+            do {
+                try Output.write(render(f), toFile: path)
+            } catch {
+                Output.stderr("preflight: cannot write report \(path): \(error.localizedDescription)\n")
+                throw ExitCode(2)
+            }
+        }
+        if options.format == .github || options.reports.contains(where: { $0.format == .github }),
+           let summary = environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty {
+            do {
+                try Output.append(render(.markdown), toFile: summary)
+            } catch {
+                Output.stderr("preflight: cannot append to GITHUB_STEP_SUMMARY \(summary): \(error.localizedDescription)\n")
+            }
+        }
+        Output.stdout(options.output == nil ? render(options.format, color: color) : render(.text, color: color))
+    }
+
+    func loadConfig() throws -> Config {
         var overrides: ConfigLoader.Overrides = []
-        if let target { overrides.append(("target", target)) }
-        if let databaseURL { overrides.append(("database.url", databaseURL)) }
-        if let timeout { overrides.append(("timeout", timeout)) }
-
+        if let target = options.target { overrides.append(("target", target)) }
+        if let databaseURL = options.databaseURL { overrides.append(("database.url", databaseURL)) }
+        if let timeout = options.timeout { overrides.append(("timeout", timeout)) }
         let loader = ConfigLoader(sections: AllChecks.sections)
         let loaded: Config
         do {
-            if let file = config {
+            if let file = options.config {
                 loaded = try loader.load(file: file, environment: environment, overrides: overrides)
             } else if FileManager.default.fileExists(atPath: "preflight.yml") {
                 loaded = try loader.load(file: "preflight.yml", environment: environment, overrides: overrides)
             } else if !overrides.isEmpty {
                 loaded = try loader.load(yaml: "", file: nil, environment: environment, overrides: overrides)
             } else {
-                Output.stderr("preflight: no preflight.yml here: give --config FILE, or --target URL and/or --database-url URL\n")
+                Output.stderr("preflight: no preflight.yml here: give --config FILE, or --target URL and/or --database-url URL (preflight init writes one)\n")
                 throw ExitCode(2)
             }
         } catch let error as ConfigError {
             Output.stderr("preflight: \(error)\n")
             throw ExitCode(2)
         }
-        if loaded.target == nil && !loaded.hasDatabaseURL {
+        if loaded.target == nil && loaded.section(DatabaseSettings.self).url == nil {
             Output.stderr("preflight: nothing to check: set target or database.url (or --target / --database-url)\n")
             throw ExitCode(2)
         }
-
-        let report = await Engine(checks: checks).run(config: loaded, timeout: loaded.timeout ?? .seconds(3), only: only, skip: skip)
-        let color = !noColor && environment["NO_COLOR"] == nil && Output.stdoutIsTerminal
-        let text = TextReporter(color: color, verbose: verbose)
-        let rendered = format == .json ? JSONReporter().render(report) : TextReporter(color: false, verbose: verbose).render(report)
-        if let output {
-            do {
-                try Output.write(rendered, toFile: output)
-            } catch {
-                Output.stderr("preflight: cannot write --output \(output): \(error.localizedDescription)\n")
-                throw ExitCode(2)
-            }
-            Output.stdout(text.render(report))
-        } else {
-            Output.stdout(format == .json ? rendered : text.render(report))
-        }
-        throw ExitCode(report.verdict.exitCode)
+        return loaded
     }
 
     func ids(_ list: String?, known: Set<CheckID>, flag: String) throws -> Set<CheckID> {
@@ -106,8 +141,4 @@ struct RunChecks: AsyncParsableCommand {
         }
         return ids
     }
-}
-
-extension Config {
-    var hasDatabaseURL: Bool { section(DatabaseSettings.self).url != nil }
 }

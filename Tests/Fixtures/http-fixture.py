@@ -8,6 +8,7 @@
   http-fixture.py tls                                    TLS (self-signed) answering 200 {"status":"ok"}
   http-fixture.py blackhole                              listen queue full: new SYNs are dropped, connect times out
   http-fixture.py --host ::1 json 200 '{}'               bind another loopback address
+  http-fixture.py --port N --delay S json 200 '{}'       print PORT N at once, listen only after S seconds
 """
 import json, os, socket, ssl, subprocess, sys, tempfile, threading
 
@@ -21,9 +22,22 @@ for fd in map(int, os.listdir("/proc/self/fd")):
 
 args = sys.argv[1:]
 host = "127.0.0.1"
-if args[:1] == ["--host"]:
-    host, args = args[1], args[2:]
+fixed_port = 0
+delay = 0.0
+while args and args[0].startswith("--"):
+    if args[0] == "--host":
+        host = args[1]
+    elif args[0] == "--port":
+        fixed_port = int(args[1])
+    elif args[0] == "--delay":
+        delay = float(args[1])
+    args = args[2:]
 mode = args[0]
+if delay:
+    # Announce the (fixed) port at once, start listening only later: a backend that is slow to start.
+    print("PORT", fixed_port, flush=True)
+    import time
+    time.sleep(delay)
 family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
@@ -32,7 +46,7 @@ def listener(backlog=128):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if family == socket.AF_INET6:
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    s.bind((host, 0))
+    s.bind((host, fixed_port))
     s.listen(backlog)
     return s
 
@@ -136,5 +150,6 @@ elif mode == "blackhole":
 else:
     sys.exit(f"unknown mode {mode}")
 
-announce(s)
+if not delay:
+    announce(s)
 sys.stdin.read()  # serve until the test closes our stdin (or exits)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 @testable import PreflightCore
 @testable import PreflightReporters
@@ -23,7 +26,8 @@ import Testing
             CheckResult(id: "rate-limit", title: "Rate limiter", layer: .limits,
                         outcome: CheckOutcome(.blocked, "not run: health failed"), blockedBy: ["health"]),
             CheckResult(id: "script", title: "Load script", layer: .script,
-                        outcome: .warn("thresholds reference a metric that does not exist", fix: "remove or rename the threshold")),
+                        outcome: .warn("thresholds reference a metric that does not exist", evidence: Evidence(["location": "k6/chat.js:12: threshold on latency_sendd, no such metric"]),
+                                       fix: "remove or rename the threshold")),
             CheckResult(id: "schema", title: "Schema", layer: .schema, outcome: .skipped("no schema section")),
         ], duration: .milliseconds(12))
     }()
@@ -52,6 +56,45 @@ import Testing
         try compare(JSONReporter().render(Self.sample), "sample.1.json")
     }
 
+    @Test func junit() throws {
+        try compare(JUnitReporter().render(Self.sample), "sample.1.junit.xml")
+    }
+
+    @Test func junitIsWellFormedXML() throws {
+        let doc = try XMLDocument(data: Data(JUnitReporter().render(Self.sample).utf8))
+        let cases = try doc.nodes(forXPath: "/testsuite/testcase")
+        #expect(cases.count == Self.sample.results.count)
+        #expect(try doc.nodes(forXPath: "/testsuite/testcase/failure").count == 2)
+        #expect(try doc.nodes(forXPath: "/testsuite/testcase/skipped").count == 2)
+        let blocked = try doc.nodes(forXPath: "/testsuite/testcase[@classname='preflight.rate-limit']/skipped/@message").first?.stringValue
+        #expect(blocked == "blocked by health (root cause: database)")
+    }
+
+    @Test func github() throws {
+        try compare(GitHubReporter().render(Self.sample), "sample.1.github")
+    }
+
+    @Test func markdown() throws {
+        try compare(MarkdownReporter().render(Self.sample), "sample.1.md")
+    }
+
+    @Test func strictTurnsWarningsIntoFailures() {
+        let strict = Report(results: Self.sample.results, duration: .zero, strict: true)
+        #expect(strict.result("script")?.status == .fail)
+        #expect(strict.rootCauses == ["database", "script"])
+        let lenient = Report(results: [Self.sample.results[0], Self.sample.results[4]], duration: .zero)
+        #expect(lenient.verdict == .go)
+        #expect(Report(results: lenient.results, duration: .zero, strict: true).verdict == .noGo)
+    }
+
+    @Test func githubEscapesCommandSyntax() {
+        let r = Report(results: [CheckResult(id: "x", title: "A: b, c", layer: .service,
+                                             outcome: .fail("100% broken\nsecond line", evidence: Evidence(["location": "src/a,b.ts:7"])))],
+                       duration: .zero)
+        let out = GitHubReporter().render(r)
+        #expect(out.hasPrefix("::error file=src/a%2Cb.ts,line=7,title=A%3A b%2C c [x]::100%25 broken%0Asecond line\n"))
+    }
+
     @Test func jsonHasTheDocumentedShape() throws {
         let data = Data(JSONReporter().render(Self.sample).utf8)
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -64,7 +107,8 @@ import Testing
 
     @Test func noPasswordInAnyFormat() {
         for out in [TextReporter(color: false).render(Self.sample), TextReporter(color: true, verbose: true).render(Self.sample),
-                    JSONReporter().render(Self.sample)] {
+                    JSONReporter().render(Self.sample), JUnitReporter().render(Self.sample), GitHubReporter().render(Self.sample),
+                    MarkdownReporter().render(Self.sample)] {
             #expect(!out.contains("golden-secret-pw"))
         }
     }

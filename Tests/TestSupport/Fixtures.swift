@@ -9,15 +9,15 @@ public final class FixtureServer: @unchecked Sendable {
     private let stdin: Pipe
 
     /// Starts `http-fixture.py [--host H] MODE ARGS…` off the cooperative pool and waits for its port.
-    public static func start(_ mode: String, _ args: [String] = [], host: String = "127.0.0.1") async throws -> FixtureServer {
-        try await offThread { try FixtureServer(mode, args, host: host) }
+    public static func start(_ mode: String, _ args: [String] = [], host: String = "127.0.0.1", options: [String] = []) async throws -> FixtureServer {
+        try await offThread { try FixtureServer(mode, args, host: host, options: options) }
     }
 
-    init(_ mode: String, _ args: [String] = [], host: String = "127.0.0.1") throws {
+    init(_ mode: String, _ args: [String] = [], host: String = "127.0.0.1", options: [String] = []) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         p.arguments = [packageRoot.appendingPathComponent("Tests/Fixtures/http-fixture.py").path]
-            + (host == "127.0.0.1" ? [] : ["--host", host]) + [mode] + args
+            + (host == "127.0.0.1" ? [] : ["--host", host]) + options + [mode] + args
         let input = Pipe(), output = Pipe()
         p.standardInput = input
         p.standardOutput = output

@@ -1,0 +1,43 @@
+import PreflightCore
+
+/// `--format github`: workflow commands. `::error file=…,line=…::` for findings that have a place
+/// (script and schema), `::error::` otherwise; warnings as `::warning`.
+public struct GitHubReporter {
+    public init() {}
+
+    public func render(_ report: Report) -> String {
+        var out: [String] = []
+        for r in report.results where r.status == .fail || r.status == .warn {
+            let level = r.status == .fail ? "error" : "warning"
+            var title = "\(r.title) [\(r.id)]"
+            if let cause = r.consequenceOf { title += " (consequence of \(cause))" }
+            let fix = r.outcome.fix.map { "\nfix: \($0)" } ?? ""
+            let locations = SourceLocation.all(in: r.outcome.evidence)
+            if locations.isEmpty {
+                out.append("::\(level) title=\(property(title))::\(message(r.outcome.summary + fix))")
+            } else {
+                for l in locations {
+                    var props = "file=\(property(l.file))"
+                    if let line = l.line { props += ",line=\(line)" }
+                    out.append("::\(level) \(props),title=\(property(title))::\(message((l.message ?? r.outcome.summary) + fix))")
+                }
+            }
+        }
+        for r in report.results where r.status == .blocked {
+            out.append("::notice title=\(property("\(r.title) [\(r.id)]"))::\(message("not run: blocked by \(r.blockedBy.joined(separator: ", "))"))")
+        }
+        let verdict = report.verdict == .go ? "GO" : "NO-GO"
+        let causes = report.rootCauses.isEmpty ? "" : ": fix \(report.rootCauses.joined(separator: ", ")) first"
+        out.append("preflight: \(verdict)\(causes)")
+        return Secrets.shared.scrub(out.joined(separator: "\n")) + "\n"
+    }
+
+    /// Escaping as GitHub's runner expects it in a command's message and in its properties.
+    func message(_ s: String) -> String {
+        s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+    }
+
+    func property(_ s: String) -> String {
+        message(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
+    }
+}
