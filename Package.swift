@@ -32,7 +32,7 @@ let package = Package(
         ]),
 
         // Loopback fixtures for the tests: HTTP servers, PostgreSQL clusters, the built binary.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["PreflightProbes"], path: "Tests/TestSupport"),
         .testTarget(name: "PreflightCoreTests", dependencies: ["PreflightCore", "PreflightReporters"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "ChecksTests", dependencies: ["PreflightChecks", "PreflightProbes", "PreflightCore", "TestSupport"]),

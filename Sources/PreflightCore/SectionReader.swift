@@ -93,6 +93,50 @@ public struct SectionReader {
         return d
     }
 
+    /// This node as a list, each item read by `read` (for sections that are lists, like `checks:`).
+    public func elements<T>(_ read: (SectionReader) -> T?) -> [T] {
+        guard let node else { return [] }
+        switch node {
+        case .null: return []
+        case .sequence(let items, _):
+            return items.enumerated().compactMap { i, item in read(SectionReader(node: item, path: "\(path)[\(i)]", sink: sink)) }
+        default:
+            sink.add(ConfigProblem(line: node.line, path: path, message: "expected a list, found \(node.kind)"))
+            return []
+        }
+    }
+
+    /// A scalar or a list of scalars, as strings.
+    public func strings(_ key: String) -> [String]? {
+        guard let value = node?[key] else { return nil }
+        switch value {
+        case .null: return nil
+        case .scalar(let s, _): return [s]
+        case .sequence(let items, _):
+            var out: [String] = []
+            for item in items {
+                guard case .scalar(let s, _) = item else { problem(key, "expected a list of values"); return nil }
+                out.append(s)
+            }
+            return out
+        default:
+            problem(key, "expected a value or a list, found \(value.kind)")
+            return nil
+        }
+    }
+
+    /// A mapping of scalars (headers, environment values).
+    public func stringMap(_ key: String) -> [String: String] {
+        let child = child(key)
+        guard case .mapping(let pairs, _)? = child.node else {
+            if child.isPresent { child.allowKeys([]) }
+            return [:]
+        }
+        var out: [String: String] = [:]
+        for p in pairs { if let v = child.string(p.key) { out[p.key] = v } }
+        return out
+    }
+
     /// A list of mappings, each read by `read`.
     public func list<T>(_ key: String, _ read: (SectionReader) -> T?) -> [T] {
         guard let value = node?[key] else { return [] }

@@ -90,7 +90,10 @@ final class LibPQSession: PostgresSession {
     }
 
     static func run(_ sql: String, on conn: OpaquePointer, deadline: Deadline) -> Result<[[String?]], PostgresError> {
-        guard PQsendQuery(conn, sql) == 1 else { return .failure(PostgresError(String(cString: PQerrorMessage(conn)))) }
+        // The extended protocol takes exactly one statement: no "SET …; INSERT …" past the read-only session.
+        guard PQsendQueryParams(conn, sql, 0, nil, nil, nil, nil, 0) == 1 else {
+            return .failure(PostgresError(String(cString: PQerrorMessage(conn))))
+        }
         while PQflush(conn) == 1 {
             guard wait(conn, for: Int16(POLLOUT), until: deadline) else { return .failure(timedOut(conn, deadline)) }
         }

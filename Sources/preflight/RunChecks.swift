@@ -26,7 +26,7 @@ struct Gate {
 
     func run() async throws -> Report {
         let config = try loadConfig()
-        let checks = AllChecks.make()
+        let checks = AllChecks.make(config: config)
         let known = Set(checks.map { $0.description.id })
         let only = try ids(options.only, known: known, flag: "--only")
         let skip = try ids(options.skip, known: known, flag: "--skip")

@@ -93,12 +93,13 @@ public final class PostgresCluster: @unchecked Sendable {
 
     /// Runs SQL as the superuser through psql; returns its output.
     @discardableResult
-    public func psql(_ sql: String) async throws -> String {
-        try await offThread { try self.psqlBlocking(sql) }
+    public func psql(_ sql: String, database: String = "postgres") async throws -> String {
+        try await offThread { try self.psqlBlocking(sql, database: database) }
     }
 
-    func psqlBlocking(_ sql: String) throws -> String {
-        let out = try runProcess("/usr/bin/psql", [adminURL, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql], limit: 30)
+    func psqlBlocking(_ sql: String, database: String = "postgres") throws -> String {
+        let url = adminURL.hasSuffix("/postgres") ? String(adminURL.dropLast("postgres".count)) + database : adminURL
+        let out = try runProcess("/usr/bin/psql", [url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql], limit: 30)
         guard out.status == 0 else { throw FixtureError("psql failed: \(out.stderr)") }
         return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

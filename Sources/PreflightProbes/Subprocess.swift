@@ -1,0 +1,94 @@
+import Foundation
+import PreflightCore
+
+/// How a subprocess ended.
+public struct SubprocessResult: Sendable, Equatable {
+    public var status: Int32
+    public var stdout: Data
+    public var stderr: Data
+    public var timedOut: Bool
+    public var seconds: Double
+}
+
+/// Runs a program with posix_spawn, reads both streams with poll, kills its whole process group at
+/// the deadline and reaps it with waitpid: bounded in time and in output, independent of Foundation.Process.
+public enum Subprocess {
+    public static func run(_ argv: [String], environment: [String: String]? = nil, directory: String? = nil,
+                           timeout: Duration, outputCap: Int = 1 << 20) async -> Result<SubprocessResult, SubprocessError> {
+        await Blocking.run { runBlocking(argv, environment: environment, directory: directory, timeout: timeout, outputCap: outputCap) }
+    }
+
+    public static func runBlocking(_ argv: [String], environment: [String: String]? = nil, directory: String? = nil,
+                                   timeout: Duration, outputCap: Int = 1 << 20) -> Result<SubprocessResult, SubprocessError> {
+        guard let program = argv.first else { return .failure(SubprocessError("nothing to run")) }
+        var args = argv
+        if let directory { args = ["/usr/bin/env", "-C", directory] + argv }  // posix_spawn has no chdir
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { return .failure(SubprocessError("pipe: \(String(cString: strerror(errno)))")) }
+        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }  // only the dup2'd copies reach the child
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))  // its own group: the deadline kills it all
+        posix_spawnattr_setpgroup(&attributes, 0)
+
+        let start = ContinuousClock.now
+        var pid: pid_t = 0
+        let rc = withCStringArray(args) { a in withCStringArray(env) { e in posix_spawnp(&pid, args[0], &actions, &attributes, a, e) } }
+        close(outPipe[1]); close(errPipe[1])
+        guard rc == 0 else {
+            close(outPipe[0]); close(errPipe[0])
+            return .failure(SubprocessError("cannot run \(program): \(String(cString: strerror(rc)))"))
+        }
+        var out = Data(), err = Data()
+        var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var timedOut = false
+        let end = start + timeout
+        while fds.contains(where: { $0.fd >= 0 }) {
+            let left = ContinuousClock.now.duration(to: end)
+            if left <= .zero {
+                if !timedOut { kill(-pid, SIGKILL); timedOut = true }
+                // A grandchild may hold the pipes open after the group is gone: stop reading.
+                if ContinuousClock.now.duration(to: end + .seconds(2)) <= .zero { break }
+            }
+            let waitMs = Int32(max(0, min(left.milliseconds, 500)))
+            let ready = poll(&fds, nfds_t(fds.count), timedOut ? 100 : waitMs)
+            if ready < 0 && errno != EINTR { break }
+            for i in fds.indices where fds[i].fd >= 0 && fds[i].revents != 0 {
+                let n = read(fds[i].fd, &buffer, buffer.count)
+                if n > 0 {
+                    if i == 0 { if out.count < outputCap { out.append(contentsOf: buffer[0..<min(n, outputCap - out.count)]) } }
+                    else if err.count < outputCap { err.append(contentsOf: buffer[0..<min(n, outputCap - err.count)]) }
+                } else if n == 0 || errno != EINTR {
+                    close(fds[i].fd)
+                    fds[i].fd = -1
+                }
+            }
+        }
+        for f in fds where f.fd >= 0 { close(f.fd) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return .success(SubprocessResult(status: code, stdout: out, stderr: err, timedOut: timedOut,
+                                         seconds: start.duration(to: .now).seconds))
+    }
+}
+
+public struct SubprocessError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    let copies = strings.map { strdup($0) } + [nil]
+    defer { copies.forEach { free($0) } }
+    return copies.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
