@@ -1,0 +1,328 @@
+import Foundation
+import PreflightCore
+
+/// What the script check concludes from a read script, before any live request.
+struct ScriptAnalysis {
+    struct CursorFinding {
+        var location: String
+        var requestLocation: String
+        var method: String
+        var param: String
+        var origin: ValueOrigin
+        var valueSource: String
+        /// The URL as the script would build it, with a sample of the bad value; nil if other parts are run-time only.
+        var liveURL: String?
+        var sampleValue: String?
+    }
+    struct Note { var location: String; var message: String }
+
+    var cursorFindings: [CursorFinding] = []
+    var targetFailures: [Note] = []
+    var targetNotes: [Note] = []
+    var thresholdWarnings: [Note] = []
+    let script: K6Script
+    let path: String
+
+    static let opaqueCursors: Set<String> = ["cursor", "after", "before", "pagetoken", "nextpagetoken", "next", "nextcursor",
+                                             "sinceid", "maxid", "minid", "startingafter", "endingbefore", "continuationtoken",
+                                             "continuation", "marker", "startafter", "lastid", "lastevaluatedkey", "pagecursor",
+                                             "aftercursor", "beforecursor", "nexttoken", "token"]
+    /// Numeric paging: a literal or a counter is a legitimate value here, a clock or a die is not.
+    static let numericPaging: Set<String> = ["offset", "page", "skip", "start"]
+
+    static func normalized(_ name: String) -> String {
+        name.lowercased().filter { $0 != "_" && $0 != "-" }
+    }
+
+    init(script: K6Script, path: String, load: LoadSettings, target: ServiceURL?) {
+        self.script = script
+        self.path = path
+        findCursors(env: load.env)
+        if let target { compareTargets(target, env: load.env) }
+        checkThresholds()
+    }
+
+    func at(_ line: Int) -> String { "\(path):\(line)" }
+
+    // MARK: cursors
+
+    private mutating func findCursors(env: [String: String]) {
+        var seen: Set<String> = []
+        for request in script.requests {
+            for alternative in request.alternatives {
+                let pieces = K6Script.resolve(alternative, env: env)
+                for param in Self.queryParams(pieces) {
+                    let key = Self.normalized(param.name)
+                    let opaque = Self.opaqueCursors.contains(key)
+                    guard opaque || Self.numericPaging.contains(key) else { continue }
+                    let holes = param.value.compactMap { p -> Range<Int>? in if case .hole(let r) = p { return r }; return nil }
+                    let origin: ValueOrigin
+                    if holes.isEmpty {
+                        let text = param.value.compactMap { p -> String? in if case .text(let t) = p { return t }; return nil }.joined()
+                        origin = text.isEmpty ? .empty : .literal(text)
+                    } else {
+                        origin = K6Script.combined(holes.map(script.origin))
+                    }
+                    let bad: Bool
+                    switch origin {
+                    case .time, .random: bad = true
+                    case .counter, .literal: bad = opaque
+                    default: bad = false
+                    }
+                    guard bad else { continue }
+                    let line = holes.first.map { script.tokens[$0.lowerBound].line } ?? request.line
+                    guard seen.insert("\(key)@\(line)").inserted else { continue }
+                    let source = holes.isEmpty ? "\"\(Self.sample(origin) ?? "")\"" : "${\(holes.map(script.source).joined(separator: "}${"))}"
+                    let sampleValue = Self.sample(origin)
+                    cursorFindings.append(CursorFinding(
+                        location: at(line), requestLocation: at(request.line), method: request.method, param: param.name,
+                        origin: origin, valueSource: source,
+                        liveURL: sampleValue.flatMap { Self.liveURL(pieces, replacing: Set(holes), with: $0) },
+                        sampleValue: sampleValue))
+                }
+            }
+        }
+    }
+
+    static func sample(_ o: ValueOrigin) -> String? {
+        switch o {
+        case .time: return String(Int64(Date().timeIntervalSince1970 * 1000))
+        case .random: return "0.5488135039273248"
+        case .counter: return "1"
+        case .literal(let t): return t
+        default: return nil
+        }
+    }
+
+    static func liveURL(_ pieces: [URLPiece], replacing holes: Set<Range<Int>>, with value: String) -> String? {
+        var s = ""
+        for p in pieces {
+            switch p {
+            case .text(let t): s += t
+            case .hole(let r) where holes.contains(r): s += value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? value
+            default: return nil
+            }
+        }
+        return s
+    }
+
+    struct QueryParam { var name: String; var value: [URLPiece] }
+
+    /// Query parameters of a URL made of text and holes; a parameter whose name is a hole is left out.
+    static func queryParams(_ pieces: [URLPiece]) -> [QueryParam] {
+        enum State { case path, name(String, known: Bool), value(String, [URLPiece]), done }
+        var state = State.path
+        var out: [QueryParam] = []
+        func finish(_ s: State) { if case .value(let n, let v) = s { out.append(QueryParam(name: n, value: v)) } }
+        for p in pieces {
+            switch p {
+            case .text(let t):
+                for ch in t {
+                    switch state {
+                    case .path: if ch == "?" { state = .name("", known: true) } else if ch == "#" { state = .done }
+                    case .name(let n, let known):
+                        if ch == "=" { state = known ? .value(n, []) : .value("", [.text("")]) }
+                        else if ch == "&" { state = .name("", known: true) }
+                        else if ch == "#" { state = .done }
+                        else { state = .name(n + String(ch), known: known) }
+                    case .value(let n, var v):
+                        if ch == "&" || ch == "#" {
+                            if !n.isEmpty { finish(state) }
+                            state = ch == "&" ? .name("", known: true) : .done
+                        } else {
+                            if case .text(let last)? = v.last { v[v.count - 1] = .text(last + String(ch)) } else { v.append(.text(String(ch))) }
+                            state = .value(n, v)
+                        }
+                    case .done: break
+                    }
+                }
+            case .hole, .env:
+                switch state {
+                case .name(let n, _): state = .name(n, known: false)
+                case .value(let n, var v): v.append(p); state = .value(n, v)
+                default: break
+                }
+            }
+        }
+        if case .value(let n, _) = state, !n.isEmpty { finish(state) }
+        return out
+    }
+
+    // MARK: target
+
+    static func origin(of url: String) -> (scheme: String, host: String, port: Int)? {
+        guard let r = url.range(of: "://") else { return nil }
+        let scheme = url[..<r.lowerBound].lowercased()
+        guard scheme == "http" || scheme == "https" else { return nil }
+        let rest = url[r.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !authority.isEmpty, authority.count < rest.count || true else { return nil }
+        let hostPort = authority.split(separator: "@").last.map(String.init) ?? ""
+        var host = hostPort, port = scheme == "https" ? 443 : 80
+        if hostPort.hasPrefix("["), let close = hostPort.firstIndex(of: "]") {
+            host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
+            let after = hostPort[hostPort.index(after: close)...]
+            if after.hasPrefix(":") { guard let p = Int(after.dropFirst()) else { return nil }; port = p }
+        } else if let colon = hostPort.lastIndex(of: ":") {
+            host = String(hostPort[..<colon])
+            guard let p = Int(hostPort[hostPort.index(after: colon)...]) else { return nil }
+            port = p
+        }
+        guard !host.isEmpty else { return nil }
+        return (scheme, host.lowercased(), port)
+    }
+
+    static let loopbackNames: Set<String> = ["localhost", "127.0.0.1", "::1", "ip6-localhost", "localhost.localdomain"]
+
+    static func sameMachine(_ a: String, _ b: String) -> Bool {
+        a.lowercased() == b.lowercased() || (loopbackNames.contains(a.lowercased()) && loopbackNames.contains(b.lowercased()))
+    }
+
+    private mutating func compareTargets(_ target: ServiceURL, env: [String: String]) {
+        var seen: Set<String> = []
+        for request in script.requests {
+            for alternative in request.alternatives {
+                let resolved = K6Script.resolve(alternative, env: env)
+                guard case .text(let lead)? = resolved.first else { continue }
+                // The host is known only when the text goes past the authority (or the URL is all text).
+                let complete = resolved.count == 1 || lead.dropFirst(lead.range(of: "://").map { lead.distance(from: lead.startIndex, to: $0.upperBound) } ?? 0)
+                    .contains { $0 == "/" || $0 == "?" || $0 == "#" }
+                guard complete, let o = Self.origin(of: lead) else { continue }
+                let how: String
+                if case .env(let name, let fallback)? = alternative.first(where: { $0 != .text("") }) {
+                    if let v = env[name], !v.isEmpty { how = "load.env sets \(name)=\(redactURL(v))" }
+                    else if fallback != nil { how = "the script falls back to \(o.scheme)://\(Self.hostPort(o.host, o.port)) when \(name) is unset (load.env does not set it)" }
+                    else { how = "\(name) is unset and the script has no default" }
+                } else {
+                    how = "the script requests \(o.scheme)://\(Self.hostPort(o.host, o.port))"
+                }
+                guard seen.insert("\(o.host):\(o.port)|\(how)").inserted else { continue }
+                if o.port == target.port && o.host == target.host.lowercased() { continue }
+                if o.port == target.port && Self.sameMachine(o.host, target.host) {
+                    targetNotes.append(Note(location: at(request.line),
+                                            message: "the script uses \(o.host), the target \(target.host): same machine, port \(o.port)"))
+                    continue
+                }
+                targetFailures.append(Note(location: at(request.line),
+                                           message: "\(how); target is \(target.hostPort)"))
+            }
+        }
+    }
+
+    static func hostPort(_ h: String, _ p: Int) -> String { h.contains(":") ? "[\(h)]:\(p)" : "\(h):\(p)" }
+
+    // MARK: thresholds
+
+    static let builtinMetrics: Set<String> = [
+        "http_reqs", "http_req_duration", "http_req_blocked", "http_req_connecting", "http_req_tls_handshaking",
+        "http_req_sending", "http_req_waiting", "http_req_receiving", "http_req_failed", "iteration_duration",
+        "iterations", "vus", "vus_max", "data_received", "data_sent", "checks", "dropped_iterations", "group_duration",
+        "ws_connecting", "ws_session_duration", "ws_sessions", "ws_msgs_sent", "ws_msgs_received", "ws_ping",
+        "grpc_req_duration", "grpc_streams", "grpc_streams_msgs_sent", "grpc_streams_msgs_received",
+    ]
+
+    private mutating func checkThresholds() {
+        for t in script.options.thresholds {
+            let base = String(t.metric.prefix { $0 != "{" }).trimmingCharacters(in: .whitespaces)
+            let isBuiltin = Self.builtinMetrics.contains(base) || base.hasPrefix("browser_") || base.hasPrefix("ws_")
+            if !isBuiltin && !script.customMetrics.contains(base) {
+                thresholdWarnings.append(Note(location: at(t.line),
+                                              message: "threshold on \(base), a metric the script never defines (k6 refuses to start)"))
+                continue
+            }
+            for e in t.expressions {
+                switch Self.thresholdVerdict(e) {
+                case .unreadable: thresholdWarnings.append(Note(location: at(t.line), message: "threshold \"\(e)\" on \(t.metric) is not k6 syntax"))
+                case .cannotFail: thresholdWarnings.append(Note(location: at(t.line), message: "threshold \"\(e)\" on \(t.metric) can never fail"))
+                case .ok: break
+                }
+            }
+        }
+    }
+
+    enum ThresholdVerdict { case ok, cannotFail, unreadable }
+
+    static func thresholdVerdict(_ expression: String) -> ThresholdVerdict {
+        let e = expression.replacingOccurrences(of: " ", with: "")
+        let ops = ["<=", ">=", "===", "==", "!=", "<", ">"]
+        guard let op = ops.first(where: { e.contains($0) }), let r = e.range(of: op) else { return .unreadable }
+        let agg = String(e[..<r.lowerBound]), rhs = String(e[r.upperBound...])
+        let aggOK = ["avg", "min", "max", "med", "count", "rate", "value"].contains(agg)
+            || (agg.hasPrefix("p(") && agg.hasSuffix(")") && Double(agg.dropFirst(2).dropLast()) != nil)
+        guard aggOK, let v = Double(rhs) else { return .unreadable }
+        if agg == "rate" {
+            if (op == "<=" && v >= 1) || (op == "<" && v > 1) || (op == ">=" && v <= 0) || (op == ">" && v < 0) { return .cannotFail }
+        } else if (op == ">=" && v <= 0) || (op == ">" && v < 0) {
+            return .cannotFail
+        }
+        return .ok
+    }
+
+    // MARK: verdict
+
+    func describe(_ o: ValueOrigin) -> String {
+        switch o {
+        case .time: return "a timestamp"
+        case .random: return "a random number"
+        case .counter: return "a counter"
+        case .literal: return "a fixed value"
+        default: return "a value"
+        }
+    }
+
+    func outcome(evidence base: Evidence, live: ScriptCheck.LiveConfirmation?) -> CheckOutcome {
+        var evidence = base
+        var findings: [JSONValue] = []
+        for f in cursorFindings {
+            findings.append(.object(Evidence([
+                "location": .string(f.location), "request": .string("\(f.method) at \(f.requestLocation)"),
+                "problem": .string("\(f.param)=\(f.valueSource) is \(describe(f.origin)), not a value from an earlier response"),
+            ])))
+        }
+        for n in targetFailures { findings.append(.object(Evidence(["location": .string(n.location), "problem": .string(n.message)]))) }
+        for n in thresholdWarnings { findings.append(.object(Evidence(["location": .string(n.location), "problem": .string(n.message)]))) }
+        if !findings.isEmpty { evidence["findings"] = .array(findings) }
+        if !targetNotes.isEmpty { evidence["notes"] = .array(targetNotes.map { .string("\($0.location): \($0.message)") }) }
+        if script.problemCount > 0 {
+            evidence["unreadable"] = .array(script.problems.prefix(5).map { .string("\(at($0.line)): \($0.message)") })
+        }
+        if let live {
+            evidence["live"] = .string(live.text)
+            for (k, v) in live.evidence.entries { evidence[k] = v }
+        }
+
+        var failures: [String] = []
+        var fixes: [String] = []
+        if let f = cursorFindings.first {
+            var s = "\(f.location) sends \(f.param)=\(f.valueSource) (\(describe(f.origin)), not a value from an earlier response)"
+            if let live, live.confirmed || live.accepted { s += ": \(live.text)" }
+            failures.append(s)
+            fixes.append("take the cursor from the previous response's message id, or omit it")
+        }
+        if let t = targetFailures.first {
+            failures.append("\(t.location): \(t.message)")
+            fixes.append("set the base URL variable in load.env and pass it to k6 (-e NAME=…), or fix the script's default")
+        }
+        let more = cursorFindings.count + targetFailures.count - failures.count
+        let tail = more > 0 ? " (+\(more) more)" : ""
+        if !failures.isEmpty {
+            // An API that accepts the value makes the cursor finding a warning, unless something else fails.
+            if live?.accepted == true && targetFailures.isEmpty {
+                return .warn(failures.joined(separator: "; ") + tail, evidence: evidence, fix: fixes.joined(separator: "; "))
+            }
+            return .fail(failures.joined(separator: "; ") + tail, evidence: evidence, fix: fixes.joined(separator: "; "))
+        }
+        if let w = thresholdWarnings.first {
+            let more = thresholdWarnings.count > 1 ? " (+\(thresholdWarnings.count - 1) more)" : ""
+            return .warn("\(w.location): \(w.message)\(more)", evidence: evidence,
+                         fix: "define the metric (new Rate/Trend/Counter/Gauge) or fix the threshold expression")
+        }
+        if script.problemCount > 0, let p = script.problems.first {
+            return .warn("\(at(p.line)): \(p.message) (\(script.problemCount) unreadable part\(script.problemCount == 1 ? "" : "s"); requests after it may be missed)",
+                         evidence: evidence, fix: "check that load.script is the JavaScript file k6 runs")
+        }
+        let vus = evidence["peakVUs"].map { ", peak \($0.display) VUs" } ?? ""
+        return .pass("\(path): \(script.requests.count) request\(script.requests.count == 1 ? "" : "s"), no invented cursors, base URL on the target\(vus)",
+                     evidence: evidence)
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import PreflightCore
+import PreflightProbes
+
+/// Reads the k6 script: invalid pagination cursors, a base URL that misses the target, options and thresholds.
+///
+/// No prerequisites: the static reading must run even when the service is down (a script bug is
+/// worth knowing either way), and the engine has no "run after, but don't block" ordering. The live
+/// confirmation decides for itself: it sends at most two GETs, only to the target's host and port,
+/// and only says "confirmed" when the request without the cursor succeeds.
+public struct ScriptCheck: DescribedCheck {
+    public static let description = CheckDescription(
+        id: "script", title: "Load script", layer: .script, prerequisites: [],
+        needs: "load.script; load.env; target (for the base URL and the live confirmation)",
+        examples: [
+            CheckExample("cursors taken from earlier responses; base URL resolves to the target", .pass),
+            CheckExample("cursor=${Date.now()} or Math.random() in a history URL", .fail),
+            CheckExample("the script falls back to http://localhost:3000 when CHAT_BASE_URL is unset; target is :3001", .fail),
+            CheckExample("threshold on a metric the script never defines, or one that cannot fail", .warn),
+            CheckExample("load.script missing or unreadable", .fail),
+        ],
+        timeoutBudget: 2)
+
+    /// Scripts past 20 MiB are not k6 scripts anyone edits by hand.
+    static let sizeCap = 20 << 20
+
+    let probes: Probes
+    public init(probes: Probes) { self.probes = probes }
+
+    /// Peak virtual users of the test: `load.vus` when given, else what the script's options ask for.
+    public static func peakVUs(config: Config) -> Int? {
+        let load = config.section(LoadSettings.self)
+        if let v = load.vus { return v }
+        guard let path = load.script, let text = try? String(contentsOfFile: resolvePath(path, config: config), encoding: .utf8) else {
+            return nil
+        }
+        return K6Script(source: text, env: load.env).options.peakVUs
+    }
+
+    static func resolvePath(_ path: String, config: Config) -> String {
+        if path.hasPrefix("/") { return path }
+        let base = config.file.map { URL(fileURLWithPath: $0).deletingLastPathComponent() }
+            ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        return base.appendingPathComponent(path).standardized.path
+    }
+
+    public func run(_ context: CheckContext) async throws -> CheckOutcome {
+        let load = context.config.section(LoadSettings.self)
+        guard let path = load.script else { return .skipped("no load.script configured") }
+        let full = Self.resolvePath(path, config: context.config)
+        var evidence = Evidence(["script": .string(path)])
+        guard let data = FileManager.default.contents(atPath: full) else {
+            let exists = FileManager.default.fileExists(atPath: full)
+            return .fail("load.script \(path) \(exists ? "cannot be read (permission? a directory?)" : "does not exist")"
+                         + (full == path ? "" : " (looked at \(full))"), evidence: evidence,
+                         fix: "set load.script to the k6 script the test runs (relative paths start at the config file's folder)")
+        }
+        guard data.count <= Self.sizeCap else {
+            return .fail("load.script \(path) is \(data.count >> 20) MiB: not a k6 script", evidence: evidence,
+                         fix: "point load.script at the k6 script itself")
+        }
+        let script = K6Script(source: String(decoding: data, as: UTF8.self), env: load.env)
+        let analysis = ScriptAnalysis(script: script, path: path, load: load, target: context.config.target)
+        evidence["requests"] = .int(script.requests.count)
+        if let peak = load.vus ?? script.options.peakVUs { evidence["peakVUs"] = .int(peak) }
+        if let d = script.options.duration { evidence["duration"] = .string(d) }
+
+        var live: LiveConfirmation?
+        if let cursor = analysis.cursorFindings.first, let target = context.config.target {
+            live = await confirm(cursor, target: target, timeout: context.timeout)
+        }
+        return analysis.outcome(evidence: evidence, live: live)
+    }
+
+    struct LiveConfirmation {
+        var confirmed: Bool
+        var accepted: Bool
+        var text: String
+        var evidence: Evidence
+    }
+
+    /// Two GETs at most, both to the target's host and port: the URL without the cursor, and with it.
+    func confirm(_ f: ScriptAnalysis.CursorFinding, target: ServiceURL, timeout: Duration) async -> LiveConfirmation? {
+        guard f.method == "GET" else { return nil }
+        guard let withCursor = f.liveURL else {
+            return LiveConfirmation(confirmed: false, accepted: false,
+                                    text: "not tried live: the URL has parts only known at run time", evidence: Evidence())
+        }
+        guard let origin = ScriptAnalysis.origin(of: withCursor),
+              ScriptAnalysis.sameMachine(origin.host, target.host), origin.port == target.port else {
+            return LiveConfirmation(confirmed: false, accepted: false,
+                                    text: "not tried live: the URL is not on the target", evidence: Evidence())
+        }
+        guard var c = URLComponents(string: withCursor) else { return nil }
+        c.percentEncodedQueryItems = c.percentEncodedQueryItems?.filter { $0.name != f.param }
+        if c.percentEncodedQueryItems?.isEmpty == true { c.percentEncodedQueryItems = nil }
+        guard let without = c.string else { return nil }
+        async let a = probes.http.get(without, timeout: timeout, bodyCap: 64 << 10)
+        async let b = probes.http.get(withCursor, timeout: timeout, bodyCap: 64 << 10)
+        let (plain, cursored) = await (a, b)
+        func said(_ x: HTTPExchange) -> String {
+            if let s = x.status { return String(s) }
+            return x.failure.map { "curl \($0.code): \($0.message)" } ?? "no answer"
+        }
+        func sample(_ x: HTTPExchange) -> String {
+            String(decoding: x.body.prefix(160), as: UTF8.self).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        }
+        var ev = Evidence([
+            "withoutCursor": .string("GET \(redactURL(without)) → \(said(plain))"),
+            "withCursor": .string("GET \(redactURL(withCursor)) → \(said(cursored))"),
+        ])
+        if let s = cursored.status, (400...499).contains(s), !cursored.body.isEmpty { ev["rejection"] = .string(sample(cursored)) }
+        guard let ps = plain.status, (200...299).contains(ps) else {
+            return LiveConfirmation(confirmed: false, accepted: false,
+                                    text: "not confirmed live: the request without the cursor answered \(said(plain))", evidence: ev)
+        }
+        if let cs = cursored.status, (400...499).contains(cs) {
+            return LiveConfirmation(confirmed: true, accepted: false,
+                                    text: "the API confirmed it: \(cs) with \(f.param)=\(f.sampleValue ?? "…"), \(ps) without", evidence: ev)
+        }
+        if let cs = cursored.status, (200...299).contains(cs) {
+            return LiveConfirmation(confirmed: false, accepted: true,
+                                    text: "the API accepted \(f.param)=\(f.sampleValue ?? "…") (\(cs))", evidence: ev)
+        }
+        return LiveConfirmation(confirmed: false, accepted: false,
+                                text: "not confirmed live: with the cursor the API answered \(said(cursored))", evidence: ev)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import PreflightChecks
+@testable import PreflightCore
+@testable import PreflightProbes
+
+func scriptConfig(_ script: String?, target: String? = "http://127.0.0.1:3001/api/v1", env: [String: String] = [:], vus: Int? = nil) -> Config {
+    var c = config(target: target)
+    var load = LoadSettings()
+    load.script = script.map { $0.hasPrefix("/") ? $0 : packageRoot.appendingPathComponent("Tests/Fixtures/k6-scripts/\($0)").path }
+    load.env = env
+    load.vus = vus
+    c.set(load)
+    return c
+}
+
+func findings(_ o: CheckOutcome) -> [String] {
+    guard case .array(let a)? = o.evidence["findings"] else { return [] }
+    return a.map(\.display)
+}
+
+/// The static part: no target reachable (the live GETs go to a closed port or are not tried).
+@Suite struct ScriptCheckStatic {
+    let check = ScriptCheck(probes: .live)
+    func run(_ c: Config) async throws -> CheckOutcome { try await check.run(context(c, timeout: .seconds(1))) }
+
+    @Test func seedCursorBugFailsWithLine() async throws {
+        let o = try await run(scriptConfig("seed-bug.js", target: nil))
+        #expect(o.status == .fail)
+        #expect(o.summary.contains("seed-bug.js:10 sends cursor=${Date.now()}"), "\(o.summary)")
+        #expect(o.summary.contains("a timestamp"))
+        #expect(o.fix?.contains("take the cursor from the previous response's message id, or omit it") == true)
+        #expect(findings(o).first?.contains("location=") == true)
+    }
+
+    @Test func seedFixAndFutureEnhancementPass() async throws {
+        let env = ["CHAT_BASE_URL": "http://127.0.0.1:3001/api/v1/chat"]
+        let fixed = try await run(scriptConfig("seed-fix.js", env: env))
+        #expect(fixed.status == .pass, "\(fixed.summary)")
+        let future = try await run(scriptConfig("seed-future.js", env: env))
+        #expect(future.status == .pass, "\(future.summary)")
+        #expect(future.evidence["requests"] == .int(2))
+    }
+
+    @Test func defaultURLMismatchFails() async throws {
+        let o = try await run(scriptConfig("seed-fix.js"))
+        #expect(o.status == .fail)
+        #expect(o.summary.contains("the script falls back to http://localhost:3000 when CHAT_BASE_URL is unset"), "\(o.summary)")
+        #expect(o.summary.contains("target is 127.0.0.1:3001"))
+        let other = try await run(scriptConfig("seed-fix.js", env: ["CHAT_BASE_URL": "http://127.0.0.1:4000/api/v1/chat"]))
+        #expect(other.summary.contains("load.env sets CHAT_BASE_URL=http://127.0.0.1:4000"), "\(other.summary)")
+    }
+
+    @Test func localhostVersusLoopbackIsANoteNotAFailure() async throws {
+        let o = try await run(scriptConfig("seed-fix.js", env: ["CHAT_BASE_URL": "http://localhost:3001/api/v1/chat"]))
+        #expect(o.status == .pass, "\(o.summary)")
+        #expect(o.evidence["notes"]?.display.contains("same machine") == true)
+    }
+
+    @Test func batchRequestsOptionsAndThresholds() throws {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("Tests/Fixtures/k6-scripts/batch-and-options.js"), encoding: .utf8)
+        let s = K6Script(source: text)
+        #expect(s.requests.map(\.method) == ["GET", "GET", "GET", "GET"])
+        #expect(s.options.scenarios.map(\.name) == ["readers", "writers"])
+        #expect(s.options.peakVUs == 75)  // 50 ramping + 25 arrival-rate
+        #expect(s.customMetrics == ["pages_read"])
+        let a = ScriptAnalysis(script: s, path: "b.js", load: LoadSettings(), target: ServiceURL.parse("http://127.0.0.1:3001").0)
+        // since_id from Date.now() fails; page=counter (numeric paging) and cursor from a response pass.
+        #expect(a.cursorFindings.map(\.param) == ["since_id"])
+        #expect(a.cursorFindings.first?.location == "b.js:25")
+        #expect(a.targetFailures.isEmpty)
+        let warnings = a.thresholdWarnings.map(\.message)
+        #expect(warnings.contains { $0.contains("made_up_metric") })
+        #expect(warnings.contains { $0.contains("\"count>=0\"") && $0.contains("never fail") })
+        #expect(warnings.contains { $0.contains("\"rate<=1\"") })
+        #expect(warnings.count == 3)
+    }
+
+    @Test func templatesRegexesAndCommentsAreReadRight() async throws {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("Tests/Fixtures/k6-scripts/tricky-syntax.js"), encoding: .utf8)
+        let s = K6Script(source: text)
+        #expect(s.problems.isEmpty, "\(s.problems)")
+        #expect(s.requests.count == 2)  // the ones in comments do not count
+        #expect(K6Script.plainText(K6Script.resolve(s.requests[0].alternatives[0], env: [:])) == "http://127.0.0.1:3001/a/inner-deep-5/b")
+        let o = try await run(scriptConfig("tricky-syntax.js", target: nil))
+        #expect(o.status == .fail)
+        #expect(o.summary.contains("tricky-syntax.js:15 sends after="), "\(o.summary)")
+    }
+
+    @Test func peakVUsPrefersLoadVus() {
+        #expect(ScriptCheck.peakVUs(config: scriptConfig("batch-and-options.js")) == 75)
+        #expect(ScriptCheck.peakVUs(config: scriptConfig("batch-and-options.js", vus: 7)) == 7)
+        let chat = scriptConfig(packageRoot.appendingPathComponent("Tests/SampleStack/k6/chat.js").path, env: ["VUS": "12"])
+        #expect(ScriptCheck.peakVUs(config: chat) == 12)
+    }
+
+    @Test func unreadablePartsWarn() async throws {
+        let o = try await run(scriptConfig("unterminated.js"))
+        #expect(o.status == .warn)
+        #expect(o.summary.contains("unterminated.js:4: unterminated string"), "\(o.summary)")
+    }
+
+    @Test func missingScriptFailsAndNoScriptSkips() async throws {
+        let o = try await run(scriptConfig("does-not-exist.js"))
+        #expect(o.status == .fail)
+        #expect(o.summary.contains("does not exist"))
+        #expect(try await run(scriptConfig(nil)).status == .skipped)
+        let dir = try await run(scriptConfig(packageRoot.appendingPathComponent("Tests").path))
+        #expect(dir.status == .fail)
+    }
+
+    @Test func sampleStackScripts() async throws {
+        let env = ["CHAT_BASE_URL": "http://127.0.0.1:3001/api/v1/chat"]
+        let good = try await run(scriptConfig(packageRoot.appendingPathComponent("Tests/SampleStack/k6/chat.js").path, env: env))
+        #expect(good.status == .pass, "\(good.summary) \(good.evidence)")
+        let bug = try await run(scriptConfig(packageRoot.appendingPathComponent("Tests/SampleStack/k6/chat-cursor-bug.js").path, target: nil, env: env))
+        #expect(bug.status == .fail)
+        #expect(bug.summary.contains("chat-cursor-bug.js:64 sends cursor=${Date.now()}"), "\(bug.summary)")
+    }
+}
+
+/// The live confirmation against the real sample stack (PostgreSQL + Flask).
+@Suite(.serialized) struct ScriptCheckLive {
+    @Test func cursorBugIsConfirmedByTheAPI() async throws {
+        let dir = try temporaryDirectory("pf-script-stack")
+        let stack = packageRoot.appendingPathComponent("Tests/SampleStack/stack.sh").path
+        let up = try await run("/bin/bash", [stack, "up", "cursor-bug", "--dir", dir.path], limit: 120)
+        defer { _ = try? runProcess("/bin/bash", [stack, "down", "--dir", dir.path], limit: 60) }
+        try #require(up.status == 0, "stack.sh up failed: \(up.stderr)")
+        let envFile = try String(contentsOf: dir.appendingPathComponent("env"), encoding: .utf8)
+        let backend = try #require(envFile.split(separator: "\n").first { $0.hasPrefix("BACKEND_URL=") }.map { String($0.dropFirst(12)) })
+        let script = packageRoot.appendingPathComponent("Tests/SampleStack/k6/chat-cursor-bug.js").path
+        let c = scriptConfig(script, target: backend, env: ["CHAT_BASE_URL": backend + "/chat"])
+        let o = try await ScriptCheck(probes: .live).run(context(c, timeout: .seconds(3)))
+        #expect(o.status == .fail)
+        #expect(o.summary.contains("the API confirmed it: 400 with cursor="), "\(o.summary) \(o.evidence)")
+        #expect(o.evidence["rejection"]?.display.contains("invalid cursor") == true)
+        let fixed = scriptConfig(packageRoot.appendingPathComponent("Tests/SampleStack/k6/chat.js").path, target: backend,
+                                 env: ["CHAT_BASE_URL": backend + "/chat"])
+        #expect(try await ScriptCheck(probes: .live).run(context(fixed, timeout: .seconds(3))).status == .pass)
+    }
+}
