@@ -18,6 +18,17 @@ public struct SourceLocation: Sendable, Equatable {
     /// Every location a result's evidence names.
     public static func all(in evidence: Evidence) -> [SourceLocation] {
         var out: [SourceLocation] = []
+        // {"findings": [{"location": "k6/chat.js:64", "problem": "…"}]}, as the script and schema checks write them.
+        if case .array(let findings)? = evidence["findings"] {
+            for case .object(let f) in findings {
+                guard case .string(let at)? = f["location"], let l = parse(at) else { continue }
+                if case .string(let problem)? = f["problem"] ?? f["message"] {
+                    out.append(SourceLocation(file: l.file, line: l.line, message: problem))
+                } else {
+                    out.append(l)
+                }
+            }
+        }
         for key in ["location", "locations"] {
             switch evidence[key] {
             case .string(let s)?: if let l = parse(s) { out.append(l) }

@@ -20,6 +20,7 @@ STACK_DIR=${STACK_DIR:-$HERE/.run/suite}
 #   scenario  exit  verdict  rootCauses[0] ("-": none)  options
 # options: clean       = no check may end in warn or fail
 #          maxsec=N    = the preflight run must take less than N seconds
+#          says=WORD    = the root cause's summary contains WORD (_ for spaces)
 #          pending:... = the check that will catch this is not written yet; the
 #                        line to use once it lands is in the comment after it.
 EXPECTATIONS='
@@ -32,7 +33,7 @@ bad-password          1 no-go  database
 pools-oversubscribed  0 go     -         pending: pool check (issue 4)
 rate-limited          0 go     -         pending: rate-limit check
 schema-renamed        0 go     -         pending: schema check
-cursor-bug            0 go     -         pending: load-script check
+cursor-bug            1 no-go  script    says=the_API_confirmed_it
 health-degraded       1 no-go  health
 blackhole             1 no-go  health    maxsec=4
 '
@@ -40,7 +41,6 @@ blackhole             1 no-go  health    maxsec=4
 #   pools-oversubscribed  1 no-go  pool
 #   rate-limited          1 no-go  rate_limit
 #   schema-renamed        1 no-go  schema
-#   cursor-bug            1 no-go  load
 
 all=$(echo "$EXPECTATIONS" | awk 'NF {print $1}')
 if [ $# -gt 0 ]; then
@@ -120,6 +120,11 @@ if doc is not None:
         if bad:
             problems.append("checks not clean: " + ", ".join(bad))
 for opt in options.split():
+    if opt.startswith("says=") and doc is not None:
+        word = opt.split("=", 1)[1].replace("_", " ")
+        root = next((c for c in checks if causes and c.get("id") == causes[0]), {})
+        if word not in str(root.get("summary", "")):
+            problems.append(f"root cause summary does not say {word!r}: {root.get('summary')!r}")
     if opt.startswith("maxsec="):
         limit = float(opt.split("=", 1)[1])
         if float(elapsed) >= limit:

@@ -115,7 +115,7 @@ psql_admin() {  # psql_admin DB ARGS... (superuser over the cluster's Unix socke
 # block at the end of the file. When the tool learns a key, add its name here
 # (all: target timeout health database.url database.pools rate_limit schema load).
 # STACK_LIVE_KEYS overrides it, to try a check before it is the default.
-LIVE_KEYS=${STACK_LIVE_KEYS:-"target timeout health database.url"}
+LIVE_KEYS=${STACK_LIVE_KEYS:-"target timeout health database.url load"}
 
 is_live() { case " $LIVE_KEYS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
@@ -317,7 +317,7 @@ stack_up() {
     cursor-bug)
       CFG_LOAD_SCRIPT="$HERE/k6/chat-cursor-bug.js"
       CFG_NOTES=("The load script sends cursor=\${Date.now()} on half the history requests (seeds 000/003):"
-                 "the backend answers 400 invalid cursor. Expect (later issue): load script check fails; today: go.") ;;
+                 "the backend answers 400 invalid cursor. Expect: the script check fails, and the API confirms it.") ;;
     health-degraded) CFG_NOTES=("HEALTH_DEGRADED=cache: health answers 200 with status \"degraded\" and cache down."
                                 "Expect: health fails (or warns) although HTTP status is 2xx.") ;;
     blackhole) CFG_NOTES=("Target and database are loopback listeners that accept TCP and never answer."
