@@ -8,6 +8,7 @@ public enum AllChecks {
             PortCheck(probes: probes),
             HealthCheck(probes: probes),
             DatabaseCheck(probes: probes),
+            PoolCheck(probes: probes),
         ]
     }
 
