@@ -13,6 +13,15 @@ public struct ConnectionProbe: Sendable {
         /// libpq's text for the first refusal, on one line.
         public var firstRefusal: String?
         public var refused: Int { attempted - accepted }
+
+        /// The server's sentence ("sorry, too many clients already") without libpq's prefix.
+        public var refusal: String? {
+            guard let e = firstRefusal else { return nil }
+            if let r = e.range(of: "FATAL:", options: .backwards) {
+                return e[r.upperBound...].trimmingCharacters(in: .whitespaces)
+            }
+            return DatabaseCheck.firstLine(e)
+        }
     }
 
     let connector: any PostgresConnector

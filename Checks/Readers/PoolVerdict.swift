@@ -127,7 +127,7 @@ struct PoolVerdict {
             if let e = probe.firstRefusal { p.append(("firstRefusal", .string(e))) }
             evidence["probe"] = .object(Evidence(p))
             if probe.refused > 0 {
-                failures.append("probe: the server accepted \(probe.accepted) of \(probe.attempted) connections, then refused: \(DatabaseCheck.firstLine(probe.firstRefusal ?? "?"))")
+                failures.append("probe: the server accepted \(probe.accepted) of \(probe.attempted) connections, then refused: \(probe.refusal ?? "?")")
             } else {
                 notes.append("probe: the server accepted all \(probe.attempted) connections (all closed again)")
             }

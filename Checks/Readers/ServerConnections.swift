@@ -55,12 +55,14 @@ public struct ServerConnections: Sendable, Equatable {
         var out = ServerConnections(maxConnections: max, superuserReserved: su, reserved: s[2].flatMap { Int($0) },
                                     inUse: [], roleLimits: [:], databaseLimits: [:], superusers: [])
 
-        // Client backends only (background workers have no slot in max_connections' sense for clients);
+        // Client backends only, not background workers. Without pg_read_all_stats, other roles' sessions show
+        // backend_type and state as NULL but keep database, user and application: count those as clients too.
         // preflight's own sessions (application_name preflight) are not demand.
         let activity = await session.query("""
-            SELECT coalesce(datname, ''), coalesce(usename, ''), coalesce(application_name, ''), coalesce(state, ''), count(*)
+            SELECT coalesce(datname, ''), coalesce(usename, ''), coalesce(application_name, ''), coalesce(state, 'hidden'), count(*)
             FROM pg_stat_activity
-            WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND coalesce(application_name, '') <> 'preflight'
+            WHERE (backend_type = 'client backend' OR (backend_type IS NULL AND datname IS NOT NULL AND usename IS NOT NULL))
+              AND pid <> pg_backend_pid() AND coalesce(application_name, '') <> 'preflight'
             GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC, 3, 2, 1
             """, timeout: timeout)
         guard case .success(let arows) = activity else { return .failure(activity.failure!) }

@@ -42,6 +42,10 @@ struct RunChecks: AsyncParsableCommand {
     @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal (NO_COLOR works too).")
     var noColor = false
 
+    @Flag(name: .customLong("probe-connections"),
+          help: "Pool check: really open the pools' worth of connections at once (at most 200), then close them all. While they are open, other clients may be refused.")
+    var probeConnections = false
+
     @Flag(name: .shortAndLong, help: "Show the evidence of passing checks too.")
     var verbose = false
 
@@ -56,6 +60,7 @@ struct RunChecks: AsyncParsableCommand {
         if let target { overrides.append(("target", target)) }
         if let databaseURL { overrides.append(("database.url", databaseURL)) }
         if let timeout { overrides.append(("timeout", timeout)) }
+        if probeConnections { overrides.append(("database.probe_connections", "true")) }
 
         let loader = ConfigLoader(sections: AllChecks.sections)
         let loaded: Config
