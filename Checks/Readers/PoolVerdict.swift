@@ -118,7 +118,7 @@ struct PoolVerdict {
         if let vus, demand.total > 0 {
             evidence["peakEstimate"] = .string("each VU has at most one request in flight and each request holds at most one connection while it queries: up to \(vus) connections wanted at once")
             if vus > demand.total {
-                notes.append("\(vus) VUs share \(demand.total) pooled connections: when every VU waits on the database at once, \(vus - demand.total) requests queue for a connection and fail after the pool timeout (Prisma pool_timeout, 10 s by default)")
+                notes.append("\(vus) VUs share \(demand.total) pooled connections: at most \(demand.total) queries run at once and up to \(vus - demand.total) requests queue for a connection (they fail only if the wait exceeds the pool timeout, Prisma's pool_timeout 10 s by default)")
             }
         }
         if let probe {
