@@ -126,10 +126,11 @@ struct PoolVerdict {
                                             ("expected", .int(max(0, min(probe.attempted, allowance - server.totalInUse))))]
             if let e = probe.firstRefusal { p.append(("firstRefusal", .string(e))) }
             evidence["probe"] = .object(Evidence(p))
+            let capped = probe.attempted < route.serverDemandForProbe ? " (capped at \(ConnectionProbe.cap))" : ""
             if probe.refused > 0 {
-                failures.append("probe: the server accepted \(probe.accepted) of \(probe.attempted) connections, then refused: \(probe.refusal ?? "?")")
+                failures.append("probe: the server accepted \(probe.accepted) of \(probe.attempted) connections\(capped), then refused: \(probe.refusal ?? "?")")
             } else {
-                notes.append("probe: the server accepted all \(probe.attempted) connections (all closed again)")
+                notes.append("probe: the server accepted all \(probe.attempted) connections\(capped) (all closed again)")
             }
         } else if let probeSkipped {
             notes.append("probe: \(probeSkipped)")
@@ -188,6 +189,9 @@ struct PoolVerdict {
 }
 
 extension Routing {
+    /// How many connections the probe would open without its cap.
+    var serverDemandForProbe: Int { probePlan().map(\.count).reduce(0, +) }
+
     /// Connections these pools open to PostgreSQL: direct ones in full, those behind PgBouncer capped by its server pool.
     func serverConnections(_ pools: [ResolvedPool]) -> Int {
         var n = pools.filter { !viaBouncer($0) }.compactMap(\.total).reduce(0, +)

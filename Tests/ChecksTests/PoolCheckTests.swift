@@ -192,6 +192,46 @@ private func loadConfig(_ yaml: String) throws -> Config {
     }
 }
 
+/// Accepts every connection and counts the sessions still open.
+final class CountingConnector: PostgresConnector, @unchecked Sendable {
+    let open = Mutex(0)
+    let opened = Mutex(0)
+
+    final class Session: PostgresSession, @unchecked Sendable {
+        let owner: CountingConnector
+        let closed = Mutex(false)
+        init(_ owner: CountingConnector) { self.owner = owner }
+        func query(_ sql: String, timeout: Duration) async -> Result<[[String?]], PostgresError> { .success([]) }
+        func close() async {
+            if closed.withLock({ c in defer { c = true }; return !c }) { owner.open.withLock { $0 -= 1 } }
+        }
+    }
+
+    func connect(_ url: DatabaseURL, timeout: Duration) async -> Result<any PostgresSession, PostgresError> {
+        open.withLock { $0 += 1 }
+        opened.withLock { $0 += 1 }
+        return .success(Session(self))
+    }
+}
+
+@Suite struct ConnectionProbeExamples {
+    @Test func neverMoreThanTheCapAndClosesAll() async {
+        let c = CountingConnector()
+        let u = url("postgresql://app:pw-probe-x@127.0.0.1:1/app")
+        let r = await ConnectionProbe(connector: c).run([(u, 150), (u, 150)], timeout: .seconds(1))
+        #expect(r.attempted == ConnectionProbe.cap)
+        #expect(r.accepted == ConnectionProbe.cap)
+        #expect(c.opened.withLock { $0 } == ConnectionProbe.cap)
+        #expect(c.open.withLock { $0 } == 0)
+    }
+
+    @Test func refusalWithoutLibpqPrefix() {
+        let r = ConnectionProbe.Result(attempted: 3, accepted: 2, firstRefusal:
+            "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  sorry, too many clients already")
+        #expect(r.refusal == "sorry, too many clients already")
+    }
+}
+
 /// One cluster with max_connections 20 (3 reserved for superusers: ordinary roles get 17) for the live suite.
 actor SmallCluster {
     static let shared = SmallCluster()
