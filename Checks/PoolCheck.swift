@@ -7,7 +7,7 @@ import PreflightProbes
 public struct PoolCheck: DescribedCheck {
     public static let description = CheckDescription(
         id: "pool", title: "Connection capacity", layer: .capacity, prerequisites: ["database"],
-        needs: "database.url, database.pools (name, size or url connection_limit or driver, replicas), optional database.pgbouncer, load.vus",
+        needs: "database.url, database.pools (name, size or url connection_limit or driver, replicas), optional database.pgbouncer (pools whose url uses its listen_port go through it), load.vus",
         examples: [
             CheckExample("pools need 10 (api 10); the server allows 17 (20 − 3 reserved)", .pass),
             CheckExample("no database.pools: the server's numbers only", .pass),
@@ -84,11 +84,10 @@ struct Routing: Sendable {
     var roles: [String] { [fallback.user ?? "postgres"] + demand.pools.map(user) }
     var databases: [String] { [fallback.database ?? fallback.user ?? "postgres"] + demand.pools.map(database) }
 
-    /// A pool goes through PgBouncer when it has no URL of its own or its URL uses PgBouncer's port.
+    /// A pool goes through PgBouncer when its URL (its own, else database.url) uses PgBouncer's listen_port.
     func viaBouncer(_ p: ResolvedPool) -> Bool {
         guard let b = pgbouncer else { return false }
-        guard let u = p.spec.url else { return true }
-        return u.port == b.listenPort
+        return url(p).port == b.listenPort
     }
 
     var direct: [ResolvedPool] { demand.pools.filter { !viaBouncer($0) } }

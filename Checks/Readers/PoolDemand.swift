@@ -116,7 +116,7 @@ public struct PoolDemand: Sendable {
         case .sqlalchemy?:
             return .bounded(15, source: "SQLAlchemy default pool_size 5 + max_overflow 10")
         case .goDatabaseSQL?:
-            return .unbounded(source: "Go database/sql default: unlimited (SetMaxOpenConns not set)")
+            return .unbounded(source: "Go database/sql default: no limit without SetMaxOpenConns")
         case nil:
             return .unknown
         }

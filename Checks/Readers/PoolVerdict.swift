@@ -101,6 +101,9 @@ struct PoolVerdict {
                 fixes.append("ALTER DATABASE \(db) CONNECTION LIMIT \(n) (or -1), or lower the pools")
             }
         }
+        if let b = route.pgbouncer, route.bounced.isEmpty, !demand.pools.isEmpty {
+            notes.append("no pool's url uses PgBouncer's port \(b.listenPort): all pools counted as direct connections")
+        }
         if let b = route.pgbouncer, !route.bounced.isEmpty {
             let clients = route.bounced.compactMap(\.total).reduce(0, +)
             if clients > b.maxClientConn {
@@ -110,14 +113,14 @@ struct PoolVerdict {
         }
         for p in demand.unbounded {
             warnings.append("\(p.spec.name) is unbounded (\(p.source)): under load it opens one connection per concurrent query")
-            fixes.append("cap \(p.spec.name)'s pool (db.SetMaxOpenConns) and give its size in database.pools")
+            fixes.append("cap the \(p.spec.name) pool (db.SetMaxOpenConns) and give its size in database.pools")
         }
         for p in demand.unknown {
             warnings.append("size of \(p.spec.name) unknown: give size, driver, or connection_limit in its url")
         }
         if let vus, demand.total > 0 {
             evidence["peakEstimate"] = .string("each VU has at most one request in flight and each request holds at most one connection while it queries: up to \(vus) connections wanted at once")
-            if vus > demand.total {
+            if vus > demand.total && mainStatus != .fail {
                 notes.append("\(vus) VUs share \(demand.total) pooled connections: at most \(demand.total) queries run at once and up to \(vus - demand.total) requests queue for a connection (they fail only if the wait exceeds the pool timeout, Prisma's pool_timeout 10 s by default)")
             }
         }

@@ -146,8 +146,14 @@ private func loadConfig(_ yaml: String) throws -> Config {
                         pools: [PoolSpec(name: "api", size: 50), PoolSpec(name: "worker", size: 50)], vus: 150)
         #expect(o.status == .fail)
         #expect(o.summary.hasPrefix("pools need 100 (api 50 + worker 50); the server allows 97 (100 − 3 reserved) and 12 are already in use by psql (8), pgAdmin 4 (4): 15 short"), "\(o.summary)")
-        #expect(o.summary.contains("150 VUs share 100 pooled connections"))
         #expect(o.evidence["heldByOthers"] == .int(12))
+        #expect(o.evidence["peakEstimate"] != nil)
+    }
+
+    @Test func moreVUsThanPooledConnectionsQueue() {
+        let o = verdict(pools: [PoolSpec(name: "api", size: 20)], vus: 150)
+        #expect(o.status == .pass)
+        #expect(o.summary.hasSuffix("150 VUs share 20 pooled connections: at most 20 queries run at once and up to 130 requests queue for a connection (they fail only if the wait exceeds the pool timeout, Prisma's pool_timeout 10 s by default)"), "\(o.summary)")
     }
 
     @Test func reservedConnectionsOf16() {
@@ -166,13 +172,18 @@ private func loadConfig(_ yaml: String) throws -> Config {
         var b = PgBouncerConfig()
         b.defaultPoolSize = 20
         b.maxClientConn = 100
-        let pools = [PoolSpec(name: "api", size: 60), PoolSpec(name: "worker", size: 60)]
+        let bouncer = url("postgresql://app:pool-secret-pw@127.0.0.1:6432/chat")
+        let pools = [PoolSpec(name: "api", size: 60, url: bouncer), PoolSpec(name: "worker", size: 60, url: bouncer),
+                     PoolSpec(name: "migrations", size: 2)]
         let o = verdict(pools: pools, pgbouncer: b)
-        #expect(o.summary.hasPrefix("pools need 20 (PgBouncer 20 for api 60 + worker 60)"), "\(o.summary)")
+        #expect(o.summary.hasPrefix("pools need 22 (migrations 2 + PgBouncer 20 for api 60 + worker 60)"), "\(o.summary)")
         #expect(o.status == .fail)
         #expect(o.summary.contains("PgBouncer max_client_conn 100 but the pools behind it open 120"))
         b.maxClientConn = 1000
         #expect(verdict(pools: pools, pgbouncer: b).status == .pass)
+        // Nothing points at PgBouncer's port: said so, and counted as direct.
+        let direct = verdict(pools: [PoolSpec(name: "api", size: 10)], pgbouncer: b)
+        #expect(direct.summary.contains("no pool's url uses PgBouncer's port 6432"), "\(direct.summary)")
     }
 
     @Test func roleLimitBelowThePools() {
