@@ -12,6 +12,8 @@ public struct ConnectionProbe: Sendable {
         public var accepted: Int
         /// libpq's text for the first refusal, on one line.
         public var firstRefusal: String?
+        /// Attempts that ran out of time rather than being refused (a busy server or machine, not a full one).
+        public var timedOut = 0
         public var refused: Int { attempted - accepted }
 
         /// The server's sentence ("sorry, too many clients already") without libpq's prefix.
@@ -44,9 +46,11 @@ public struct ConnectionProbe: Sendable {
         }
         var sessions: [any PostgresSession] = []
         var firstRefusal: String?
+        var timedOut = 0
         for (_, o) in outcomes {
             switch o {
             case .success(let s): sessions.append(s)
+            case .failure(let e) where e.timedOut || e.message.contains("timeout expired"): timedOut += 1
             case .failure(let e): firstRefusal = firstRefusal ?? DatabaseCheck.oneLine(e.message)
             }
         }
@@ -54,6 +58,6 @@ public struct ConnectionProbe: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for s in sessions { group.addTask { await s.close() } }
         }
-        return Result(attempted: attempts.count, accepted: sessions.count, firstRefusal: firstRefusal)
+        return Result(attempted: attempts.count, accepted: sessions.count, firstRefusal: firstRefusal, timedOut: timedOut)
     }
 }

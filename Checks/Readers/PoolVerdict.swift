@@ -126,12 +126,15 @@ struct PoolVerdict {
         }
         if let probe {
             var p: [(String, JSONValue)] = [("attempted", .int(probe.attempted)), ("accepted", .int(probe.accepted)),
-                                            ("expected", .int(max(0, min(probe.attempted, allowance - server.totalInUse))))]
+                                            ("freeForOrdinaryRoles", .int(max(0, allowance - server.totalInUse)))]
             if let e = probe.firstRefusal { p.append(("firstRefusal", .string(e))) }
-            evidence["probe"] = .object(Evidence(p))
             let capped = probe.attempted < route.serverDemandForProbe ? " (capped at \(ConnectionProbe.cap))" : ""
-            if probe.refused > 0 {
+            if probe.timedOut > 0 { p.append(("timedOut", .int(probe.timedOut))) }
+            evidence["probe"] = .object(Evidence(p))
+            if probe.refused > probe.timedOut {
                 failures.append("probe: the server accepted \(probe.accepted) of \(probe.attempted) connections\(capped), then refused: \(probe.refusal ?? "?")")
+            } else if probe.timedOut > 0 {
+                warnings.append("probe: the server accepted \(probe.accepted) of \(probe.attempted) connections\(capped); \(probe.timedOut) got no answer within the timeout (a slow server, not a refusal: try a longer --timeout)")
             } else {
                 notes.append("probe: the server accepted all \(probe.attempted) connections\(capped) (all closed again)")
             }

@@ -236,6 +236,17 @@ final class CountingConnector: PostgresConnector, @unchecked Sendable {
         #expect(c.open.withLock { $0 } == 0)
     }
 
+    @Test func timeoutsAreNotRefusals() async {
+        struct Silent: PostgresConnector {
+            func connect(_ url: DatabaseURL, timeout: Duration) async -> Result<any PostgresSession, PostgresError> {
+                .failure(PostgresError("no answer within 1s (connected at TCP level, then silence)", timedOut: true))
+            }
+        }
+        let r = await ConnectionProbe(connector: Silent()).run([(url("postgresql://a:pw-silent-x@127.0.0.1:1/a"), 3)], timeout: .seconds(1))
+        #expect(r.timedOut == 3)
+        #expect(r.firstRefusal == nil)
+    }
+
     @Test func refusalWithoutLibpqPrefix() {
         let r = ConnectionProbe.Result(attempted: 3, accepted: 2, firstRefusal:
             "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  sorry, too many clients already")
