@@ -136,7 +136,7 @@ struct PoolVerdict {
             } else if probe.timedOut > 0 {
                 warnings.append("probe: the server accepted \(probe.accepted) of \(probe.attempted) connections\(capped); \(probe.timedOut) got no answer within the timeout (a slow server, not a refusal: try a longer --timeout)")
             } else {
-                notes.append("probe: the server accepted all \(probe.attempted) connections\(capped) (all closed again)")
+                notes.append("probe: the server accepted all \(probe.attempted) connections (\(capped.isEmpty ? "" : "capped at \(ConnectionProbe.cap); ")all closed again)")
             }
         } else if let probeSkipped {
             notes.append("probe: \(probeSkipped)")
