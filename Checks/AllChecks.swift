@@ -18,6 +18,7 @@ public enum AllChecks {
             PortCheck(probes: probes),
             HealthCheck(probes: probes),
             DatabaseCheck(probes: probes),
+            PoolCheck(probes: probes),
             ScriptCheck(probes: probes),
         ]
     }

@@ -108,6 +108,7 @@ struct Gate {
         if let target = options.target { overrides.append(("target", target)) }
         if let databaseURL = options.databaseURL { overrides.append(("database.url", databaseURL)) }
         if let timeout = options.timeout { overrides.append(("timeout", timeout)) }
+        if options.probeConnections { overrides.append(("database.probe_connections", "true")) }
         let loader = ConfigLoader(sections: AllChecks.sections)
         let loaded: Config
         do {

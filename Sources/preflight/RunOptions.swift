@@ -49,6 +49,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Skip these checks (comma-separated ids).")
     var skip: String?
 
+    @Flag(name: .customLong("probe-connections"), help: "Really open the pools' demand of connections (bounded) to see where the server refuses.")
+    var probeConnections = false
+
     @Flag(help: "Warnings fail the gate too.")
     var strict = false
 

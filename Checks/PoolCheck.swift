@@ -1,0 +1,132 @@
+import Foundation
+import PreflightCore
+import PreflightProbes
+
+/// max_connections against every pool that will draw on the database (seed 004: two pools of 50
+/// met max_connections 100, and 7% of requests failed with "sorry, too many clients already").
+public struct PoolCheck: DescribedCheck {
+    public static let description = CheckDescription(
+        id: "pool", title: "Connection capacity", layer: .capacity, prerequisites: ["database"],
+        needs: "database.url, database.pools (name, size or url connection_limit or driver, replicas), optional database.pgbouncer (pools whose url uses its listen_port go through it), load.vus",
+        examples: [
+            CheckExample("pools need 10 (api 10); the server allows 17 (20 − 3 reserved)", .pass),
+            CheckExample("no database.pools: the server's numbers only", .pass),
+            CheckExample("pools need 16 of the 17 the server allows (above 80%)", .warn),
+            CheckExample("a Go database/sql pool without SetMaxOpenConns (unbounded)", .warn),
+            CheckExample("pools need 100 (api 50 + worker 50); the server allows 97 (100 − 3 reserved)", .fail),
+            CheckExample("pools fit, but psql and pgAdmin already hold the rest", .fail),
+            CheckExample("the role's CONNECTION LIMIT is lower than its pools", .fail),
+            CheckExample("--probe-connections: the server refused some of the pools' connections", .fail),
+            CheckExample("no database.url", .skipped),
+        ],
+        // Read the server (one timeout), probe (one more, all connections at once), close.
+        timeoutBudget: 3)
+
+    /// Interactive tools: their connections are never a configured service's pool.
+    static let tools = ["psql", "pgadmin", "dbeaver", "datagrip", "tableplus", "postico", "pgcli"]
+
+    let probes: Probes
+    public init(probes: Probes) { self.probes = probes }
+
+    public func run(_ context: CheckContext) async throws -> CheckOutcome {
+        let settings = context.config.section(DatabaseSettings.self)
+        guard let url = settings.url else { return .skipped("no database.url configured") }
+        let demand = PoolDemand(settings.pools)
+        let route = Routing(settings: settings, demand: demand, fallback: url)
+
+        let server: ServerConnections
+        switch await probes.postgres.connect(url, timeout: context.timeout) {
+        case .failure(let e):
+            return .fail("cannot read the connection limits from \(url.hostPort): \(DatabaseCheck.firstLine(e.message))",
+                         evidence: Evidence(["error": .string(DatabaseCheck.oneLine(e.message))]),
+                         fix: "see the database check", suspects: ["database"])
+        case .success(let session):
+            let read = await ServerConnections.read(session, roles: route.roles, databases: route.databases, timeout: context.timeout)
+            await session.close()
+            switch read {
+            case .failure(let e):
+                return .fail("cannot read the connection limits from \(url.hostPort): \(DatabaseCheck.firstLine(e.message))",
+                             evidence: Evidence(["error": .string(DatabaseCheck.oneLine(e.message))]))
+            case .success(let s): server = s
+            }
+        }
+
+        var verdict = PoolVerdict(server: server, demand: demand, route: route,
+                                  vus: context.config.section(LoadSettings.self).vus)
+        if settings.probeConnections {
+            let plan = route.probePlan()
+            if plan.isEmpty {
+                verdict.probeSkipped = "nothing to probe: no pool with a known size"
+            } else {
+                verdict.probe = await ConnectionProbe(connector: probes.postgres).run(plan, timeout: context.timeout)
+            }
+        }
+        return verdict.outcome()
+    }
+}
+
+/// Who connects as whom, and what reaches PostgreSQL (directly, or through PgBouncer's server pools).
+struct Routing: Sendable {
+    let demand: PoolDemand
+    let pgbouncer: PgBouncerConfig?
+    let fallback: DatabaseURL
+
+    init(settings: DatabaseSettings, demand: PoolDemand, fallback: DatabaseURL) {
+        self.demand = demand
+        self.pgbouncer = settings.pgbouncer
+        self.fallback = fallback
+    }
+
+    func url(_ p: ResolvedPool) -> DatabaseURL { p.spec.url ?? fallback }
+    func user(_ p: ResolvedPool) -> String { url(p).user ?? "postgres" }
+    func database(_ p: ResolvedPool) -> String { url(p).database ?? user(p) }
+
+    var roles: [String] { [fallback.user ?? "postgres"] + demand.pools.map(user) }
+    var databases: [String] { [fallback.database ?? fallback.user ?? "postgres"] + demand.pools.map(database) }
+
+    /// A pool goes through PgBouncer when its URL (its own, else database.url) uses PgBouncer's listen_port.
+    func viaBouncer(_ p: ResolvedPool) -> Bool {
+        guard let b = pgbouncer else { return false }
+        return url(p).port == b.listenPort
+    }
+
+    var direct: [ResolvedPool] { demand.pools.filter { !viaBouncer($0) } }
+    var bounced: [ResolvedPool] { demand.pools.filter(viaBouncer) }
+
+    /// Connections PgBouncer opens to PostgreSQL: its clients' demand, bounded by its server pools.
+    var bouncerServerSide: Int? {
+        guard let b = pgbouncer, !bounced.isEmpty else { return nil }
+        var pairs: [(database: String, user: String)] = []
+        for p in bounced where !pairs.contains(where: { $0.database == database(p) && $0.user == user(p) }) {
+            pairs.append((database(p), user(p)))
+        }
+        return min(bounced.compactMap(\.total).reduce(0, +), b.serverBound(pairs: pairs))
+    }
+
+    /// What the pools ask of PostgreSQL itself.
+    var serverDemand: Int { direct.compactMap(\.total).reduce(0, +) + (bouncerServerSide ?? 0) }
+
+    /// The (database, user) pairs the configured services connect as.
+    func isPools(_ h: HeldConnections) -> Bool {
+        let app = h.application.lowercased()
+        if PoolCheck.tools.contains(where: { app.hasPrefix($0) }) { return false }
+        return demand.pools.contains { database($0) == h.database && user($0) == h.user }
+    }
+
+    /// Each pool's connections with its own URL, as its service would open them.
+    func probePlan() -> [(url: DatabaseURL, count: Int)] {
+        demand.pools.compactMap { p in p.total.map { (Self.libpqURL(url(p)), $0) } }.filter { $0.1 > 0 }
+    }
+
+    /// Prisma's own URL parameters (connection_limit, pool_timeout, schema, …): libpq rejects unknown ones.
+    static let clientOnlyParameters: Set<String> = ["connection_limit", "pool_timeout", "schema", "pgbouncer", "socket_timeout",
+                                                    "statement_cache_size", "connect_timeout_ms", "sslaccept", "sslidentity"]
+
+    static func libpqURL(_ u: DatabaseURL) -> DatabaseURL {
+        guard u.query.keys.contains(where: clientOnlyParameters.contains),
+              var c = URLComponents(string: u.raw) else { return u }
+        c.queryItems = c.queryItems?.filter { !clientOnlyParameters.contains($0.name) }
+        if c.queryItems?.isEmpty == true { c.queryItems = nil }
+        return c.string.flatMap { DatabaseURL.parse($0).0 } ?? u
+    }
+}

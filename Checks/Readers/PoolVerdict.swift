@@ -1,0 +1,213 @@
+import Foundation
+import PreflightCore
+
+/// Turns the server's numbers and the pools' demand into one outcome, with the arithmetic in the summary.
+struct PoolVerdict {
+    let server: ServerConnections
+    let demand: PoolDemand
+    let route: Routing
+    let vus: Int?
+    var probe: ConnectionProbe.Result?
+    var probeSkipped: String?
+
+    /// Warn above this share of what ordinary roles may use.
+    static let warnShare = 0.8
+
+    init(server: ServerConnections, demand: PoolDemand, route: Routing, vus: Int?) {
+        self.server = server
+        self.demand = demand
+        self.route = route
+        self.vus = vus
+    }
+
+    var others: [HeldConnections] { server.inUse.filter { !route.isPools($0) } }
+    var othersCount: Int { others.map(\.count).reduce(0, +) }
+
+    /// "psql (8), pgAdmin 4 (4)"
+    var othersNamed: String {
+        var byWho: [(String, Int)] = []
+        for h in others {
+            if let i = byWho.firstIndex(where: { $0.0 == h.who }) { byWho[i].1 += h.count } else { byWho.append((h.who, h.count)) }
+        }
+        return byWho.sorted { $0.1 > $1.1 }.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")
+    }
+
+    var allows: String { "the server allows \(server.allowance) (\(server.allowanceArithmetic))" }
+
+    var held: String {
+        othersCount == 0 ? "" : "\(othersCount) \(othersCount == 1 ? "is" : "are") already in use by \(othersNamed)"
+    }
+
+    /// "api 50 + worker 50", with PgBouncer's share shown as one term.
+    var terms: String {
+        var parts = route.direct.filter { $0.total != nil }.map(\.term)
+        if let side = route.bouncerServerSide {
+            parts.append("PgBouncer \(side) for \(route.bounced.filter { $0.total != nil }.map(\.term).joined(separator: " + "))")
+        }
+        return parts.joined(separator: " + ")
+    }
+
+    func outcome() -> CheckOutcome {
+        var evidence = baseEvidence()
+        var failures: [String] = [], warnings: [String] = [], notes: [String] = []
+        var fixes: [String] = []
+        let allowance = server.allowance
+        let need = route.serverDemand
+        let total = need + othersCount
+        let share = allowance > 0 ? Double(total) / Double(allowance) : 2
+        var main: String
+        var mainStatus = Status.pass
+
+        if demand.pools.isEmpty {
+            if othersCount >= allowance {
+                main = "\(allows) and \(held): no room left for the services"
+                mainStatus = .fail
+                fixes.append("close the sessions listed in the evidence (pg_stat_activity), or raise max_connections")
+            } else {
+                main = "no pools configured: add database.pools to compare demand; \(allows)"
+                    + (othersCount > 0 ? ", \(othersCount) in use by \(othersNamed)" : ", none in use")
+            }
+        } else if total > allowance {
+            main = "pools need \(need) (\(terms)); \(allows)" + (othersCount > 0 ? " and \(held)" : "")
+                + ": \(total - allowance) short"
+            mainStatus = .fail
+            let room = max(0, allowance - othersCount)
+            fixes.append("lower the pools (size, or connection_limit in DATABASE_URL) to at most \(room) together"
+                         + (othersCount > 0 ? ", close the other sessions" : "") + ", or raise max_connections (restart needed)")
+        } else if share > Self.warnShare {
+            main = "pools need \(need) (\(terms)) of the \(allowance) the server allows (\(server.allowanceArithmetic))"
+                + (othersCount > 0 ? ", and \(held)" : "") + ": \(percent(share)) (warn above \(percent(Self.warnShare)))"
+            mainStatus = .warn
+            fixes.append("leave headroom for restarts (old and new replicas overlap), migrations and psql: lower the pools or raise max_connections")
+        } else {
+            main = "pools need \(need) (\(terms)); \(allows)"
+                + (othersCount > 0 ? ", \(othersCount) in use by \(othersNamed)" : "") + ": \(percent(share)) used"
+        }
+
+        // CONNECTION LIMIT on the roles and databases the pools log in to (not enforced for superusers).
+        for (role, limit) in server.roleLimits.sorted(by: { $0.key < $1.key }) where !server.superusers.contains(role) {
+            let pools = demand.pools.filter { route.user($0) == role }
+            let n = route.serverConnections(pools)
+            if n > limit {
+                failures.append("role \(role) has CONNECTION LIMIT \(limit) but its pools need \(n) (\(pools.compactMap { $0.total == nil ? nil : $0.term }.joined(separator: " + ")))")
+                fixes.append("ALTER ROLE \(role) CONNECTION LIMIT \(n) (or -1), or lower the pools that log in as \(role)")
+            }
+        }
+        for (db, limit) in server.databaseLimits.sorted(by: { $0.key < $1.key }) {
+            let pools = demand.pools.filter { route.database($0) == db && !server.superusers.contains(route.user($0)) }
+            let n = route.serverConnections(pools)
+            if n > limit {
+                failures.append("database \(db) has CONNECTION LIMIT \(limit) but the pools on it need \(n)")
+                fixes.append("ALTER DATABASE \(db) CONNECTION LIMIT \(n) (or -1), or lower the pools")
+            }
+        }
+        if let b = route.pgbouncer, route.bounced.isEmpty, !demand.pools.isEmpty {
+            notes.append("no pool's url uses PgBouncer's port \(b.listenPort): all pools counted as direct connections")
+        }
+        if let b = route.pgbouncer, !route.bounced.isEmpty {
+            let clients = route.bounced.compactMap(\.total).reduce(0, +)
+            if clients > b.maxClientConn {
+                failures.append("PgBouncer max_client_conn \(b.maxClientConn) but the pools behind it open \(clients)")
+                fixes.append("raise max_client_conn in \(b.source), or lower the pools")
+            }
+        }
+        for p in demand.unbounded {
+            warnings.append("\(p.spec.name) is unbounded (\(p.source)): under load it opens one connection per concurrent query")
+            fixes.append("cap the \(p.spec.name) pool (db.SetMaxOpenConns) and give its size in database.pools")
+        }
+        for p in demand.unknown {
+            warnings.append("size of \(p.spec.name) unknown: give size, driver, or connection_limit in its url")
+        }
+        if let vus, demand.total > 0 {
+            evidence["peakEstimate"] = .string("each VU has at most one request in flight and each request holds at most one connection while it queries: up to \(vus) connections wanted at once")
+            if vus > demand.total && mainStatus != .fail {
+                notes.append("\(vus) VUs share \(demand.total) pooled connections: at most \(demand.total) queries run at once and up to \(vus - demand.total) requests queue for a connection (they fail only if the wait exceeds the pool timeout, Prisma's pool_timeout 10 s by default)")
+            }
+        }
+        if let probe {
+            var p: [(String, JSONValue)] = [("attempted", .int(probe.attempted)), ("accepted", .int(probe.accepted)),
+                                            ("freeForOrdinaryRoles", .int(max(0, allowance - server.totalInUse)))]
+            if let e = probe.firstRefusal { p.append(("firstRefusal", .string(e))) }
+            let capped = probe.attempted < route.serverDemandForProbe ? " (capped at \(ConnectionProbe.cap))" : ""
+            if probe.timedOut > 0 { p.append(("timedOut", .int(probe.timedOut))) }
+            evidence["probe"] = .object(Evidence(p))
+            if probe.refused > probe.timedOut {
+                failures.append("probe: the server accepted \(probe.accepted) of \(probe.attempted) connections\(capped), then refused: \(probe.refusal ?? "?")")
+            } else if probe.timedOut > 0 {
+                warnings.append("probe: the server accepted \(probe.accepted) of \(probe.attempted) connections\(capped); \(probe.timedOut) got no answer within the timeout (a slow server, not a refusal: try a longer --timeout)")
+            } else {
+                notes.append("probe: the server accepted all \(probe.attempted) connections (\(capped.isEmpty ? "" : "capped at \(ConnectionProbe.cap); ")all closed again)")
+            }
+        } else if let probeSkipped {
+            notes.append("probe: \(probeSkipped)")
+        }
+
+        let status: Status = mainStatus == .fail || !failures.isEmpty ? .fail
+            : (mainStatus == .warn || !warnings.isEmpty ? .warn : .pass)
+        let sentences = [main] + failures + warnings + notes
+        let summary = Secrets.shared.scrub(sentences.joined(separator: "; "))
+        return CheckOutcome(status, summary, evidence: evidence,
+                            fix: fixes.isEmpty ? nil : fixes.joined(separator: "; "),
+                            suspects: [])
+    }
+
+    func baseEvidence() -> Evidence {
+        var e = Evidence()
+        e["maxConnections"] = .int(server.maxConnections)
+        e["superuserReserved"] = .int(server.superuserReserved)
+        e["reservedConnections"] = server.reserved.map { .int($0) } ?? .string("n/a (PostgreSQL < 16)")
+        e["allowance"] = .int(server.allowance)
+        e["inUse"] = .array(server.inUse.map { h in
+            .object(Evidence([("database", .string(h.database)), ("user", .string(h.user)), ("application", .string(h.application)),
+                              ("state", .string(h.state)), ("count", .int(h.count)),
+                              ("counted", .string(route.isPools(h) ? "inside the pools" : "held by others"))]))
+        })
+        e["heldByOthers"] = .int(othersCount)
+        if !demand.pools.isEmpty {
+            e["demand"] = .int(route.serverDemand)
+            e["pools"] = .array(demand.pools.map { p in
+                var o: [(String, JSONValue)] = [("name", .string(p.spec.name))]
+                o.append(("size", p.size.connections.map { .int($0) } ?? .string(p.size == .unknown ? "unknown" : "unbounded")))
+                o.append(("replicas", .int(p.spec.replicas)))
+                o.append(("total", p.total.map { .int($0) } ?? .null))
+                o.append(("source", .string(p.source)))
+                o.append(("user", .string(route.user(p))))
+                o.append(("database", .string(route.database(p))))
+                if let u = p.spec.url { o.append(("url", .string(u.redacted))) }
+                if route.viaBouncer(p) { o.append(("via", .string("PgBouncer"))) }
+                return .object(Evidence(o))
+            })
+        }
+        if let b = route.pgbouncer {
+            e["pgbouncer"] = .object(Evidence([("source", .string(b.source)), ("listenPort", .int(b.listenPort)),
+                                               ("defaultPoolSize", .int(b.defaultPoolSize)), ("reservePoolSize", .int(b.reservePoolSize)),
+                                               ("maxClientConn", .int(b.maxClientConn)), ("maxDbConnections", .int(b.maxDBConnections)),
+                                               ("poolMode", .string(b.poolMode)),
+                                               ("serverSide", route.bouncerServerSide.map { .int($0) } ?? .null)]))
+        }
+        if !server.roleLimits.isEmpty { e["roleLimits"] = .object(Evidence(server.roleLimits.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })) }
+        if !server.databaseLimits.isEmpty { e["databaseLimits"] = .object(Evidence(server.databaseLimits.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })) }
+        if let vus { e["vus"] = .int(vus) }
+        return e
+    }
+
+    func percent(_ x: Double) -> String { "\(Int((x * 100).rounded()))%" }
+}
+
+extension Routing {
+    /// How many connections the probe would open without its cap.
+    var serverDemandForProbe: Int { probePlan().map(\.count).reduce(0, +) }
+
+    /// Connections these pools open to PostgreSQL: direct ones in full, those behind PgBouncer capped by its server pool.
+    func serverConnections(_ pools: [ResolvedPool]) -> Int {
+        var n = pools.filter { !viaBouncer($0) }.compactMap(\.total).reduce(0, +)
+        guard let b = pgbouncer else { return n }
+        var pairs: [String: (db: String, total: Int)] = [:]
+        for p in pools where viaBouncer(p) {
+            let key = "\(database(p))\u{0}\(user(p))"
+            pairs[key, default: (database(p), 0)].total += p.total ?? 0
+        }
+        for (_, v) in pairs { n += min(v.total, b.serverPool(database: v.db)) }
+        return n
+    }
+}
