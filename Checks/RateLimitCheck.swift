@@ -152,16 +152,22 @@ public struct RateLimitCheck: DescribedCheck {
         evidence["sideEffects"] = .string(sideEffect)
         let statusText = counts.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
 
-        let limited = r.responses.filter { x in x.status.map { isLimiterAnswer($0, x.headers) } ?? false }
+        let inOrder = r.responses.sorted { $0.answered < $1.answered }
+        let limited = inOrder.filter { x in x.status.map { isLimiterAnswer($0, x.headers) } ?? false }
         if let first = limited.first, let status = first.status {
             let h = RateLimitHeaders.parse(first.headers, now: now)
-            evidence["firstRefusedAt"] = .int(first.number)
+            // Where the refusals began: the successes answered before the last refusal, plus one.
+            // Answers of concurrent requests come back a few places out of the server's order, so the
+            // first refusal's own position wobbles by up to the concurrency; the burst stops soon after
+            // the limiter has answered, so few refills can slip in before its last refusal.
+            let settled = limited[limited.count - 1].answered
+            let before = inOrder.filter { $0.answered < settled && ($0.status.map { (200...299).contains($0) } ?? false) }.count
+            evidence["firstRefusedAt"] = .int(before + 1)
             evidence["refused"] = .int(limited.count)
             addHeaders(first, h, to: &evidence)
-            let before = r.responses.filter { $0.number < first.number && ($0.status.map { (200...299).contains($0) } ?? false) }.count
             let byNginx = status == 503 && h.isEmpty
             let who = byNginx ? "nginx answered 503 (its limit_req default)" : "the limiter answered \(status)"
-            return .fail("\(who) from request \(first.number) of \(r.sent) (\(before) succeeded before)\(policySuffix(h)); \(sideEffect)",
+            return .fail("\(who) from request \(before + 1) on (\(before) succeeded first, \(r.sent) sent)\(policySuffix(h)); \(sideEffect)",
                          evidence: evidence,
                          fix: byNginx ? "raise or remove nginx's limit_req for the load test, or set limit_req_status 429 so clients can tell" : disableFix)
         }

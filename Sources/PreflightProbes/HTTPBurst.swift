@@ -35,6 +35,9 @@ public struct BurstPlan: Sendable {
 public struct BurstResponse: Sendable {
     /// 1-based, in the order the requests were started.
     public var number: Int
+    /// 1-based, in the order the answers came back: close to the order the server counted them,
+    /// which the start order is not (a connection started first may reach the server last).
+    public var answered: Int
     public var status: Int?
     /// The rate-limit headers, Retry-After and Server only: enough to judge, small enough for 5,000 answers.
     public var headers: [(name: String, value: String)]
@@ -44,9 +47,10 @@ public struct BurstResponse: Sendable {
     public var failure: String?
     public var failureCode: Int?
 
-    public init(number: Int, status: Int?, headers: [(name: String, value: String)] = [], bodySample: Data = Data(),
-                failure: String? = nil, failureCode: Int? = nil) {
+    public init(number: Int, answered: Int? = nil, status: Int?, headers: [(name: String, value: String)] = [],
+                bodySample: Data = Data(), failure: String? = nil, failureCode: Int? = nil) {
         self.number = number
+        self.answered = answered ?? number
         self.status = status
         self.headers = headers
         self.bodySample = bodySample
@@ -59,7 +63,7 @@ public struct BurstResponse: Sendable {
     }
 }
 
-/// What came back from a burst, ordered by request number.
+/// What came back from a burst, in the order the answers arrived.
 public struct BurstResult: Sendable {
     public enum Stop: Sendable, Equatable {
         /// Every planned request was sent and answered (or failed).
@@ -243,7 +247,7 @@ public struct CurlHTTPBurst: HTTPBurster {
                 var fresh = 0
                 preflight_easy_getinfo_long(h, CURLINFO_NUM_CONNECTS, &fresh)
                 connections += fresh
-                var r = BurstResponse(number: slot.number, status: code > 0 ? code : nil, headers: slot.headers, bodySample: slot.body)
+                var r = BurstResponse(number: slot.number, answered: responses.count + 1, status: code > 0 ? code : nil, headers: slot.headers, bodySample: slot.body)
                 if rc != CURLE_OK {
                     let text = String(cString: slot.errorBuffer)
                     r.failure = text.isEmpty ? String(cString: curl_easy_strerror(rc)) : text
@@ -264,7 +268,6 @@ public struct CurlHTTPBurst: HTTPBurster {
             curl_multi_poll(multi, nil, 0, waitMs, nil)
         }
         if stop == .completed && sent < count { stop = .timeLimit }
-        responses.sort { $0.number < $1.number }
         return BurstResult(responses: responses, sent: sent, stop: stop, elapsed: clock.now - start, connections: connections)
     }
 }
