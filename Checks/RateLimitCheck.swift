@@ -156,12 +156,13 @@ public struct RateLimitCheck: DescribedCheck {
         let limited = inOrder.filter { x in x.status.map { isLimiterAnswer($0, x.headers) } ?? false }
         if let first = limited.first, let status = first.status {
             let h = RateLimitHeaders.parse(first.headers, now: now)
-            // Where the refusals began: the successes answered before the last refusal, plus one.
-            // Answers of concurrent requests come back a few places out of the server's order, so the
-            // first refusal's own position wobbles by up to the concurrency; the burst stops soon after
-            // the limiter has answered, so few refills can slip in before its last refusal.
-            let settled = limited[limited.count - 1].answered
-            let before = inOrder.filter { $0.answered < settled && ($0.status.map { (200...299).contains($0) } ?? false) }.count
+            // Where the refusals began: the successes among requests started before the last refusal, plus one.
+            // Neither the first refusal's start position nor its answer position will do: concurrent
+            // requests reach the server out of start order, and a refusal comes back long before a
+            // success that writes to a database. The burst stops soon after the limiter has answered,
+            // so few refills slip in before its last refusal.
+            let last = limited.map(\.number).max() ?? first.number
+            let before = r.responses.filter { $0.number < last && ($0.status.map { (200...299).contains($0) } ?? false) }.count
             evidence["firstRefusedAt"] = .int(before + 1)
             evidence["refused"] = .int(limited.count)
             addHeaders(first, h, to: &evidence)

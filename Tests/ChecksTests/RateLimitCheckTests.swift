@@ -252,3 +252,37 @@ final class NginxLimiter: @unchecked Sendable {
 
     func stop() { _ = try? runProcess("/bin/bash", [Self.script, "stop", dir.path], limit: 10) }
 }
+
+/// The sample stack's Flask-Limiter ("20 per minute"), with and without DISABLE_RATE_LIMIT=true.
+@Suite(.serialized) struct RateLimitSampleStack {
+    static let stack = packageRoot.appendingPathComponent("Tests/SampleStack/stack.sh").path
+
+    func outcome(_ scenario: String) async throws -> CheckOutcome {
+        let dir = try temporaryDirectory("pf-rl-stack")
+        var env = ProcessInfo.processInfo.environment
+        env["STACK_LIVE_KEYS"] = "target timeout health database.url rate_limit load"
+        let up = try await run("/bin/bash", [Self.stack, "up", scenario, "--dir", dir.path], environment: env, limit: 120)
+        defer {
+            _ = try? runProcess("/bin/bash", [Self.stack, "down", "--dir", dir.path], limit: 60)
+            try? FileManager.default.removeItem(at: dir)
+        }
+        guard up.status == 0 else { throw FixtureError("stack.sh up \(scenario) failed: \(up.stderr)") }
+        let config = try ConfigLoader(sections: AllChecks.sections).load(file: dir.appendingPathComponent("preflight.yml").path,
+                                                                       environment: [:])
+        return try await RateLimitCheck(probes: .live).run(CheckContext(config: config, timeout: .seconds(3)))
+    }
+
+    @Test func flaskLimiterOnFailsAfter20() async throws {
+        let o = try await outcome("rate-limited")
+        #expect(o.status == .fail, "\(o.summary)")
+        #expect(o.summary.contains("the limiter answered 429 from request 21 on (20 succeeded first"), "\(o.summary)")
+        #expect(o.summary.contains("limit 20"))
+        #expect(o.summary.contains("POST requests (each may have created a row)"))
+    }
+
+    @Test func flaskLimiterSkippedPasses() async throws {
+        let o = try await outcome("healthy")
+        #expect(o.status == .pass, "\(o.summary)")
+        #expect(o.summary.contains("no limiter answered 50 requests (201 ×50)"), "\(o.summary)")
+    }
+}
