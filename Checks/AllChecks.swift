@@ -19,6 +19,7 @@ public enum AllChecks {
             HealthCheck(probes: probes),
             DatabaseCheck(probes: probes),
             PoolCheck(probes: probes),
+            RateLimitCheck(probes: probes),
             ScriptCheck(probes: probes),
         ]
     }
@@ -27,6 +28,7 @@ public enum AllChecks {
         HealthSettings.self,
         DatabaseSettings.self,
         LoadSettings.self,
+        RateLimitSettings.self,
         CustomCheckSettings.self,
     ]
 }

@@ -15,3 +15,9 @@ static inline CURLcode preflight_easy_getinfo_off_t(CURL *h, CURLINFO i, curl_of
 static inline CURLcode preflight_easy_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
 
 static inline CURLMcode preflight_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+
+// Multi interface: CURLMsg carries a union Swift reads awkwardly; these name what the burst needs.
+static inline int preflight_multi_msg_is_done(const CURLMsg *m) { return m->msg == CURLMSG_DONE; }
+static inline CURLcode preflight_multi_msg_result(const CURLMsg *m) { return m->data.result; }
+static inline CURL *preflight_multi_msg_handle(const CURLMsg *m) { return m->easy_handle; }
+static inline CURLcode preflight_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }

@@ -147,6 +147,56 @@ elif mode == "blackhole":
     filler = socket.socket(family, socket.SOCK_STREAM)
     filler.connect(s.getsockname()[:2])
     held.append(filler)
+elif mode == "counting":
+    # counting LIMIT WINDOW GENERATION [REFUSAL]: a fixed-window limiter shared by every request;
+    # GENERATION is legacy, draft6, draft7, draft8 or none; REFUSAL is the status past LIMIT (429).
+    import time
+    limit, window, generation = int(args[1]), int(args[2]), args[3]
+    refusal = int(args[4]) if len(args) > 4 else 429
+    lock = threading.Lock()
+    state = {"count": 0, "start": time.time()}
+    s = listener()
+
+    def limiter_headers(remaining, reset):
+        if generation == "legacy":
+            return [f"X-RateLimit-Limit: {limit}", f"X-RateLimit-Remaining: {remaining}",
+                    f"X-RateLimit-Reset: {int(time.time() + reset)}"]
+        if generation == "draft6":
+            return [f"RateLimit-Limit: {limit}", f"RateLimit-Remaining: {remaining}", f"RateLimit-Reset: {reset}",
+                    f"RateLimit-Policy: {limit};w={window}"]
+        if generation == "draft7":
+            return [f"RateLimit: limit={limit}, remaining={remaining}, reset={reset}", f"RateLimit-Policy: {limit};w={window}"]
+        if generation == "draft8":
+            return [f'RateLimit: "default";r={remaining};t={reset}', f'RateLimit-Policy: "default";q={limit};w={window}']
+        return []
+
+    def counted(conn):
+        try:
+            while read_request(conn) is not None:
+                with lock:
+                    now = time.time()
+                    if now - state["start"] >= window:
+                        state["count"], state["start"] = 0, now
+                    state["count"] += 1
+                    n = state["count"]
+                    reset = max(1, int(window - (now - state["start"])))
+                    # Answer inside the lock: the answers leave in the order they were counted.
+                    if n > limit:
+                        head = limiter_headers(0, reset) + [f"Retry-After: {reset}"]
+                        conn.sendall(response(refusal, b'{"error":"too many requests"}', head))
+                    else:
+                        conn.sendall(response(200, b'{"status":"ok"}', limiter_headers(limit - n, reset)))
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def counting_loop():
+        while True:
+            conn, _ = s.accept()
+            threading.Thread(target=counted, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=counting_loop, daemon=True).start()
 else:
     sys.exit(f"unknown mode {mode}")
 

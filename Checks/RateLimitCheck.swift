@@ -1,0 +1,250 @@
+import Foundation
+import PreflightCore
+import PreflightProbes
+
+/// `rate_limit:` in preflight.yml: the request the load test sends most, and how hard to send it.
+public struct RateLimitSettings: ConfigSection {
+    public static let key = "rate_limit"
+    public static let burstCap = 5_000
+    public static let concurrencyCap = 100
+    /// False when the config has no `rate_limit` section: the check then reads the health response only.
+    public var isConfigured = false
+    public var method = "GET"
+    /// Path under the target (or an absolute http(s) URL).
+    public var path = "/"
+    public var body: String?
+    public var headers: [String: String] = [:]
+    public var burst = 250
+    public var concurrency = 25
+
+    public init() {}
+    public init(reading r: SectionReader) {
+        guard r.isPresent else { return }
+        isConfigured = true
+        r.allowKeys(["request", "body", "headers", "burst", "concurrency"])
+        if let request = r.string("request") {
+            let parts = request.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count == 2, parts[0].allSatisfy({ $0.isASCII && $0.isLetter }),
+               parts[1].hasPrefix("/") || parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://") {
+                method = parts[0].uppercased()
+                path = String(parts[1])
+            } else {
+                r.problem("request", "expected a method and a path under the target, like \"POST /chat/messages\", found \"\(request)\"")
+            }
+        } else {
+            r.problem(nil, "rate_limit needs request, e.g. request: \"POST /chat/conversations/ID/messages\"")
+        }
+        body = r.string("body")
+        let h = r.child("headers")
+        if case .mapping(let pairs, _)? = h.node {
+            for p in pairs { if let v = h.string(p.key) { headers[p.key] = v } }
+        } else {
+            h.allowKeys([])
+        }
+        burst = r.int("burst", in: 1...Self.burstCap) ?? burst
+        concurrency = r.int("concurrency", in: 1...Self.concurrencyCap) ?? concurrency
+    }
+}
+
+/// Sends a bounded burst of the load test's own request and reads what the limiter says.
+public struct RateLimitCheck: DescribedCheck {
+    public static let description = CheckDescription(
+        id: "rate-limit", title: "Rate limiter", layer: .limits, prerequisites: ["health"],
+        needs: "target; rate_limit.request, body, headers, burst (default 250, max 5000), concurrency (default 25); load.vus",
+        examples: [
+            CheckExample("the burst gets 429 from request 21 on (limit 20 per minute)", .fail),
+            CheckExample("nginx limit_req answers 503 to part of the burst", .fail),
+            CheckExample("no 429, but RateLimit-Remaining falls and load.vus would exhaust it during the test", .fail),
+            CheckExample("no 429, Remaining falls, but the planned load stays under the limit (or load.vus is unset)", .warn),
+            CheckExample("no 429 and no rate-limit headers: no limiter answered (a working skip looks the same)", .pass),
+            CheckExample("no rate_limit section: reads the health response's headers only, sends no burst", .pass),
+        ],
+        timeoutBudget: 5)
+
+    /// How a k6 VU's request rate is estimated: a script that sleeps ~0.5–1 s between requests
+    /// makes about 1–2 requests/s; the busy end is used, so the estimate errs towards "exhausted".
+    static let requestsPerVU = 2.0
+    /// The limiter has clearly answered after this many refusals: the rest of the burst adds nothing.
+    static let stopAfterLimited = 5
+
+    let probes: Probes
+    let burster: any HTTPBurster
+    public init(probes: Probes, burster: any HTTPBurster = CurlHTTPBurst()) {
+        self.probes = probes
+        self.burster = burster
+    }
+
+    public func run(_ context: CheckContext) async throws -> CheckOutcome {
+        guard let target = context.config.target else { return .skipped("no target configured") }
+        let settings = context.config.section(RateLimitSettings.self)
+        let load = context.config.section(LoadSettings.self)
+        guard settings.isConfigured else {
+            return await healthOnly(target.appending(path: context.config.section(HealthSettings.self).path), context: context, load: load)
+        }
+        let url = target.appending(path: settings.path)
+        let plan = BurstPlan(method: settings.method, url: url, headers: settings.headers,
+                             body: settings.body.map { Data($0.utf8) }, count: settings.burst,
+                             concurrency: settings.concurrency,
+                             timeLimit: context.timeout * (Self.description.timeoutBudget - 1),
+                             requestTimeout: context.timeout, stopAfterLimited: Self.stopAfterLimited)
+        let result = await burster.burst(plan, isLimited: { Self.isLimiterAnswer($0, $1) })
+        return Self.judge(result, plan: plan, load: load)
+    }
+
+    /// 429, or a 503 that a limiter marked (rate-limit headers, Retry-After) or that nginx sent
+    /// (`limit_req` answers 503 by default, with no header at all).
+    static func isLimiterAnswer(_ status: Int, _ headers: [(name: String, value: String)]) -> Bool {
+        if status == 429 { return true }
+        guard status == 503 else { return false }
+        if !RateLimitHeaders.parse(headers).isEmpty { return true }
+        let server = headers.last { $0.name.caseInsensitiveCompare("Server") == .orderedSame }?.value.lowercased() ?? ""
+        return server.hasPrefix("nginx") || server.hasPrefix("openresty")
+    }
+
+    /// Without a rate_limit section: one GET of the health URL, headers only; no burst is sent.
+    func healthOnly(_ url: String, context: CheckContext, load: LoadSettings) async -> CheckOutcome {
+        let x = await probes.http.get(url, timeout: context.timeout, bodyCap: 4096)
+        let where_ = "GET \(redactURL(url))"
+        var evidence = Evidence(["request": .string(where_), "sent": 1,
+                                 "mode": "health response only (no rate_limit section)"])
+        guard let status = x.status else {
+            evidence["error"] = .string(x.failure.map { "curl \($0.code): \($0.message)" } ?? "no status")
+            return .warn("\(where_) got no answer, so no rate-limit headers could be read", evidence: evidence,
+                         fix: "see the health check; add rate_limit.request to test the load test's own route")
+        }
+        evidence["status"] = .int(status)
+        let kept = x.headers.filter { RateLimitHeaders.isRateLimitHeader($0.name) }
+        let h = RateLimitHeaders.parse(kept)
+        if !kept.isEmpty { evidence["headers"] = .object(Evidence(kept.map { ($0.name, JSONValue.string($0.value)) })) }
+        let note = "read the health response only (no rate_limit section, no burst sent)"
+        if Self.isLimiterAnswer(status, x.headers) {
+            return .fail("\(where_) answered \(status): a limiter refuses requests already\(Self.policySuffix(h)); \(note)",
+                         evidence: evidence, fix: Self.disableFix)
+        }
+        if h.limit != nil || h.remaining != nil {
+            return Self.limiterOn(h, falling: nil, load: load, lead: "\(where_) carries rate-limit headers", note: note, evidence: evidence)
+        }
+        return .pass("no rate-limit headers on \(where_): \(note); add rate_limit.request to test the load test's own route",
+                     evidence: evidence)
+    }
+
+    static let disableFix = "disable or raise the limiter for the load test (e.g. start the backend with DISABLE_RATE_LIMIT=true and check its skip really reads it), or run k6 from an address the limiter allows"
+
+    /// The verdict on a finished burst.
+    static func judge(_ r: BurstResult, plan: BurstPlan, load: LoadSettings, now: Date = Date()) -> CheckOutcome {
+        let what = "\(plan.method) \(redactURL(plan.url))"
+        var evidence = Evidence(["request": .string(what)])
+        evidence["sent"] = .int(r.sent)
+        evidence["answered"] = .int(r.responses.filter { $0.status != nil }.count)
+        var counts: [String: Int] = [:]
+        for x in r.responses { counts[x.status.map(String.init) ?? "no answer", default: 0] += 1 }
+        evidence["statuses"] = .object(Evidence(counts.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int($0.value)) }))
+        evidence["elapsedMs"] = .int(Int(r.elapsed.milliseconds.rounded()))
+        evidence["requestsPerSecond"] = .double((r.requestsPerSecond * 10).rounded() / 10)
+        evidence["connections"] = .int(r.connections)
+        evidence["concurrency"] = .int(plan.concurrency)
+        switch r.stop {
+        case .completed: break
+        case .limiterAnswered: evidence["stopped"] = .string("after \(stopAfterLimited) refusals: the limiter had answered")
+        case .timeLimit: evidence["stopped"] = .string("time limit \(format(plan.timeLimit)) reached (\(r.sent) of \(plan.count) sent)")
+        }
+        let sideEffect = "sent \(r.sent) \(plan.method) requests" + (plan.method == "GET" || plan.method == "HEAD" ? "" : " (each may have created a row)")
+        evidence["sideEffects"] = .string(sideEffect)
+        let statusText = counts.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+
+        let inOrder = r.responses.sorted { $0.answered < $1.answered }
+        let limited = inOrder.filter { x in x.status.map { isLimiterAnswer($0, x.headers) } ?? false }
+        if let first = limited.first, let status = first.status {
+            let h = RateLimitHeaders.parse(first.headers, now: now)
+            // Where the refusals began: the successes among requests started before the last refusal, plus one.
+            // Neither the first refusal's start position nor its answer position will do: concurrent
+            // requests reach the server out of start order, and a refusal comes back long before a
+            // success that writes to a database. The burst stops soon after the limiter has answered,
+            // so few refills slip in before its last refusal.
+            let last = limited.map(\.number).max() ?? first.number
+            let before = r.responses.filter { $0.number < last && ($0.status.map { (200...299).contains($0) } ?? false) }.count
+            evidence["firstRefusedAt"] = .int(before + 1)
+            evidence["refused"] = .int(limited.count)
+            addHeaders(first, h, to: &evidence)
+            let byNginx = status == 503 && h.isEmpty
+            let who = byNginx ? "nginx answered 503 (its limit_req default)" : "the limiter answered \(status)"
+            return .fail("\(who) from request \(before + 1) on (\(before) succeeded first, \(r.sent) sent)\(policySuffix(h)); \(sideEffect)",
+                         evidence: evidence,
+                         fix: byNginx ? "raise or remove nginx's limit_req for the load test, or set limit_req_status 429 so clients can tell" : disableFix)
+        }
+
+        let withHeaders = r.responses.map { RateLimitHeaders.parse($0.headers, now: now) }.filter { $0.limit != nil || $0.remaining != nil }
+        if let last = withHeaders.last, let example = r.responses.last(where: { !RateLimitHeaders.parse($0.headers).isEmpty }) {
+            addHeaders(example, last, to: &evidence)
+            let remaining = withHeaders.compactMap(\.remaining)
+            let falling = remaining.count >= 2 ? (remaining.max()! > remaining.min()!) : nil
+            if let hi = remaining.max(), let lo = remaining.min() { evidence["remainingFell"] = .string("\(hi) → \(lo)") }
+            if falling == false {
+                return .warn("rate-limit headers on every answer, but Remaining stays at \(remaining[0]): this route's requests are not counted (\(statusText)); \(sideEffect)",
+                             evidence: evidence, fix: "check which routes the limiter counts; the load test's other requests may be")
+            }
+            return limiterOn(last, falling: falling, load: load,
+                             lead: "no refusal in \(r.responses.count) answers (\(statusText)), but rate-limit headers show a limiter counting", note: sideEffect, evidence: evidence)
+        }
+
+        let ok = counts.filter { Int($0.key).map { (200...299).contains($0) } ?? false }.values.reduce(0, +)
+        if ok == 0 {
+            if let f = r.responses.first(where: { $0.failure != nil }), r.responses.allSatisfy({ $0.status == nil }) {
+                evidence["error"] = .string("curl \(f.failureCode ?? 0): \(f.failure ?? "")")
+                return .fail("\(what) got no answer to any of \(r.sent) requests: \(f.failure ?? "")", evidence: evidence,
+                             fix: "check rate_limit.request and that the service answers it")
+            }
+            return .warn("\(what) never succeeded (\(statusText)): cannot judge a limiter on a request that fails; \(sideEffect)",
+                         evidence: evidence, fix: "set rate_limit.request (and body, headers) to a request the load test really sends")
+        }
+        if counts.contains(where: { $0.key == "no answer" || (Int($0.key).map { $0 >= 500 } ?? false) }) {
+            return .warn("no limiter answered, but part of the burst failed (\(statusText)); \(sideEffect)", evidence: evidence,
+                         fix: "look at the service's log for the failures under \(plan.concurrency) concurrent requests")
+        }
+        return .pass("no limiter answered \(r.responses.count) requests (\(statusText)) in \(format(r.elapsed)); with express-rate-limit a working `skip` looks the same; \(sideEffect)",
+                     evidence: evidence)
+    }
+
+    static func addHeaders(_ x: BurstResponse, _ h: RateLimitHeaders, to evidence: inout Evidence) {
+        let kept = x.headers.filter { RateLimitHeaders.isRateLimitHeader($0.name) }
+        if !kept.isEmpty { evidence["headers"] = .object(Evidence(kept.map { ($0.name, JSONValue.string($0.value)) })) }
+        if let g = h.generation { evidence["headerGeneration"] = .string(g.rawValue) }
+        if let p = h.policyText { evidence["policy"] = .string(p) }
+        if !x.bodySample.isEmpty, let s = String(data: x.bodySample, encoding: .utf8), x.status.map({ $0 >= 400 }) ?? false {
+            evidence["bodySample"] = .string(s.split(whereSeparator: \.isWhitespace).joined(separator: " "))
+        }
+    }
+
+    /// " (limit 20, resets in 58 s; X-RateLimit-*)" or "".
+    static func policySuffix(_ h: RateLimitHeaders) -> String {
+        var parts: [String] = []
+        if let p = h.policyText { parts.append(p) }
+        if let reset = h.resetSeconds ?? h.retryAfterSeconds { parts.append("resets in \(RateLimitHeaders.seconds(reset.rounded()))") }
+        if let g = h.generation { parts.append(g.rawValue) }
+        return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
+    }
+
+    /// The limiter is on but did not refuse: fail when the planned load would exhaust it during the test.
+    static func limiterOn(_ h: RateLimitHeaders, falling: Bool?, load: LoadSettings, lead: String, note: String,
+                          evidence: Evidence) -> CheckOutcome {
+        var evidence = evidence
+        let policy = h.policyText ?? "an unknown limit"
+        guard let vus = load.vus, let limit = h.limit ?? h.remaining, limit >= 0 else {
+            return .warn("\(lead)\(policySuffix(h)); set load.vus to know whether the load test exhausts it; \(note)",
+                         evidence: evidence, fix: disableFix)
+        }
+        let rate = Double(vus) * requestsPerVU
+        let seconds = Double(limit) / rate
+        evidence["estimate"] = .string("~\(Int(requestsPerVU)) requests/s per VU (a VU sleeping ~0.5–1 s between requests), \(vus) VUs: ~\(Int(rate)) requests/s")
+        let exhaust = "at ~\(Int(requestsPerVU)) requests/s per VU, \(vus) VUs exhaust \(policy) in about \(RateLimitHeaders.seconds(max(1, seconds.rounded())))"
+        if let w = h.windowSeconds, rate * Double(w) <= Double(limit) {
+            return .warn("\(lead)\(policySuffix(h)); \(vus) VUs at ~\(Int(requestsPerVU)) requests/s stay under it; \(note)",
+                         evidence: evidence, fix: "keep the load under \(policy), or disable the limiter for the test")
+        }
+        if let d = load.duration, seconds > d.seconds {
+            return .warn("\(lead)\(policySuffix(h)); \(exhaust), after the \(format(d)) test ends; \(note)",
+                         evidence: evidence, fix: disableFix)
+        }
+        return .fail("\(lead)\(policySuffix(h)): \(exhaust); \(note)", evidence: evidence, fix: disableFix)
+    }
+}
