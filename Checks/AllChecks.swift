@@ -8,6 +8,7 @@ public enum AllChecks {
             PortCheck(probes: probes),
             HealthCheck(probes: probes),
             DatabaseCheck(probes: probes),
+            SchemaCheck(probes: probes),
         ]
     }
 
@@ -15,5 +16,6 @@ public enum AllChecks {
         HealthSettings.self,
         DatabaseSettings.self,
         LoadSettings.self,
+        SchemaSettings.self,
     ]
 }
