@@ -297,7 +297,7 @@ struct PrismaParser {
     mutating func parseModelBody(_ model: inout PrismaModel) {
         while true {
             skipNewlines()
-            if current.kind == .end { problem("model \(model.name) is not closed: '}' missing before the end of the file"); return }
+            if current.kind == .end { problem("\(model.kind.rawValue) \(model.name) is not closed: '}' missing before the end of the file", line: model.line); return }
             if isPunct("}") { advance(); return }
             if isPunct("@@") {
                 if let a = parseAttribute() { model.attributes.append(a) }
@@ -339,7 +339,7 @@ struct PrismaParser {
     mutating func parseEnumBody(_ e: inout PrismaEnum) {
         while true {
             skipNewlines()
-            if current.kind == .end { problem("enum \(e.name) is not closed: '}' missing before the end of the file"); return }
+            if current.kind == .end { problem("enum \(e.name) is not closed: '}' missing before the end of the file", line: e.line); return }
             if isPunct("}") { advance(); return }
             if isPunct("@@") {
                 if let a = parseAttribute() { e.attributes.append(a) }
@@ -386,7 +386,10 @@ struct PrismaParser {
         }
         var attribute = PrismaAttribute(name: name, line: line)
         if isPunct("(") {
-            guard let args = parseArguments(depth: 0) else { skipLine(); return nil }
+            guard let args = parseArguments(depth: 0) else {
+                if !isPunct("}") { skipLine() }  // an unclosed `(` stopped at the block's end: keep it
+                return nil
+            }
             attribute.arguments = args
         }
         return attribute
@@ -394,6 +397,7 @@ struct PrismaParser {
 
     /// `( [name:] value, … )`; the current token is `(`. Newlines inside are allowed.
     mutating func parseArguments(depth: Int) -> [PrismaArgument]? {
+        let open = current.line
         advance()
         var args: [PrismaArgument] = []
         skipNewlines()
@@ -406,11 +410,13 @@ struct PrismaParser {
                 advance(); advance()
                 skipNewlines()
             }
+            if isPunct("}") || current.kind == .end { problem("'(' is not closed", line: open); return nil }
             guard let value = parseValue(depth: depth + 1) else { return nil }
             args.append(PrismaArgument(name: name, value: value))
             skipNewlines()
             if isPunct(",") { advance(); continue }
             if isPunct(")") { advance(); return args }
+            if isPunct("}") || current.kind == .end || current.line != open { problem("'(' is not closed", line: open); return nil }
             problem("expected ',' or ')' in the arguments, found \(describe(current))")
             return nil
         }
