@@ -71,13 +71,15 @@ public struct SchemaCheck: DescribedCheck {
                 case .success(let live):
                     let comparison = live.compare(schema, prismaFile: project.display(project.prismaPath))
                     report.findings += comparison.findings
+                    report.comparedDatabase = true
                     report.evidence["database"] = .string("compared with \(url.hostPort)/\(url.database ?? "-")")
                     report.evidence["tables"] = .int(comparison.tablesChecked)
                     if !comparison.unknownColumns.isEmpty {
                         report.evidence["columnsNotInSchema"] = .array(comparison.unknownColumns.map { .string($0) })
                     }
                 case .failure(let e):
-                    liveNote = "the live database was not compared: \(DatabaseCheck.firstLine(e.message))"
+                    let why = DatabaseCheck.classify(e, url: url, timeout: context.timeout, evidence: Evidence()).summary
+                    liveNote = "the live database was not compared (\(why))"
                     report.evidence["database"] = .string("not compared: \(DatabaseCheck.oneLine(e.message))")
                 }
             } else {
@@ -101,10 +103,10 @@ public struct SchemaCheck: DescribedCheck {
         }
         guard let first = failures.first ?? findings.first else {
             if let liveNote {
-                return .warn("schema.prisma parses and the code agrees, but \(liveNote)", evidence: evidence,
+                return .warn("\(report.summary(comparedDatabase: false)), but \(liveNote)", evidence: evidence,
                              fix: "see the database check; run preflight again once the database is reachable")
             }
-            return .pass(report.passSummary, evidence: evidence)
+            return .pass(report.summary(comparedDatabase: report.comparedDatabase), evidence: evidence)
         }
         let more = findings.count > 1 ? " (and \(findings.count - 1) more)" : ""
         let where_ = first.location.map { "\($0): " } ?? ""
@@ -145,7 +147,17 @@ struct SchemaReport: Sendable {
     var schema: PrismaSchema?
     var findings: [SchemaFinding] = []
     var evidence = Evidence()
-    var passSummary = ""
+    /// "4 models in schema.prisma", and what they were compared with besides the database.
+    var subject = ""
+    var compared: [String] = []
+    var comparedDatabase = false
+
+    func summary(comparedDatabase: Bool) -> String {
+        let with = (comparedDatabase ? ["the database"] : []) + compared
+        if with.isEmpty { return "\(subject) parse" }
+        let list = with.count == 1 ? with[0] : with.dropLast().joined(separator: ", ") + " and " + with.last!
+        return "\(subject) \(comparedDatabase ? "match" : "parse and match") \(list)"
+    }
 }
 
 /// The project on disk: schema.prisma, sources, generated client, build output.
@@ -284,7 +296,10 @@ struct SchemaProject: Sendable {
     func finish(_ report: SchemaReport, schema: PrismaSchema) -> SchemaReport {
         var r = report
         let models = schema.models.filter { $0.kind != .type }.count
-        r.passSummary = "\(models) models in \(display(prismaPath)) match" + (sources.isEmpty ? "" : " the code")
+        r.subject = "\(models) models in \(display(prismaPath))"
+        if !sources.isEmpty { r.compared.append("the code") }
+        if case .string(let c)? = r.evidence["client"], c.hasSuffix("matches") || c.hasSuffix("only") { r.compared.append("the generated client") }
+        if build != nil, case .string(let b)? = r.evidence["build"], b.hasSuffix("files") { r.compared.append("the build") }
         return r
     }
 
