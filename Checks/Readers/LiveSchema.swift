@@ -61,13 +61,14 @@ struct LiveSchema: Sendable {
     }
 
     /// Every model has its table, every scalar field its column, every enum its values.
-    func compare(_ schema: PrismaSchema, prismaFile: String) -> Comparison {
+    /// `defaultSchema`: where models without `@@schema` live (Prisma's `?schema=` in the URL, else public).
+    func compare(_ schema: PrismaSchema, prismaFile: String, defaultSchema: String = "public") -> Comparison {
         var result = Comparison()
         let enumNames = Set(schema.enums.map(\.name))
         for model in schema.models where model.kind != .type && !model.isIgnored {
-            let ns = model.schemaName ?? "public"
+            let ns = model.schemaName ?? defaultSchema
             let table = model.tableName
-            let qualified = ns == "public" ? table : "\(ns).\(table)"
+            let qualified = ns == defaultSchema ? table : "\(ns).\(table)"
             let at = "\(prismaFile):\(model.line)"
             guard let columns = tables[ns]?[table] else {
                 let others = Array(tables[ns]?.keys ?? [:].keys).sorted()
@@ -103,7 +104,7 @@ struct LiveSchema: Sendable {
                 .map { "\(qualified).\($0)" }
         }
         for e in schema.enums {
-            let ns = e.schemaName ?? "public"
+            let ns = e.schemaName ?? defaultSchema
             guard let labels = enums[ns]?[e.typeName] else {
                 // Only an enum some column uses has to exist.
                 let used = schema.models.contains { m in m.kind != .type && m.fields.contains { $0.type == e.name } }

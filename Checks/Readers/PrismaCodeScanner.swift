@@ -24,6 +24,7 @@ public struct PrismaCodeFinding: Sendable, Equatable {
 public struct PrismaCodeScanner {
     public let schema: PrismaSchema
     static let receivers: Set<String> = ["prisma", "db", "tx", "prismaService", "prismaClient"]
+    static let owners: Set<String> = ["this", "self", "ctx", "context"]
     static let operations: Set<String> = [
         "findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow", "findMany", "create", "createMany",
         "createManyAndReturn", "update", "updateMany", "updateManyAndReturn", "upsert", "delete", "deleteMany",
@@ -48,10 +49,9 @@ public struct PrismaCodeScanner {
                   tokens[i + 1].isPunct("."), tokens[i + 2].kind == .identifier,
                   tokens[i + 3].isPunct("."), tokens[i + 4].kind == .identifier, Self.operations.contains(tokens[i + 4].text),
                   tokens[i + 5].isPunct("(") else { continue }
-            if i > 0, tokens[i - 1].isPunct("."), i > 1, tokens[i - 2].kind == .identifier,
-               !["this", "ctx", "context"].contains(tokens[i - 2].text), !Self.receivers.contains(tokens[i - 2].text) {
-                // `foo.db.x.create`: only this.db / this.prisma count as the client.
-                if tokens[i - 2].text != "self" { continue }
+            // `this.db.…` and `ctx.prisma.…` are the client; `cache.db.…` or `f().db.…` may be anything.
+            if i > 0, tokens[i - 1].isPunct(".") {
+                guard i > 1, tokens[i - 2].kind == .identifier, Self.owners.contains(tokens[i - 2].text) else { continue }
             }
             guard let model = schema.model(delegate: tokens[i + 2].text) else { continue }
             result.calls += 1

@@ -178,6 +178,8 @@ struct SeededRandom: RandomNumberGenerator {
             await prisma.unknownThing.create({ data: { anything: 1 } });
             await prisma.message.create({ data: buildData() });
             await prisma.message.findMany({ where: { [key]: 1, ...rest, contnt: 'TEXT' } });
+            await cache.db.message.create({ data: { nope: 1 } });
+            await makeClient().prisma.message.create({ data: { nope: 1 } });
             """
         let r = try scanner().scan(code, file: "a.ts")
         #expect(r.findings.map { "\($0.model).\($0.key)@\($0.line)" } == ["Message.senderID@2", "Message.body@3", "User.nickname@5", "Message.contnt@8"])

@@ -212,6 +212,28 @@ func findings(_ o: CheckOutcome) -> [(location: String?, message: String)] {
         ])
     }
 
+    @Test func modelsInOtherSchemas() async throws {
+        let url = try await database("CREATE SCHEMA audit; CREATE TABLE audit.events (id int PRIMARY KEY, kind text)")
+        let dir = try temporaryDirectory("pf-schema")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            model Event {
+              id   Int    @id
+              kind String
+              at   DateTime
+              @@schema("audit")
+              @@map("events")
+            }
+            model Gone {
+              id Int @id
+              @@schema("audit")
+            }
+            """.write(to: dir.appendingPathComponent("schema.prisma"), atomically: true, encoding: .utf8)
+        let o = try await runSchema(schemaConfig(project: dir, database: url))
+        #expect(o.status == .fail)
+        #expect(findings(o).map(\.message) == ["`audit.events.at` is missing", "table `audit.Gone` of model Gone is missing — a migration that was not applied, or a dropped table?"].reversed())
+    }
+
     @Test func sessionIsReadOnlyAndClosed() async throws {
         let url = try await database()
         _ = try await runSchema(schemaConfig(database: url))
