@@ -20,6 +20,7 @@ public enum AllChecks {
             DatabaseCheck(probes: probes),
             PoolCheck(probes: probes),
             RateLimitCheck(probes: probes),
+            SchemaCheck(probes: probes),
             ScriptCheck(probes: probes),
         ]
     }
@@ -29,6 +30,7 @@ public enum AllChecks {
         DatabaseSettings.self,
         LoadSettings.self,
         RateLimitSettings.self,
+        SchemaSettings.self,
         CustomCheckSettings.self,
     ]
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import PreflightChecks
 
 @Suite struct JSTokenizerExamples {
@@ -39,7 +40,7 @@ import Testing
     }
 
     @Test func randomBytesNeverCrash() {
-        var rng = SeededRandom(seed: 42)
+        var rng = SeededRandom(state: 42)
         let alphabet = Array("`${}()[]/\\*'\"\n abc=+-.?:;,#0x9e+".utf8)
         for round in 0..<400 {
             let n = Int(rng.next() % 600)
@@ -67,15 +68,3 @@ import Testing
     }
 }
 
-/// SplitMix64: a fixed seed gives the same bytes on every run.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

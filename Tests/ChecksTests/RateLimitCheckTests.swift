@@ -5,7 +5,7 @@ import TestSupport
 @testable import PreflightCore
 @testable import PreflightProbes
 
-func loadConfig(_ yaml: String) throws(ConfigError) -> Config {
+private func loadConfig(_ yaml: String) throws(ConfigError) -> Config {
     try ConfigLoader(sections: AllChecks.sections).load(yaml: yaml, file: nil, environment: [:])
 }
 

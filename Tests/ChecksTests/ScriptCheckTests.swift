@@ -15,7 +15,7 @@ func scriptConfig(_ script: String?, target: String? = "http://127.0.0.1:3001/ap
     return c
 }
 
-func findings(_ o: CheckOutcome) -> [String] {
+private func findings(_ o: CheckOutcome) -> [String] {
     guard case .array(let a)? = o.evidence["findings"] else { return [] }
     return a.map(\.display)
 }

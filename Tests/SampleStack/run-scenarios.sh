@@ -30,17 +30,13 @@ wrong-port            1 no-go  port
 ipv6-only             1 no-go  port
 db-down               1 no-go  database
 bad-password          1 no-go  database
-pools-oversubscribed  0 go     -         pending: pool check (issue 4)
-rate-limited          0 go     -         pending: rate-limit check
-schema-renamed        0 go     -         pending: schema check
+pools-oversubscribed  1 no-go  pool
+rate-limited          1 no-go  rate-limit
+schema-renamed        1 no-go  schema
 cursor-bug            1 no-go  script    says=the_API_confirmed_it
 health-degraded       1 no-go  health
 blackhole             1 no-go  health    maxsec=4
 '
-# Once their checks exist, these become (check ids as the checks will name them):
-#   pools-oversubscribed  1 no-go  pool
-#   rate-limited          1 no-go  rate_limit
-#   schema-renamed        1 no-go  schema
 
 all=$(echo "$EXPECTATIONS" | awk 'NF {print $1}')
 if [ $# -gt 0 ]; then

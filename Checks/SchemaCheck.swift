@@ -1,0 +1,374 @@
+import Foundation
+import PreflightCore
+import PreflightProbes
+
+/// `schema:` in preflight.yml. Paths are relative to the config file's folder (or the current one).
+public struct SchemaSettings: ConfigSection {
+    public static let key = "schema"
+    public var prisma: String?
+    /// Folders of application code (TypeScript/JavaScript).
+    public var sources: [String] = []
+    /// Compiled output, e.g. `dist/`.
+    public var build: String?
+    /// The generated client (holds its own copy of schema.prisma).
+    public var client: String?
+
+    public init() {}
+    public init(prisma: String?, sources: [String] = [], build: String? = nil, client: String? = nil) {
+        self.prisma = prisma
+        self.sources = sources
+        self.build = build
+        self.client = client
+    }
+    public init(reading r: SectionReader) {
+        r.allowKeys(["prisma", "sources", "build", "client"])
+        prisma = r.string("prisma")
+        build = r.string("build")
+        client = r.string("client")
+        switch r.node?["sources"] {
+        case .scalar(let s, _)?: sources = [s]
+        case .sequence(let items, _)?:
+            for item in items {
+                if case .scalar(let s, _) = item { sources.append(s) } else { r.problem("sources", "expected a list of folders") }
+            }
+        case .mapping?: r.problem("sources", "expected a folder or a list of folders, found a mapping")
+        default: break
+        }
+    }
+}
+
+/// Field names in schema.prisma against the live database, the application code, the generated client and the build.
+///
+/// No prerequisites, on purpose: with `database` as a prerequisite a database that is down would also hide
+/// the code and build findings, which need no database. The static parts always run; the live comparison runs
+/// when `database.url` is set and connects (if it does not, the check warns and the database check says why).
+public struct SchemaCheck: DescribedCheck {
+    public static let description = CheckDescription(
+        id: "schema", title: "Schema and code", layer: .schema,
+        needs: "schema.prisma (schema.sources, schema.build, schema.client optional); database.url for the live comparison",
+        examples: [
+            CheckExample("every model has its table and every field its column (extra columns are listed as info)", .pass),
+            CheckExample("messages.type is missing; the table has message_type (renamed by a migration)", .fail),
+            CheckExample("src/chat.repository.ts:204 uses messageType on Message; did you mean type?", .fail),
+            CheckExample("dist/ still uses messageType, or the generated client's schema differs: rebuild / prisma generate", .fail),
+            CheckExample("the database could not be reached: only the code and build were compared", .warn),
+        ],
+        timeoutBudget: 4)
+
+    let probes: Probes
+    public init(probes: Probes) { self.probes = probes }
+
+    public func run(_ context: CheckContext) async throws -> CheckOutcome {
+        let settings = context.config.section(SchemaSettings.self)
+        guard let prisma = settings.prisma else { return .skipped("no schema.prisma configured") }
+        let project = SchemaProject(settings: settings, prisma: prisma, configFile: context.config.file)
+        var report = await Blocking.run { project.inspect() }
+
+        var liveNote: String?
+        if let schema = report.schema, report.findings.allSatisfy({ $0.kind != .syntax }) {
+            if let url = context.config.section(DatabaseSettings.self).url {
+                switch await LiveSchema.read(url: url, connector: probes.postgres, timeout: context.timeout) {
+                case .success(let live):
+                    let comparison = live.compare(schema, prismaFile: project.display(project.prismaPath),
+                                                  defaultSchema: url.query["schema"].flatMap { $0.isEmpty ? nil : $0 } ?? "public")
+                    report.findings += comparison.findings
+                    report.comparedDatabase = true
+                    report.evidence["database"] = .string("compared with \(url.hostPort)/\(url.database ?? "-")")
+                    report.evidence["tables"] = .int(comparison.tablesChecked)
+                    if !comparison.unknownColumns.isEmpty {
+                        report.evidence["columnsNotInSchema"] = .array(comparison.unknownColumns.map { .string($0) })
+                    }
+                case .failure(let e):
+                    let why = DatabaseCheck.classify(e, url: url, timeout: context.timeout, evidence: Evidence()).summary
+                    liveNote = "the live database was not compared (\(why))"
+                    report.evidence["database"] = .string("not compared: \(DatabaseCheck.oneLine(e.message))")
+                }
+            } else {
+                report.evidence["database"] = .string("not compared (no database.url)")
+            }
+        }
+        return Self.outcome(report, liveNote: liveNote)
+    }
+
+    static func outcome(_ report: SchemaReport, liveNote: String?) -> CheckOutcome {
+        var evidence = report.evidence
+        let findings = report.findings.sorted { $0.kind < $1.kind }
+        let failures = findings.filter { $0.kind != .buildAge }
+        if !findings.isEmpty {
+            evidence["findings"] = .array(findings.prefix(50).map { f in
+                var e = Evidence([("kind", .string(f.kind.name)), ("message", .string(f.message))])
+                if let l = f.location { e["location"] = .string(l) }
+                return .object(e)
+            })
+            if let l = findings.first?.location { evidence["location"] = .string(l) }
+        }
+        guard let first = failures.first ?? findings.first else {
+            if let liveNote {
+                return .warn("\(report.summary(comparedDatabase: false)), but \(liveNote)", evidence: evidence,
+                             fix: "see the database check; run preflight again once the database is reachable")
+            }
+            return .pass(report.summary(comparedDatabase: report.comparedDatabase), evidence: evidence)
+        }
+        let more = findings.count > 1 ? " (and \(findings.count - 1) more)" : ""
+        let where_ = first.location.map { "\($0): " } ?? ""
+        let summary = "\(where_)\(first.message)\(more)"
+        if failures.isEmpty {
+            return .warn(summary, evidence: evidence, fix: first.fix)
+        }
+        return .fail(summary, evidence: evidence, fix: first.fix)
+    }
+}
+
+/// One thing found; `kind` orders them by importance.
+struct SchemaFinding: Sendable, Equatable {
+    enum Kind: Int, Sendable, Comparable {
+        case syntax, table, column, enumType, code, client, build, buildAge
+        static func < (a: Kind, b: Kind) -> Bool { a.rawValue < b.rawValue }
+        var name: String {
+            switch self {
+            case .syntax: "syntax"
+            case .table: "table"
+            case .column: "column"
+            case .enumType: "enum"
+            case .code: "code"
+            case .client: "client"
+            case .build: "build"
+            case .buildAge: "build-age"
+            }
+        }
+    }
+    var kind: Kind
+    var message: String
+    var location: String?
+    var fix: String
+}
+
+/// What the static inspection found, before the live comparison adds to it.
+struct SchemaReport: Sendable {
+    var schema: PrismaSchema?
+    var findings: [SchemaFinding] = []
+    var evidence = Evidence()
+    /// "4 models in schema.prisma", and what they were compared with besides the database.
+    var subject = ""
+    var compared: [String] = []
+    var comparedDatabase = false
+
+    func summary(comparedDatabase: Bool) -> String {
+        let with = (comparedDatabase ? ["the database"] : []) + compared
+        if with.isEmpty { return "\(subject) parse" }
+        let list = with.count == 1 ? with[0] : with.dropLast().joined(separator: ", ") + " and " + with.last!
+        return "\(subject) \(comparedDatabase ? "match" : "parse and match") \(list)"
+    }
+}
+
+/// The project on disk: schema.prisma, sources, generated client, build output.
+struct SchemaProject: Sendable {
+    let base: URL
+    let prismaPath: String
+    let sources: [String]
+    let build: String?
+    let client: String
+    let clientConfigured: Bool
+
+    static let maxFiles = 20_000
+    static let maxFileBytes = 4 << 20
+
+    init(settings: SchemaSettings, prisma: String, configFile: String?) {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let root = configFile.map { URL(fileURLWithPath: $0, relativeTo: cwd).deletingLastPathComponent() } ?? cwd
+        base = root
+        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : root.appendingPathComponent(p).standardizedFileURL.path }
+        prismaPath = resolve(prisma)
+        sources = settings.sources.map(resolve)
+        build = settings.build.map(resolve)
+        client = resolve(settings.client ?? "node_modules/.prisma/client")
+        clientConfigured = settings.client != nil
+    }
+
+    /// A path relative to the project folder when it lies inside it.
+    func display(_ path: String) -> String {
+        let root = base.standardizedFileURL.path
+        let prefix = root.hasSuffix("/") ? root : root + "/"
+        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
+    }
+
+    func inspect() -> SchemaReport {
+        var report = SchemaReport()
+        report.evidence["prisma"] = .string(display(prismaPath))
+        guard let text = Self.read(prismaPath) else {
+            report.findings.append(SchemaFinding(kind: .syntax, message: "\(display(prismaPath)) cannot be read (missing?)",
+                                                 location: nil, fix: "set schema.prisma to the path of your schema.prisma"))
+            return report
+        }
+        let schema = PrismaSchema.parse(text)
+        report.schema = schema
+        let prismaName = display(prismaPath)
+        for p in schema.problems {
+            report.findings.append(SchemaFinding(kind: .syntax, message: "schema.prisma does not parse: \(p.message)",
+                                                 location: "\(prismaName):\(p.line)", fix: "fix the syntax (npx prisma validate shows the same line)"))
+        }
+        let models = schema.models.filter { $0.kind != .type }
+        report.evidence["models"] = .int(models.count)
+        report.evidence["enums"] = .int(schema.enums.count)
+        guard schema.problems.isEmpty else { return report }
+
+        // Code against the schema.
+        let scanner = PrismaCodeScanner(schema: schema)
+        var sourceFindings: [PrismaCodeFinding] = []
+        var calls = 0, files = 0
+        var newestSource: (Date, String)?
+        for folder in sources {
+            guard FileManager.default.fileExists(atPath: folder) else {
+                report.findings.append(SchemaFinding(kind: .code, message: "sources folder \(display(folder)) does not exist", location: nil,
+                                                     fix: "correct schema.sources"))
+                continue
+            }
+            for file in Self.codeFiles(under: folder) {
+                files += 1
+                if let date = Self.modified(file), newestSource.map({ date > $0.0 }) ?? true { newestSource = (date, file) }
+                guard let code = Self.read(file) else { continue }
+                let r = scanner.scan(code, file: display(file))
+                calls += r.calls
+                sourceFindings += r.findings
+            }
+        }
+        if !sources.isEmpty { report.evidence["sources"] = .string("\(files) files, \(calls) Prisma calls") }
+        for f in sourceFindings {
+            report.findings.append(SchemaFinding(kind: .code, message: codeMessage(f), location: f.location,
+                                                 fix: "use the field names of schema.prisma in the code\(f.suggestion.map { " (\($0))" } ?? ""), then rebuild"))
+        }
+
+        // The generated client's copy of the schema.
+        let clientSchema = (client as NSString).appendingPathComponent("schema.prisma")
+        if let copy = Self.read(clientSchema) {
+            if copy == text {
+                report.evidence["client"] = .string("\(display(clientSchema)) matches")
+            } else if let difference = Self.difference(generated: PrismaSchema.parse(copy), current: schema) {
+                report.findings.append(SchemaFinding(
+                    kind: .client, message: "the generated client is stale: \(difference.text)",
+                    location: "\(display(clientSchema)):\(difference.line)",
+                    fix: "run prisma generate (npx prisma generate), then rebuild and restart the service"))
+            } else {
+                report.evidence["client"] = .string("\(display(clientSchema)) differs from schema.prisma in comments or layout only")
+            }
+        } else {
+            report.evidence["client"] = .string("\(display(clientSchema)) not found\(clientConfigured ? "" : " (not compared)")")
+            if clientConfigured {
+                report.findings.append(SchemaFinding(kind: .client, message: "\(display(clientSchema)) does not exist", location: nil,
+                                                     fix: "run prisma generate, or correct schema.client"))
+            }
+        }
+
+        // The build output: stale field names, or older than the sources.
+        if let build {
+            guard FileManager.default.fileExists(atPath: build) else {
+                report.evidence["build"] = .string("\(display(build)) does not exist")
+                return finish(report, schema: schema)
+            }
+            let inSources = Set(sourceFindings.map { "\($0.model).\($0.key)" })
+            var newestBuild: Date?
+            var buildFiles = 0
+            for file in Self.codeFiles(under: build, javascriptOnly: true) {
+                buildFiles += 1
+                if let date = Self.modified(file), newestBuild.map({ date > $0 }) ?? true { newestBuild = date }
+                guard let code = Self.read(file) else { continue }
+                for f in scanner.scan(code, file: display(file)).findings {
+                    let also = inSources.contains("\(f.model).\(f.key)")
+                    let hint = f.suggestion.map { " (\(f.model) has `\($0)`)" } ?? ""
+                    report.findings.append(SchemaFinding(
+                        kind: .build,
+                        message: "rebuild: \(f.location) still uses `\(f.key)` on \(f.model)\(hint)\(also ? "" : "; the sources no longer do")",
+                        location: f.location,
+                        fix: also ? "fix the sources first, then delete \(display(build)) and rebuild"
+                                  : "delete \(display(build)) and rebuild (npm run build), then restart the service"))
+                }
+            }
+            report.evidence["build"] = .string("\(display(build)): \(buildFiles) files")
+            if let newestBuild, let (date, file) = newestSource, date > newestBuild.addingTimeInterval(1) {
+                report.findings.append(SchemaFinding(
+                    kind: .buildAge,
+                    message: "\(display(build)) is older than the sources (\(display(file)) changed after the last build)",
+                    location: display(file), fix: "rebuild (npm run build) and restart the service before the load test"))
+            }
+        }
+        return finish(report, schema: schema)
+    }
+
+    func finish(_ report: SchemaReport, schema: PrismaSchema) -> SchemaReport {
+        var r = report
+        let models = schema.models.filter { $0.kind != .type }.count
+        r.subject = "\(models) models in \(display(prismaPath))"
+        if !sources.isEmpty { r.compared.append("the code") }
+        if case .string(let c)? = r.evidence["client"], c.hasSuffix("matches") || c.hasSuffix("only") { r.compared.append("the generated client") }
+        if build != nil, case .string(let b)? = r.evidence["build"], b.hasSuffix("files") { r.compared.append("the build") }
+        return r
+    }
+
+    func codeMessage(_ f: PrismaCodeFinding) -> String {
+        let hint = f.suggestion.map { "; did you mean `\($0)`?" } ?? ""
+        return "`\(f.key)` is not a field of \(f.model) (\(f.argument) in \(f.call))\(hint)"
+    }
+
+    /// The first model or enum difference that matters to the generated client, with its line in the generated copy.
+    static func difference(generated: PrismaSchema, current: PrismaSchema) -> (text: String, line: Int)? {
+        for model in generated.models {
+            guard let now = current.model(named: model.name) else {
+                return ("it has model \(model.name), which schema.prisma no longer has", model.line)
+            }
+            for field in model.fields where now.field(field.name) == nil {
+                let hint = suggest(field.name, in: now).map { ", schema.prisma has `\(model.name).\($0)`" } ?? ""
+                return ("it has `\(model.name).\(field.name)`\(hint)", field.line)
+            }
+            for field in model.fields {
+                let n = now.field(field.name)!
+                if n.type != field.type || n.isList != field.isList || n.isOptional != field.isOptional || n.columnName != field.columnName {
+                    return ("`\(model.name).\(field.name)` differs (\(field.type) → \(n.type), column \(field.columnName) → \(n.columnName))", field.line)
+                }
+            }
+            for field in now.fields where model.field(field.name) == nil {
+                return ("it lacks `\(model.name).\(field.name)`, which schema.prisma has", model.line)
+            }
+            if model.tableName != now.tableName { return ("model \(model.name) maps to \(model.tableName), schema.prisma says \(now.tableName)", model.line) }
+        }
+        for model in current.models where generated.model(named: model.name) == nil {
+            return ("it lacks model \(model.name)", 1)
+        }
+        for e in current.enums {
+            let old = generated.enumType(named: e.name)
+            if old?.values.map(\.label) != e.values.map(\.label) {
+                return ("enum \(e.name) differs", old?.line ?? 1)
+            }
+        }
+        return nil
+    }
+
+    static func read(_ path: String) -> String? {
+        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? h.close() }
+        guard let data = try? h.read(upToCount: maxFileBytes) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func modified(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    }
+
+    /// TypeScript/JavaScript files under a folder (node_modules and hidden folders left out), sorted, bounded.
+    static func codeFiles(under folder: String, javascriptOnly: Bool = false) -> [String] {
+        let extensions: Set<String> = javascriptOnly ? ["js", "cjs", "mjs"] : ["ts", "tsx", "mts", "cts", "js", "jsx", "cjs", "mjs"]
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else { return [] }
+        if !isDir.boolValue { return [folder] }
+        guard let walker = FileManager.default.enumerator(atPath: folder) else { return [] }
+        var files: [String] = []
+        while let rel = walker.nextObject() as? String {
+            let name = (rel as NSString).lastPathComponent
+            if name == "node_modules" || name.hasPrefix(".") { walker.skipDescendants(); continue }
+            let ext = (name as NSString).pathExtension
+            guard extensions.contains(ext), !name.hasSuffix(".d.ts") else { continue }
+            files.append((folder as NSString).appendingPathComponent(rel))
+            if files.count >= maxFiles { break }
+        }
+        return files.sorted()
+    }
+}

@@ -1,0 +1,244 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import PreflightChecks
+@testable import PreflightCore
+@testable import PreflightProbes
+
+let chatProject = prismaFixtures.appendingPathComponent("chat")
+
+/// A config as if preflight.yml sat in `project` (so paths and locations are relative to it).
+func schemaConfig(project: URL = chatProject, prisma: String = "schema.prisma", sources: [String] = [], build: String? = nil,
+                  client: String? = nil, database: String? = nil) -> Config {
+    var c = config(database: database)
+    c.file = project.appendingPathComponent("preflight.yml").path
+    c.set(SchemaSettings(prisma: prisma, sources: sources, build: build, client: client))
+    return c
+}
+
+func runSchema(_ c: Config, timeout: Duration = .seconds(3)) async throws -> CheckOutcome {
+    try await SchemaCheck(probes: .live).run(context(c, timeout: timeout))
+}
+
+private func findings(_ o: CheckOutcome) -> [(location: String?, message: String)] {
+    guard case .array(let items)? = o.evidence["findings"] else { return [] }
+    return items.compactMap { item in
+        guard case .object(let e) = item, case .string(let m)? = e["message"] else { return nil }
+        if case .string(let l)? = e["location"] { return (l, m) }
+        return (nil, m)
+    }
+}
+
+@Suite struct SchemaCheckStatic {
+    @Test func describesItself() {
+        #expect(SchemaCheck.description.id == "schema")
+        #expect(SchemaCheck.description.layer == .schema)
+        #expect(SchemaCheck.description.prerequisites.isEmpty)
+        #expect(AllChecks.make().contains { $0.description.id == "schema" })
+    }
+
+    @Test func nothingConfiguredSkips() async throws {
+        #expect(try await runSchema(config()).status == .skipped)
+    }
+
+    @Test func readsItsSection() throws {
+        let loader = ConfigLoader(sections: AllChecks.sections)
+        let c = try loader.load(yaml: "schema:\n  prisma: prisma/schema.prisma\n  sources: [src, lib]\n  build: dist\n", file: nil, environment: [:])
+        let s = c.section(SchemaSettings.self)
+        #expect(s.prisma == "prisma/schema.prisma")
+        #expect(s.sources == ["src", "lib"])
+        #expect(s.build == "dist")
+        #expect(s.client == nil)
+        #expect(throws: ConfigError.self) { try loader.load(yaml: "schema:\n  prsma: x\n", file: nil, environment: [:]) }
+        do {
+            _ = try loader.load(yaml: "schema:\n  prsma: x\n", file: nil, environment: [:])
+        } catch {
+            #expect(error.description.contains("did you mean prisma?"), "\(error)")
+        }
+    }
+
+    @Test func seedMistakesInTheCode() async throws {
+        let o = try await runSchema(schemaConfig(sources: ["src-buggy"]))
+        #expect(o.status == .fail)
+        #expect(o.summary == "src-buggy/chat.repository.ts:13: `messageType` is not a field of Message (data in this.db.message.create); did you mean `type`? (and 1 more)")
+        #expect(o.evidence["location"] == .string("src-buggy/chat.repository.ts:13"))
+        let f = findings(o)
+        #expect(f.map(\.location) == ["src-buggy/chat.repository.ts:13", "src-buggy/chat.repository.ts:26"])
+        #expect(f.last?.message.contains("`readReceipts` is not a field of Message (include in this.db.message.findMany); did you mean `messageReads`?") == true)
+        #expect(o.fix?.contains("(type)") == true)
+    }
+
+    @Test func fixedCodePasses() async throws {
+        let o = try await runSchema(schemaConfig(sources: ["src"]))
+        #expect(o.status == .pass, "\(o.summary)")
+        #expect(o.summary == "5 models in schema.prisma parse and match the code")
+        #expect(o.evidence["sources"] == .string("1 files, 3 Prisma calls"))
+        #expect(o.evidence["database"] == .string("not compared (no database.url)"))
+    }
+
+    @Test func staleBuildStillUsesTheOldNames() async throws {
+        let o = try await runSchema(schemaConfig(sources: ["src"], build: "dist"))
+        #expect(o.status == .fail)
+        #expect(o.summary.hasPrefix("dist/chat.repository.js:13: rebuild: dist/chat.repository.js:13 still uses `messageType` on Message (Message has `type`); the sources no longer do"), "\(o.summary)")
+        #expect(findings(o).count == 2)
+        #expect(o.fix?.contains("delete dist and rebuild") == true, "\(o.fix ?? "")")
+    }
+
+    @Test func staleGeneratedClient() async throws {
+        let o = try await runSchema(schemaConfig(client: "generated-client"))
+        #expect(o.status == .fail)
+        #expect(o.summary == "generated-client/schema.prisma:46: the generated client is stale: it has `Message.messageType`, schema.prisma has `Message.type`")
+        #expect(o.fix?.contains("prisma generate") == true)
+    }
+
+    @Test func currentGeneratedClientPasses() async throws {
+        let dir = try temporaryDirectory("pf-schema")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let clientDir = dir.appendingPathComponent("node_modules/.prisma/client")
+        try FileManager.default.createDirectory(at: clientDir, withIntermediateDirectories: true)
+        let text = try fixtureText("chat/schema.prisma")
+        try text.write(to: dir.appendingPathComponent("schema.prisma"), atomically: true, encoding: .utf8)
+        try (text + "\n// a comment added later\n").write(to: clientDir.appendingPathComponent("schema.prisma"), atomically: true, encoding: .utf8)
+        let o = try await runSchema(schemaConfig(project: dir))
+        #expect(o.status == .pass, "\(o.summary)")
+        #expect(o.evidence["client"] == .string("node_modules/.prisma/client/schema.prisma differs from schema.prisma in comments or layout only"))
+    }
+
+    @Test func buildOlderThanSourcesWarns() async throws {
+        let dir = try temporaryDirectory("pf-schema")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("src"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: dir.appendingPathComponent("dist"), withIntermediateDirectories: true)
+        try fm.copyItem(at: chatProject.appendingPathComponent("schema.prisma"), to: dir.appendingPathComponent("schema.prisma"))
+        try fm.copyItem(at: chatProject.appendingPathComponent("src/chat.repository.ts"), to: dir.appendingPathComponent("src/chat.repository.ts"))
+        let js = dir.appendingPathComponent("dist/chat.repository.js")
+        try "exports.x = 1;\n".write(to: js, atomically: true, encoding: .utf8)
+        try fm.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: js.path)
+        let o = try await runSchema(schemaConfig(project: dir, sources: ["src"], build: "dist"))
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.summary.contains("dist is older than the sources (src/chat.repository.ts changed after the last build)"), "\(o.summary)")
+    }
+
+    @Test func syntaxErrorIsAFailureWithItsLine() async throws {
+        let dir = try temporaryDirectory("pf-schema")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "model User {\n  id Int @id\n  name String @map(\"n\"\n}\n".write(to: dir.appendingPathComponent("schema.prisma"), atomically: true, encoding: .utf8)
+        let o = try await runSchema(schemaConfig(project: dir, database: "postgresql://u:p@127.0.0.1:\(closedLoopbackPort())/db"))
+        #expect(o.status == .fail)
+        #expect(o.summary == "schema.prisma:3: schema.prisma does not parse: '(' is not closed")
+        #expect(o.evidence["database"] == nil)  // no live comparison against a schema that does not parse
+    }
+
+    @Test func missingSchemaFileFails() async throws {
+        let o = try await runSchema(schemaConfig(prisma: "no/such/schema.prisma"))
+        #expect(o.status == .fail)
+        #expect(o.summary.contains("no/such/schema.prisma cannot be read"))
+    }
+
+    @Test func unreachableDatabaseWarns() async throws {
+        let o = try await runSchema(schemaConfig(sources: ["src"], database: "postgresql://u:secret-pw@127.0.0.1:\(closedLoopbackPort())/db"))
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.summary.hasPrefix("5 models in schema.prisma parse and match the code, but the live database was not compared (connection refused on 127.0.0.1:"), "\(o.summary)")
+        #expect(!o.summary.contains("secret-pw"))
+    }
+}
+
+/// Against real PostgreSQL: each test gets its own database, built by the fixture's SQL migration.
+@Suite(.serialized) struct SchemaCheckLive {
+    /// A fresh database with migrations/001_init.sql applied, then `change`; returns the app role's URL.
+    func database(_ change: String? = nil) async throws -> String {
+        let pg = try await PostgresCluster.shared()
+        let name = "schema_\(UUID().uuidString.prefix(8).lowercased())"
+        try await pg.psql("CREATE DATABASE \(name) OWNER preflight")
+        func on(_ url: String) -> String { String(url[..<url.lastIndex(of: "/")!]) + "/" + name }
+        let admin = on(pg.adminURL)
+        let migration = chatProject.appendingPathComponent("migrations/001_init.sql").path
+        var args = [admin, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", migration]
+        if let change { args += ["-c", change] }
+        let out = try await run("/usr/bin/psql", args, limit: 30)
+        guard out.status == 0 else { throw FixtureError("migration failed: \(out.stderr)") }
+        return on(pg.url)
+    }
+
+    @Test func matchingDatabasePassesAndListsExtraColumns() async throws {
+        let url = try await database("ALTER TABLE users ADD COLUMN nickname text")
+        let o = try await runSchema(schemaConfig(sources: ["src"], database: url))
+        #expect(o.status == .pass, "\(o.summary) \(findings(o))")
+        #expect(o.summary == "5 models in schema.prisma match the database and the code")
+        #expect(o.evidence["tables"] == .int(5))
+        #expect(o.evidence["columnsNotInSchema"] == .array(["users.nickname"]))
+    }
+
+    @Test func renamedColumnFailsWithTheNewName() async throws {
+        let url = try await database("ALTER TABLE messages RENAME COLUMN type TO message_type")
+        let o = try await runSchema(schemaConfig(database: url))
+        #expect(o.status == .fail)
+        #expect(o.summary == "schema.prisma:46: `messages.type` is missing; the table has `message_type` — renamed by a migration that was not reflected in schema.prisma?")
+        #expect(o.fix == "map the field to the column: type MessageType @map(\"message_type\") in model Message (or rename the column back), then run prisma generate and rebuild")
+        #expect(o.evidence["columnsNotInSchema"] == nil)
+    }
+
+    @Test func droppedTableFails() async throws {
+        let url = try await database("DROP TABLE message_reads")
+        let o = try await runSchema(schemaConfig(database: url))
+        #expect(o.status == .fail)
+        #expect(o.summary == ("schema.prisma:57: table `message_reads` of model MessageRead is missing — a migration that was not applied, or a dropped table?"), "\(o.summary)")
+    }
+
+    @Test func unmappedTableNameIsTheModelName() async throws {
+        let url = try await database("ALTER TABLE \"AuditEvent\" RENAME TO audit_event")
+        let o = try await runSchema(schemaConfig(database: url))
+        #expect(o.status == .fail)
+        #expect(o.summary.contains("table `AuditEvent` of model AuditEvent is missing; the database has `audit_event`"), "\(o.summary)")
+    }
+
+    @Test func enumValuesMustMatch() async throws {
+        let url = try await database("ALTER TYPE \"Role\" ADD VALUE 'OWNER'")
+        let o = try await runSchema(schemaConfig(database: url))
+        #expect(o.status == .fail)
+        #expect(o.summary == "schema.prisma:24: enum `Role` differs: schema.prisma lacks OWNER")
+    }
+
+    @Test func severalFindingsNameTheMostImportantFirst() async throws {
+        let url = try await database("ALTER TABLE messages RENAME COLUMN type TO message_type")
+        let o = try await runSchema(schemaConfig(sources: ["src-buggy"], build: "dist", client: "generated-client", database: url))
+        #expect(o.status == .fail)
+        #expect(o.summary.hasPrefix("schema.prisma:46: `messages.type` is missing"))
+        #expect(o.summary.hasSuffix("(and 5 more)"), "\(o.summary)")
+        #expect(findings(o).map { $0.location ?? "-" } == [
+            "schema.prisma:46", "src-buggy/chat.repository.ts:13", "src-buggy/chat.repository.ts:26",
+            "generated-client/schema.prisma:46", "dist/chat.repository.js:13", "dist/chat.repository.js:25",
+        ])
+    }
+
+    @Test func modelsInOtherSchemas() async throws {
+        let url = try await database("CREATE SCHEMA audit; CREATE TABLE audit.events (id int PRIMARY KEY, kind text)")
+        let dir = try temporaryDirectory("pf-schema")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            model Event {
+              id   Int    @id
+              kind String
+              at   DateTime
+              @@schema("audit")
+              @@map("events")
+            }
+            model Gone {
+              id Int @id
+              @@schema("audit")
+            }
+            """.write(to: dir.appendingPathComponent("schema.prisma"), atomically: true, encoding: .utf8)
+        let o = try await runSchema(schemaConfig(project: dir, database: url))
+        #expect(o.status == .fail)
+        #expect(findings(o).map(\.message) == ["`audit.events.at` is missing", "table `audit.Gone` of model Gone is missing — a migration that was not applied, or a dropped table?"].reversed())
+    }
+
+    @Test func sessionIsReadOnlyAndClosed() async throws {
+        let url = try await database()
+        _ = try await runSchema(schemaConfig(database: url))
+        try await Task.sleep(for: .milliseconds(200))
+        let pg = try await PostgresCluster.shared()
+        #expect(try await pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'preflight' AND datname LIKE 'schema_%'") == "0")
+    }
+}
