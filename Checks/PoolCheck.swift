@@ -52,7 +52,7 @@ public struct PoolCheck: DescribedCheck {
         }
 
         var verdict = PoolVerdict(server: server, demand: demand, route: route,
-                                  vus: context.config.section(LoadSettings.self).vus)
+                                  vus: ScriptCheck.peakVUs(config: context.config))
         if settings.probeConnections {
             let plan = route.probePlan()
             if plan.isEmpty {

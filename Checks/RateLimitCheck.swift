@@ -77,7 +77,9 @@ public struct RateLimitCheck: DescribedCheck {
     public func run(_ context: CheckContext) async throws -> CheckOutcome {
         guard let target = context.config.target else { return .skipped("no target configured") }
         let settings = context.config.section(RateLimitSettings.self)
-        let load = context.config.section(LoadSettings.self)
+        var load = context.config.section(LoadSettings.self)
+        // Without load.vus, the peak of the script's own options (vus, stages, scenarios).
+        if load.vus == nil { load.vus = ScriptCheck.peakVUs(config: context.config) }
         guard settings.isConfigured else {
             return await healthOnly(target.appending(path: context.config.section(HealthSettings.self).path), context: context, load: load)
         }

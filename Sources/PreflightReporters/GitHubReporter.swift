@@ -1,9 +1,21 @@
+import Foundation
 import PreflightCore
 
 /// `--format github`: workflow commands. `::error file=…,line=…::` for findings that have a place
 /// (script and schema), `::error::` otherwise; warnings as `::warning`.
 public struct GitHubReporter {
-    public init() {}
+    /// Paths under this folder are written relative to it, as GitHub expects ($GITHUB_WORKSPACE, else the current folder).
+    let workspace: String
+
+    public init(workspace: String? = nil) {
+        let env = ProcessInfo.processInfo.environment["GITHUB_WORKSPACE"]
+        self.workspace = workspace ?? env ?? FileManager.default.currentDirectoryPath
+    }
+
+    func relative(_ path: String) -> String {
+        let base = workspace.hasSuffix("/") ? workspace : workspace + "/"
+        return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
+    }
 
     public func render(_ report: Report) -> String {
         var out: [String] = []
@@ -17,7 +29,7 @@ public struct GitHubReporter {
                 out.append("::\(level) title=\(property(title))::\(message(r.outcome.summary + fix))")
             } else {
                 for l in locations {
-                    var props = "file=\(property(l.file))"
+                    var props = "file=\(property(relative(l.file)))"
                     if let line = l.line { props += ",line=\(line)" }
                     out.append("::\(level) \(props),title=\(property(title))::\(message((l.message ?? r.outcome.summary) + fix))")
                 }

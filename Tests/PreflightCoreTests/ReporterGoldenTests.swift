@@ -71,7 +71,15 @@ import Testing
     }
 
     @Test func github() throws {
-        try compare(GitHubReporter().render(Self.sample), "sample.1.github")
+        try compare(GitHubReporter(workspace: "/repo").render(Self.sample), "sample.1.github")
+    }
+
+    @Test func githubPathsAreRelativeToTheWorkspace() {
+        let r = Report(results: [CheckResult(id: "schema", title: "Schema", layer: .schema,
+                                             outcome: .fail("missing column", evidence: Evidence(["location": "/repo/prisma/schema.prisma:48"])))],
+                       duration: .zero)
+        #expect(GitHubReporter(workspace: "/repo").render(r).hasPrefix("::error file=prisma/schema.prisma,line=48,"))
+        #expect(GitHubReporter(workspace: "/elsewhere").render(r).hasPrefix("::error file=/repo/prisma/schema.prisma,line=48,"))
     }
 
     @Test func markdown() throws {
@@ -91,7 +99,7 @@ import Testing
         let r = Report(results: [CheckResult(id: "x", title: "A: b, c", layer: .service,
                                              outcome: .fail("100% broken\nsecond line", evidence: Evidence(["location": "src/a,b.ts:7"])))],
                        duration: .zero)
-        let out = GitHubReporter().render(r)
+        let out = GitHubReporter(workspace: "/repo").render(r)
         #expect(out.hasPrefix("::error file=src/a%2Cb.ts,line=7,title=A%3A b%2C c [x]::100%25 broken%0Asecond line\n"))
     }
 
