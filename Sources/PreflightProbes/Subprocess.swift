@@ -87,8 +87,25 @@ public struct SubprocessError: Error, Sendable, Equatable, CustomStringConvertib
     public init(_ d: String) { description = d }
 }
 
-private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
     let copies = strings.map { strdup($0) } + [nil]
     defer { copies.forEach { free($0) } }
     return copies.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+extension Subprocess {
+    /// Runs a program in the foreground with our stdin/stdout/stderr (the load test's own output stays live)
+    /// and returns its exit status; 127 when it cannot be started. Ctrl-C reaches it, not us.
+    public static func runInheriting(_ argv: [String]) -> Result<Int32, SubprocessError> {
+        guard !argv.isEmpty else { return .failure(SubprocessError("nothing to run")) }
+        let env = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let rc = withCStringArray(argv) { a in withCStringArray(env) { e in posix_spawnp(&pid, argv[0], nil, nil, a, e) } }
+        guard rc == 0 else { return .failure(SubprocessError("cannot run \(argv[0]): \(String(cString: strerror(rc)))")) }
+        let previous = signal(SIGINT, SIG_IGN)  // the child (same terminal group) gets Ctrl-C; we wait and report
+        defer { signal(SIGINT, previous) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return .success((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+    }
 }
