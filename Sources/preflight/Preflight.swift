@@ -10,7 +10,7 @@ struct Preflight: AsyncParsableCommand {
         Exit codes: 0 go, 1 no-go, 2 usage or config error (message on stderr, nothing on stdout).
         """,
         version: "0.1.0",
-        subcommands: [RunChecks.self, Exec.self, ListChecks.self, Explain.self],
+        subcommands: [RunChecks.self, Exec.self, Init.self, ListChecks.self, Explain.self],
         defaultSubcommand: RunChecks.self)
 }
 
