@@ -134,7 +134,7 @@ func fixtureText(_ path: String) throws -> String {
         let elapsed = start.duration(to: clock.now)
         #expect(s.problems.isEmpty)
         #expect(s.models.count == 2000)
-        #expect(elapsed < .seconds(5), "\(elapsed) for \(text.utf8.count) bytes")
+        #expect(elapsed < .seconds(30), "a hang or a quadratic parse, not a slow machine: \(elapsed) for \(text.utf8.count) bytes")
     }
 }
 
