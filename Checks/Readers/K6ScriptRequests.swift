@@ -1,0 +1,219 @@
+import Foundation
+
+/// The requests a script makes and the options it declares.
+extension K6Script {
+    // MARK: - requests
+
+    static let httpMethods: [String: String] = ["get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH",
+                                                "del": "DELETE", "head": "HEAD", "options": "OPTIONS"]
+
+    func collectRequests() {
+        // Names k6/http is imported as (default `http`).
+        var namespaces: Set<String> = []
+        var direct: [String: String] = [:]
+        for j in tokens.indices where tokens[j].isIdent("import") {
+            var k = j + 1
+            var names: [String] = []
+            var named: [(String, String)] = []
+            while let t = tok(k), !t.isIdent("from"), t.kind != .string, k < j + 64 {
+                if t.isPunct("{"), match[k] > k {
+                    var p = k + 1
+                    while p < match[k] {
+                        if tokens[p].kind == .identifier {
+                            if tok(p + 1)?.isIdent("as") == true, let local = tok(p + 2) {
+                                named.append((tokens[p].text, local.text)); p += 3
+                            } else { named.append((tokens[p].text, tokens[p].text)); p += 1 }
+                        } else { p += 1 }
+                    }
+                    k = match[k] + 1
+                    continue
+                }
+                if t.kind == .identifier && t.text != "as" && t.text != "import" { names.append(t.text) }
+                k += 1
+            }
+            if tok(k)?.isIdent("from") == true { k += 1 }
+            guard let module = tok(k), module.kind == .string, module.text == "k6/http" else { continue }
+            namespaces.formUnion(names)
+            for (imported, local) in named where Self.httpMethods[imported] != nil || imported == "request" || imported == "batch" {
+                direct[local] = imported
+            }
+        }
+        if namespaces.isEmpty { namespaces = ["http"] }
+
+        for j in tokens.indices where tokens[j].kind == .identifier {
+            var fn: String?
+            var open = j + 1
+            if namespaces.contains(tokens[j].text), tok(j + 1)?.isPunct(".") == true, let f = tok(j + 2), f.kind == .identifier,
+               tok(j + 3)?.isPunct("(") == true {
+                fn = f.text
+                open = j + 3
+            } else if let d = direct[tokens[j].text], tok(j + 1)?.isPunct("(") == true, tok(j - 1)?.isPunct(".") != true {
+                fn = d
+            }
+            guard let fn, match[open] > open else { continue }
+            let args = arguments(open)
+            let line = tokens[j].line
+            if let m = Self.httpMethods[fn], let url = args.first {
+                requests.append(K6Request(method: m, line: line, alternatives: evaluate(url)))
+            } else if fn == "request", args.count >= 2 {
+                let m = evaluate(args[0]).first.flatMap(Self.plainText)?.uppercased() ?? "?"
+                requests.append(K6Request(method: m, line: line, alternatives: evaluate(args[1])))
+            } else if fn == "batch", let list = args.first {
+                batch(stripParens(list), line: line)
+            }
+        }
+    }
+
+    func batch(_ r: Range<Int>, line: Int) {
+        guard !r.isEmpty, match[r.lowerBound] == r.upperBound - 1 else { return }
+        let open = r.lowerBound
+        let isObject = tokens[open].isPunct("{")
+        guard isObject || tokens[open].isPunct("[") else { return }
+        for item in arguments(open) {
+            var value = item
+            if isObject {  // { name: request }
+                if let colon = topLevel(item).first(where: { tokens[$0].isPunct(":") }) { value = (colon + 1)..<item.upperBound }
+            }
+            let v = stripParens(value)
+            guard !v.isEmpty else { continue }
+            let first = tokens[v.lowerBound]
+            let itemLine = first.line
+            if first.isPunct("["), match[v.lowerBound] == v.upperBound - 1 {
+                let parts = arguments(v.lowerBound)
+                guard parts.count >= 2 else { continue }
+                let m = evaluate(parts[0]).first.flatMap(Self.plainText)?.uppercased() ?? "?"
+                requests.append(K6Request(method: m, line: itemLine, alternatives: evaluate(parts[1])))
+            } else if first.isPunct("{"), match[v.lowerBound] == v.upperBound - 1 {
+                let fields = objectFields(v.lowerBound)
+                guard let url = fields["url"] else { continue }
+                let m = fields["method"].flatMap { evaluate($0).first.flatMap(Self.plainText) }?.uppercased() ?? "GET"
+                requests.append(K6Request(method: m, line: itemLine, alternatives: evaluate(url)))
+            } else {
+                requests.append(K6Request(method: "GET", line: itemLine, alternatives: evaluate(v)))
+            }
+        }
+        _ = line
+    }
+
+    static func plainText(_ pieces: [URLPiece]) -> String? {
+        var s = ""
+        for p in pieces { guard case .text(let t) = p else { return nil }; s += t }
+        return s
+    }
+
+    /// `{ key: value, … }` at `open`: each key with its value's range (shorthand `{ vus }` maps to itself).
+    func objectFields(_ open: Int) -> [String: Range<Int>] {
+        var out: [String: Range<Int>] = [:]
+        for f in orderedFields(open) { out[f.key] = f.value }
+        return out
+    }
+
+    func orderedFields(_ open: Int) -> [(key: String, value: Range<Int>, line: Int)] {
+        guard tok(open)?.isPunct("{") == true, match[open] > open else { return [] }
+        var out: [(key: String, value: Range<Int>, line: Int)] = []
+        for item in arguments(open) {
+            let key = tokens[item.lowerBound]
+            guard key.kind == .identifier || key.kind == .string || key.kind == .number || key.kind == .template else { continue }
+            if item.count == 1 { out.append((key.text, item, key.line)); continue }
+            if tok(item.lowerBound + 1)?.isPunct(":") == true {
+                out.append((key.text, (item.lowerBound + 2)..<item.upperBound, key.line))
+            }
+        }
+        return out
+    }
+
+    // MARK: - options
+
+    /// The object literal an expression stands for: itself, or a const it names.
+    func objectStart(_ r: Range<Int>, opener: String) -> Int? {
+        let r = stripParens(r)
+        guard !r.isEmpty else { return nil }
+        if tokens[r.lowerBound].isPunct(opener), match[r.lowerBound] == r.upperBound - 1 { return r.lowerBound }
+        if r.count == 1, tokens[r.lowerBound].kind == .identifier, let b = bindings[tokens[r.lowerBound].text]?.first,
+           b.kind == .value, depth < Self.maxDepth {
+            depth += 1
+            defer { depth -= 1 }
+            return objectStart(b.range, opener: opener)
+        }
+        return nil
+    }
+
+    func resolvedText(_ r: Range<Int>) -> String? {
+        guard let first = evaluate(r).first else { return nil }
+        var s = ""
+        for p in K6Script.resolve(first, env: env) { guard case .text(let t) = p else { return nil }; s += t }
+        return s
+    }
+
+    func int(_ r: Range<Int>) -> Int? {
+        guard let s = resolvedText(r) else { return nil }
+        return Int(s) ?? Double(s).flatMap { $0.isFinite && abs($0) < 1e9 ? Int($0) : nil }
+    }
+
+    func stages(_ r: Range<Int>) -> [K6Options.Stage] {
+        guard let open = objectStart(r, opener: "[") else { return [] }
+        return arguments(open).compactMap { item in
+            guard let o = objectStart(item, opener: "{") else { return nil }
+            let f = objectFields(o)
+            return K6Options.Stage(duration: f["duration"].flatMap(resolvedText), target: f["target"].flatMap(int))
+        }
+    }
+
+    func readOptions() {
+        guard let decl = bindings["options"]?.first(where: { $0.kind == .value }),
+              let open = objectStart(decl.range, opener: "{") else { return }
+        options.found = true
+        options.line = tokens[open].line
+        let f = objectFields(open)
+        options.vus = f["vus"].flatMap(int)
+        options.duration = f["duration"].flatMap(resolvedText)
+        if let s = f["stages"] { options.stages = stages(s) }
+        if let sc = f["scenarios"], let o = objectStart(sc, opener: "{") {
+            for (name, value, _) in orderedFields(o) {
+                guard let so = objectStart(value, opener: "{") else { continue }
+                let g = objectFields(so)
+                options.scenarios.append(K6Options.Scenario(
+                    name: name, executor: g["executor"].flatMap(resolvedText), vus: g["vus"].flatMap(int),
+                    startVUs: g["startVUs"].flatMap(int), maxVUs: g["maxVUs"].flatMap(int),
+                    preAllocatedVUs: g["preAllocatedVUs"].flatMap(int), stages: g["stages"].map(stages) ?? []))
+            }
+        }
+        if let th = f["thresholds"], let o = objectStart(th, opener: "{") {
+            for (metric, value, line) in orderedFields(o) {
+                var exprs: [String] = []
+                if let a = objectStart(value, opener: "[") {
+                    for item in arguments(a) {
+                        if let obj = objectStart(item, opener: "{") {
+                            if let t = objectFields(obj)["threshold"].flatMap(resolvedText) { exprs.append(t) }
+                        } else if let t = resolvedText(item) { exprs.append(t) }
+                    }
+                } else if let t = resolvedText(value) { exprs.append(t) }
+                options.thresholds.append(K6Options.Threshold(metric: metric, line: line, expressions: exprs))
+            }
+        }
+    }
+
+    // MARK: - helpers for the check
+
+    /// Replaces environment variables with their values from `env`, or their fallbacks.
+    /// A variable that is unset and has no fallback reads as k6 would make it: "undefined".
+    public static func resolve(_ pieces: [URLPiece], env: [String: String]) -> [URLPiece] {
+        var out: [URLPiece] = []
+        for p in pieces {
+            switch p {
+            case .env(let name, let fallback):
+                if let v = env[name], !v.isEmpty { out.append(.text(v)) }
+                else if let fallback { out += resolve(fallback, env: env) }
+                else { out.append(.text("undefined")) }
+            default: out.append(p)
+            }
+        }
+        // Merge adjacent text.
+        var merged: [URLPiece] = []
+        for p in out {
+            if case .text(let b) = p, case .text(let a)? = merged.last { merged[merged.count - 1] = .text(a + b) }
+            else { merged.append(p) }
+        }
+        return merged
+    }
+}
