@@ -11,7 +11,9 @@ public struct Engine: Sendable {
     /// Grace added to every budget: the engine's watchdog is a safety net behind the probes' own deadlines.
     static let grace: Duration = .milliseconds(750)
 
-    public func run(config: Config, timeout: Duration, only: Set<CheckID> = [], skip: Set<CheckID> = []) async -> Report {
+    /// `running` hears the set of checks in flight each time it changes (for a progress line).
+    public func run(config: Config, timeout: Duration, only: Set<CheckID> = [], skip: Set<CheckID> = [],
+                    running: (@Sendable ([CheckID]) -> Void)? = nil) async -> Report {
         let clock = ContinuousClock()
         let start = clock.now
         let byID = Dictionary(checks.map { ($0.description.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -28,8 +30,8 @@ public struct Engine: Sendable {
             return excluded
         }
 
+        var inFlight: [CheckID] = []
         await withTaskGroup(of: CheckResult.self) { group in
-            var running = 0
             func schedule() {
                 var progress = true
                 while progress {
@@ -46,16 +48,18 @@ public struct Engine: Sendable {
                         let check = byID[d.id]!
                         let context = CheckContext(config: config, timeout: timeout,
                                                    prerequisites: Dictionary(prereqs.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
-                        running += 1
+                        inFlight.append(d.id)
                         group.addTask { await Engine.runOne(check, context: context) }
                     }
                 }
             }
             schedule()
-            while running > 0, let done = await group.next() {
-                running -= 1
+            running?(inFlight)
+            while !inFlight.isEmpty, let done = await group.next() {
+                inFlight.removeAll { $0 == done.id }
                 results[done.id] = done
                 schedule()
+                running?(inFlight)
             }
         }
         // A prerequisite id that no check provides leaves its dependants unresolved: say so.

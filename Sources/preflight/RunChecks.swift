@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import PreflightChecks
 import PreflightCore
 import PreflightProbes
@@ -40,7 +41,9 @@ struct Gate {
         var report: Report
         while true {
             attempt += 1
-            let raw = await engine.run(config: config, timeout: timeout, only: only, skip: skip)
+            let raw = await withProgress { running in
+                await engine.run(config: config, timeout: timeout, only: only, skip: skip, running: running)
+            }
             report = Report(results: raw.results, duration: raw.duration, strict: options.strict)
             guard let waitLimit, report.verdict == .noGo else { break }
             let left = waitLimit - start.duration(to: clock.now)
@@ -55,6 +58,31 @@ struct Gate {
             Output.stderr("\(Output.stderrIsTerminal ? "\r\u{1B}[K" : "")preflight: go after \(attempt) attempts (\(format(start.duration(to: clock.now))))\n")
         }
         try write(report)
+        return report
+    }
+
+    /// On a terminal, a line naming the checks still running once a run takes longer than a moment
+    /// (a burst, a connection probe); erased before the report. Nothing when stderr is not a terminal.
+    func withProgress(_ body: (@escaping @Sendable ([CheckID]) -> Void) async -> Report) async -> Report {
+        guard Output.stderrIsTerminal else { return await body { _ in } }
+        let running = Mutex<[CheckID]>([])
+        let start = ContinuousClock.now
+        let ticker = Task {
+            var drawn = false
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                let ids = running.withLock { $0 }
+                let elapsed = start.duration(to: .now)
+                guard elapsed > .milliseconds(500), !ids.isEmpty else { continue }
+                let line = "⏳ \(String(format: "%.1f", elapsed.seconds)) s, still running: \(ids.joined(separator: ", "))"
+                Output.stderr("\r\u{1B}[K" + String(line.prefix(max(40, Output.terminalWidth - 1))))
+                drawn = true
+            }
+            if drawn { Output.stderr("\r\u{1B}[K") }
+        }
+        let report = await body { ids in running.withLock { $0 = ids } }
+        ticker.cancel()
+        _ = await ticker.value
         return report
     }
 
