@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "PreflightChecks", dependencies: ["PreflightCore", "PreflightProbes"], path: "Checks"),
         .target(name: "PreflightReporters", dependencies: ["PreflightCore"]),
         // `preflight explain`: reads k6 outputs after a run.
-        .target(name: "PreflightExplain", dependencies: ["CZlib"]),
+        .target(name: "PreflightExplain", dependencies: ["PreflightCore", "CZlib"]),
         .executableTarget(name: "preflight", dependencies: [
             "PreflightCore", "PreflightProbes", "PreflightChecks", "PreflightReporters", "PreflightExplain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "PreflightCoreTests", dependencies: ["PreflightCore", "PreflightReporters"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "ChecksTests", dependencies: ["PreflightChecks", "PreflightProbes", "PreflightCore", "TestSupport"]),
-        .testTarget(name: "PreflightExplainTests", dependencies: ["PreflightExplain"],
+        .testTarget(name: "PreflightExplainTests", dependencies: ["PreflightExplain", "PreflightCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
     ]

@@ -1,3 +1,5 @@
+import PreflightCore
+
 /// Turns the facts of one run into named signatures, most important first.
 enum Diagnoser {
     static func diagnose(_ f: RunFacts) -> [Diagnosis] {

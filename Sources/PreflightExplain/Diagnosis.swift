@@ -1,3 +1,5 @@
+import PreflightCore
+
 /// A failure signature that `explain` can name.
 public enum Signature: String, Sendable, Codable, CaseIterable {
     case connectionRefused = "connection-refused"
@@ -17,61 +19,12 @@ public enum Signature: String, Sendable, Codable, CaseIterable {
     var rank: Int { Signature.allCases.firstIndex(of: self)! }
 }
 
-/// One piece of evidence: a number or a string.
-public enum EvidenceValue: Sendable, Equatable, Encodable {
-    case int(Int)
-    case double(Double)
-    case string(String)
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .int(let v): try c.encode(v)
-        case .double(let v): try c.encode(v)
-        case .string(let v): try c.encode(v)
-        }
-    }
-
-    var text: String {
-        switch self {
-        case .int(let v): return formatCount(v)
-        case .double(let v): return formatNumber(v)
-        case .string(let v): return v
-        }
-    }
-}
-
-/// Evidence in the order it was gathered; encoded as a JSON object.
-public struct Evidence: Sendable, Equatable, Encodable {
-    public private(set) var entries: [(key: String, value: EvidenceValue)] = []
-
-    public init() {}
-
-    public subscript(key: String) -> EvidenceValue? {
-        get { entries.first { $0.key == key }?.value }
-        set {
-            if let i = entries.firstIndex(where: { $0.key == key }) {
-                if let newValue { entries[i].value = newValue } else { entries.remove(at: i) }
-            } else if let newValue {
-                entries.append((key, newValue))
-            }
-        }
-    }
-
-    public static func == (a: Evidence, b: Evidence) -> Bool {
-        a.entries.map(\.key) == b.entries.map(\.key) && a.entries.map(\.value) == b.entries.map(\.value)
-    }
-
-    private struct Key: CodingKey {
-        var stringValue: String
-        init(stringValue: String) { self.stringValue = stringValue }
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        for (k, v) in entries { try c.encode(v, forKey: Key(stringValue: k)) }
+/// How an evidence value reads in the text view: counts with thousands separators.
+func evidenceText(_ v: JSONValue) -> String {
+    switch v {
+    case .int(let n): return formatCount(n)
+    case .double(let d): return formatNumber(d)
+    default: return v.display
     }
 }
 

@@ -24,7 +24,7 @@ public enum ExplanationRenderer {
             let share = d.share > 0 ? " \(formatPercent(d.share)) of failed requests" : ""
             lines.append("\(paint(d.signature.rawValue, "1"))\(share)")
             lines.append("  \(d.summary)")
-            for (k, v) in d.evidence.entries { lines.append(paint("    \(k): \(v.text)", "2")) }
+            for (k, v) in d.evidence.entries { lines.append(paint("    \(k): \(evidenceText(v))", "2")) }
             lines.append("  fix: \(d.fix)")
         }
         return lines.joined(separator: "\n")
