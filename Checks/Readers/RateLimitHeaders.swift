@@ -107,6 +107,11 @@ public struct RateLimitHeaders: Sendable, Equatable {
     public static func retryAfter(_ text: String, now: Date = Date()) -> Double? {
         let t = text.trimmingCharacters(in: .whitespaces)
         if let n = number(t) { return n }
+        // An HTTP-date is short ASCII; Foundation's DateFormatter traps on some other input (a hostile header
+        // must not take preflight down), so nothing else reaches it.
+        guard t.count <= 64, t.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || " ,:-".unicodeScalars.contains($0)) }) else {
+            return nil
+        }
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "GMT")
