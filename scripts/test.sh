@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Wrapping|Merging|Building)' || true
-test -x .build/debug/preflight || { echo "build failed" >&2; exit 1; }
+set +e
+swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Wrapping|Merging|Building)'
+built=${PIPESTATUS[0]}
+set -e
+[ "$built" -eq 0 ] || { echo "make test: the build failed" >&2; exit 1; }
 export PREFLIGHT_BIN=$PWD/.build/debug/preflight
 
 status=0
