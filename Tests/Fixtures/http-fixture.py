@@ -237,8 +237,9 @@ elif mode in ("endless", "badchunk", "bigheaders"):
             if mode == "endless":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"status\":\"ok\",\"pad\":\"")
                 block = b"x" * 65536
-                while True:
+                while True:  # about 6 MB/s: endless, without taking the CPU from the tests that run beside it
                     conn.sendall(block)
+                    time.sleep(0.01)
             elif mode == "badchunk":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                              b"zz-not-hex\r\n{\"status\":\"ok\"}\r\n0\r\n\r\n")

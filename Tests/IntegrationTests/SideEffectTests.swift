@@ -292,6 +292,15 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
         if let first = t.first, let last = t.last { #expect(last - first < 6, "requests went on for \(last - first) s") }
     }
 
+    @Test func endlessBodiesEndAtTheTimeLimit() async throws {
+        // Every answer is a 200 whose body never ends: each request runs into --timeout, the burst into 4 × --timeout.
+        let s = try await FixtureServer.start("endless")
+        defer { s.stop() }
+        let out = try await burst(s, count: 5000, concurrency: 10, timeout: "1s")
+        #expect(out.seconds < 12, "took \(out.seconds) s")
+        #expect(try checksByID(out)["rate-limit"]?["status"] != nil, "\(out.stdout) \(out.stderr)")
+    }
+
     @Test func stopsSoonAfterTheLimiterRefuses() async throws {
         let s = try await FixtureServer.start("tally", ["0", "429"])
         defer { s.stop() }
