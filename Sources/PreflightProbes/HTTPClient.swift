@@ -65,7 +65,7 @@ public struct CurlHTTPClient: HTTPClient {
         var body = Data()
         var headerLines: [String] = []
         var truncated = false
-        /// The header block went past `headerLimit` lines or bytes and reading stopped.
+        /// The header block went past 500 lines or 256 KiB and reading stopped.
         var headersCut = false
         var headerBytes = 0
         let cap: Int

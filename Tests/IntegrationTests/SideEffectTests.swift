@@ -3,31 +3,29 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// A cluster of its own for these suites: counting preflight's sessions in pg_stat_activity must not
-/// see the sessions of tests that run in parallel on the shared cluster.
-actor OwnCluster {
-    static let instance = OwnCluster()
+/// A database of its own on the shared cluster: counting preflight's sessions in pg_stat_activity (by datname)
+/// must not see the sessions of tests that run in parallel on the shared cluster's other databases.
+actor OwnDatabase {
+    static let instance = OwnDatabase()
+    static let name = "hostile"
     private var starting: Task<PostgresCluster, any Error>?
 
     func get() async throws -> PostgresCluster {
         if starting == nil {
             starting = Task {
-                let cluster = try await PostgresCluster.start()
-                ownClusterDirectory.withLock { $0 = cluster.directory.path }
-                atexit {
-                    if let dir = ownClusterDirectory.withLock({ $0 }) {
-                        _ = try? runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pg-cluster.sh").path, "stop", dir], limit: 60)
-                        try? FileManager.default.removeItem(atPath: dir)
-                    }
-                }
+                let cluster = try await PostgresCluster.shared()
+                try await cluster.psql("CREATE DATABASE \(Self.name)")
                 return cluster
             }
         }
         return try await starting!.value
     }
-}
 
-private let ownClusterDirectory = Mutex<String?>(nil)
+    /// preflight's URL for the own database.
+    static func url(_ pg: PostgresCluster) -> String {
+        String(pg.url.dropLast("preflight".count)) + name
+    }
+}
 
 /// A psql session that takes a lock in an open transaction and keeps it until `release()`.
 final class LockHolder: @unchecked Sendable {
@@ -89,7 +87,7 @@ func checksByID(_ out: ProcessOutput) throws -> [String: [String: Any]] {
 
 /// Waits (up to `within` seconds) until no session named preflight is left; returns what is left.
 func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -> String {
-    let sql = "SELECT string_agg(pid || ' ' || state || ' ' || left(query, 60), '; ') FROM pg_stat_activity WHERE application_name = 'preflight' AND backend_type = 'client backend'"
+    let sql = "SELECT string_agg(pid || ' ' || state || ' ' || left(query, 60), '; ') FROM pg_stat_activity WHERE application_name = 'preflight' AND backend_type = 'client backend' AND datname = '\(OwnDatabase.name)'"
     let end = Date().addingTimeInterval(within)
     while true {
         let left = try await pg.psql(sql)
@@ -98,15 +96,15 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
     }
 }
 
-/// One cluster of their own, one test at a time: each counts the sessions the others would leave.
-@Suite(.serialized) struct OwnClusterSuites {
+/// One database of their own, one test at a time: each counts the sessions the others would leave.
+@Suite(.serialized) struct OwnDatabaseSuites {
     @Suite(.serialized) struct PostgresStallTests {
         /// A PostgreSQL that accepts, logs in and then stalls: the custom check's query waits on a lock that a
         /// psql session holds. preflight must end at its deadline, leave the holder alone and leave nothing behind.
         @Test func queryBlockedByALockEndsAtTheDeadline() async throws {
-            let pg = try await OwnCluster.instance.get()
-            try await pg.psql("CREATE TABLE IF NOT EXISTS stalled (id int); GRANT SELECT ON stalled TO preflight", database: "preflight")
-            let holder = try await LockHolder.start(pg, database: "preflight", "LOCK TABLE stalled IN ACCESS EXCLUSIVE MODE")
+            let pg = try await OwnDatabase.instance.get()
+            try await pg.psql("CREATE TABLE IF NOT EXISTS stalled (id int); GRANT SELECT ON stalled TO preflight", database: OwnDatabase.name)
+            let holder = try await LockHolder.start(pg, database: OwnDatabase.name, "LOCK TABLE stalled IN ACCESS EXCLUSIVE MODE")
             defer { holder.kill() }
             let dir = try temporaryDirectory("pf-stall")
             defer { try? FileManager.default.removeItem(at: dir) }
@@ -121,7 +119,7 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
             try """
                 timeout: 1s
                 database:
-                  url: \(pg.url)
+                  url: \(OwnDatabase.url(pg))
                 schema:
                   prisma: prisma/schema.prisma
                 checks:
@@ -141,7 +139,7 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
 
             // Nothing of preflight's is left, and the holder still holds its lock.
             #expect(try await preflightSessions(pg) == "")
-            let held = try await pg.psql("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'lock-holder' AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.relation = 'stalled'::regclass", database: "preflight")
+            let held = try await pg.psql("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'lock-holder' AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.relation = 'stalled'::regclass", database: OwnDatabase.name)
             #expect(held == "1")
             #expect(try await holder.release() == 0, "the lock holder's transaction committed")
         }
@@ -149,22 +147,22 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
         /// When preflight itself dies (killed by CI's own timeout) while its query waits on a lock, the server
         /// ends that query on its own (statement_timeout): no session of preflight's stays queued behind the lock.
         @Test func killedPreflightLeavesNoQueryQueuedBehindTheLock() async throws {
-            let pg = try await OwnCluster.instance.get()
-            try await pg.psql("CREATE TABLE IF NOT EXISTS stalled2 (id int); GRANT SELECT ON stalled2 TO preflight", database: "preflight")
-            let holder = try await LockHolder.start(pg, database: "preflight", "LOCK TABLE stalled2 IN ACCESS EXCLUSIVE MODE")
+            let pg = try await OwnDatabase.instance.get()
+            try await pg.psql("CREATE TABLE IF NOT EXISTS stalled2 (id int); GRANT SELECT ON stalled2 TO preflight", database: OwnDatabase.name)
+            let holder = try await LockHolder.start(pg, database: OwnDatabase.name, "LOCK TABLE stalled2 IN ACCESS EXCLUSIVE MODE")
             defer { holder.kill() }
             let dir = try temporaryDirectory("pf-stall")
             defer { try? FileManager.default.removeItem(at: dir) }
             try """
                 timeout: 2s
                 database:
-                  url: \(pg.url)
+                  url: \(OwnDatabase.url(pg))
                 checks:
                   - {id: stalled, type: sql, query: "SELECT count(*) FROM stalled2"}
                 """.write(to: dir.appendingPathComponent("preflight.yml"), atomically: true, encoding: .utf8)
             // Killed (SIGKILL) after 1 s, while its query waits on the lock.
             _ = try await preflightRun(["--format", "json"], in: dir, limit: 1)
-            let waiting = try await pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'preflight' AND wait_event_type = 'Lock'")
+            let waiting = try await pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'preflight' AND wait_event_type = 'Lock' AND datname = '\(OwnDatabase.name)'")
             #expect(waiting == "1", "the killed run's query was waiting on the lock")
             #expect(try await preflightSessions(pg, within: 8) == "", "the server ended the orphaned query")
             #expect(try await holder.release() == 0)
@@ -174,7 +172,7 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
     @Suite(.serialized) struct SideEffectTests {
         /// Every check that opens a session (database, pool with --probe-connections, schema, custom sql) closes it.
         @Test func noConnectionLeftAfterAFullRun() async throws {
-            let pg = try await OwnCluster.instance.get()
+            let pg = try await OwnDatabase.instance.get()
             let api = try await FixtureServer.start("json", ["200", #"{"status":"ok"}"#])
             defer { api.stop() }
             let dir = try temporaryDirectory("pf-side")
@@ -188,7 +186,7 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
                 target: \(api.url)
                 timeout: 2s
                 database:
-                  url: \(pg.url)
+                  url: \(OwnDatabase.url(pg))
                   pools:
                     - {name: api, size: 5}
                   probe_connections: true
@@ -206,7 +204,7 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
             #expect(checks["pool"]?["status"] != nil)
             #expect(try await preflightSessions(pg) == "")
             // Whatever name its sessions carry: no client backend is left but this psql's own (and no lock holder runs now).
-            let sql = "SELECT string_agg(application_name || ' ' || coalesce(usename, '') || ' ' || state || ' ' || left(query, 60), '; ') FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> 'lock-holder'"
+            let sql = "SELECT string_agg(application_name || ' ' || coalesce(usename, '') || ' ' || state || ' ' || left(query, 60), '; ') FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> 'lock-holder' AND datname = '\(OwnDatabase.name)'"
             var others = try await pg.psql(sql)
             for _ in 0..<50 where !others.isEmpty {
                 try await Task.sleep(for: .milliseconds(100))
@@ -217,11 +215,11 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
 
         /// A custom sql check is the one place a user's SQL reaches the server: whatever it tries, it cannot write.
         @Test func customSQLCannotWriteThroughTheBinary() async throws {
-            let pg = try await OwnCluster.instance.get()
+            let pg = try await OwnDatabase.instance.get()
             try await pg.psql("""
                 CREATE TABLE IF NOT EXISTS guarded (x int); GRANT ALL ON guarded TO preflight;
                 CREATE SEQUENCE IF NOT EXISTS guarded_seq; GRANT ALL ON guarded_seq TO preflight
-                """, database: "preflight")
+                """, database: OwnDatabase.name)
             let attempts = [
                 "INSERT INTO guarded VALUES (1)",
                 "WITH w AS (INSERT INTO guarded VALUES (2) RETURNING x) SELECT x FROM w",
@@ -238,7 +236,7 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
             try """
                 timeout: 2s
                 database:
-                  url: \(pg.url)
+                  url: \(OwnDatabase.url(pg))
                 checks:
                 \(checks)
                 """.write(to: dir.appendingPathComponent("preflight.yml"), atomically: true, encoding: .utf8)
@@ -247,9 +245,9 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
             for i in attempts.indices {
                 #expect(results["w\(i)"]?["status"] as? String == "fail", "\(attempts[i]): \(results["w\(i)"] ?? [:])")
             }
-            #expect(try await pg.psql("SELECT count(*) FROM guarded", database: "preflight") == "0")
-            #expect(try await pg.psql("SELECT last_value || ' ' || is_called FROM guarded_seq", database: "preflight") == "1 false")
-            #expect(try await pg.psql("SELECT count(*) FROM pg_class WHERE relname = 'made_by_preflight'", database: "preflight") == "0")
+            #expect(try await pg.psql("SELECT count(*) FROM guarded", database: OwnDatabase.name) == "0")
+            #expect(try await pg.psql("SELECT last_value || ' ' || is_called FROM guarded_seq", database: OwnDatabase.name) == "1 false")
+            #expect(try await pg.psql("SELECT count(*) FROM pg_class WHERE relname = 'made_by_preflight'", database: OwnDatabase.name) == "0")
             #expect(try await preflightSessions(pg) == "")
         }
     }
