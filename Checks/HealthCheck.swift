@@ -51,7 +51,9 @@ public struct HealthCheck: DescribedCheck {
             "dns": .double(round2(t.dnsMs)), "connect": .double(round2(t.connectMs)), "tls": .double(round2(t.tlsMs)),
             "firstByte": .double(round2(t.firstByteMs)), "total": .double(round2(t.totalMs)),
         ]))
-        if let failure = x.failure { return transportFailure(failure, url: url, context: context, evidence: evidence) }
+        if let failure = x.failure {
+            return transportFailure(failure, url: url, context: context, evidence: evidence, firstByte: t.firstByteMs > 0)
+        }
         guard let status = x.status else {
             return .fail("no HTTP status from \(redactURL(url))", evidence: evidence, fix: "check that target is the service's HTTP base URL")
         }
@@ -92,12 +94,20 @@ public struct HealthCheck: DescribedCheck {
         return .pass("\(redactURL(url)) answers \(status) in \(timing)\(body?.overallText.map { " (status \($0))" } ?? "")", evidence: evidence)
     }
 
-    func transportFailure(_ f: HTTPExchange.Failure, url: String, context: CheckContext, evidence: Evidence) -> CheckOutcome {
+    func transportFailure(_ f: HTTPExchange.Failure, url: String, context: CheckContext, evidence: Evidence,
+                          firstByte: Bool = false) -> CheckOutcome {
         var evidence = evidence
         evidence["error"] = .string("curl \(f.code): \(f.message)")
         let u = redactURL(url)
         let isTLS = url.hasPrefix("https://")
         switch f.code {
+        case 28 where f.connected && firstByte:  // it started answering, then trickled (slowloris) past the deadline
+            return .fail("\(u) started answering but did not finish its answer within \(format(context.timeout))",
+                         evidence: evidence,
+                         fix: "the service sends its answer very slowly (overloaded, or something in between trickles it): check its log and any proxy, or raise --timeout if it is only slow")
+        case HTTPExchange.Failure.headersTooLarge:
+            return .fail("\(u) answers with a header block too large to read (over 500 lines or 256 KiB)", evidence: evidence,
+                         fix: "the service (or a proxy in front of it) sends megabytes of headers: check for a header that grows (cookies, a loop appending a header)")
         case 28 where f.connected:  // CURLE_OPERATION_TIMEDOUT after the TCP connection was up
             return .fail("\(u) accepts TCP connections but sent no answer within \(format(context.timeout))",
                          evidence: evidence,

@@ -14,6 +14,7 @@ public struct CustomCheck: Check {
         var budget = 1
         if case .command(_, _, _, let t) = spec.kind { budget = max(1, Int((t / timeout).rounded(.up))) }
         if case .tcp = spec.kind { budget = 2 }  // DNS, then connect
+        if case .sql = spec.kind { budget = 2 }  // connect, then the query: each has the whole timeout
         description = CheckDescription(id: spec.id, title: spec.title, layer: spec.layer, prerequisites: spec.needs,
                                        needs: "checks: (user-defined)", examples: [], timeoutBudget: budget)
     }
@@ -122,6 +123,10 @@ public struct CustomCheck: Check {
         let result = await session.query(query, timeout: context.timeout)
         await session.close()
         switch result {
+        case .failure(let e) where e.timedOut:
+            evidence["error"] = .string(DatabaseCheck.oneLine(e.message))
+            return .fail("the query did not finish within \(format(context.timeout)); preflight cancelled it", evidence: evidence,
+                         fix: "it waits on a lock or is slow: look at pg_locks and pg_stat_activity for what blocks it, or raise --timeout")
         case .failure(let e):
             evidence["error"] = .string(DatabaseCheck.oneLine(e.message))
             let readOnly = e.message.contains("read-only transaction")

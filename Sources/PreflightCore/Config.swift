@@ -105,7 +105,14 @@ public struct ConfigLoader {
 
     /// Puts a command-line value at a dotted path, creating mappings on the way (line 0 = command line).
     static func setting(_ path: [String], to value: String, in node: ConfigNode) -> ConfigNode {
-        guard let key = path.first else { return .scalar(value, line: 0) }
+        guard let key = path.first else {
+            // The file's value is replaced but was read (often from the environment): its password stays a
+            // secret, since a server may still echo it (a health body quoting the service's DATABASE_URL).
+            if case .scalar(let old, _) = node, old.contains("://"), let pw = URLComponents(string: old)?.password {
+                Secrets.shared.register(pw)
+            }
+            return .scalar(value, line: 0)
+        }
         var pairs: [(key: String, line: Int, value: ConfigNode)] = []
         var line = 0
         if case .mapping(let existing, let l) = node { pairs = existing; line = l }

@@ -15,6 +15,8 @@ public struct HTTPExchange: Sendable {
         public let message: String
         /// The TCP connection was established before the failure.
         public let connected: Bool
+        /// Not a CURLcode: the header block was too large to read (see `message`).
+        public static let headersTooLarge = -2
     }
 
     public var status: Int?
@@ -63,6 +65,9 @@ public struct CurlHTTPClient: HTTPClient {
         var body = Data()
         var headerLines: [String] = []
         var truncated = false
+        /// The header block went past 500 lines or 256 KiB and reading stopped.
+        var headersCut = false
+        var headerBytes = 0
         let cap: Int
         init(cap: Int) { self.cap = cap }
     }
@@ -101,7 +106,8 @@ public struct CurlHTTPClient: HTTPClient {
             let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
             let n = size * count
             // A header block of megabytes is hostile: stop reading it.
-            if sink.headerLines.count > 500 { return 0 }
+            sink.headerBytes += n
+            if sink.headerLines.count > 500 || sink.headerBytes > 256 << 10 { sink.headersCut = true; return 0 }
             if let ptr, let line = String(bytes: UnsafeRawBufferPointer(start: ptr, count: n), encoding: .isoLatin1) {
                 sink.headerLines.append(line.trimmingCharacters(in: .whitespacesAndNewlines))
             }
@@ -113,7 +119,8 @@ public struct CurlHTTPClient: HTTPClient {
             preflight_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, timeoutMs)
             preflight_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, timeoutMs)
             preflight_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
-            preflight_easy_setopt_long(h, CURLOPT_MAXFILESIZE, bodyCap * 4)
+            // No CURLOPT_MAXFILESIZE: it fails a 200 whose Content-Length is large (curl 63) instead of
+            // cutting it; the write callback below stops at the cap whatever the length says.
             preflight_easy_setopt_pointer(h, CURLOPT_ERRORBUFFER, eb.baseAddress)
             preflight_easy_setopt_write_cb(h, CURLOPT_WRITEFUNCTION, write)
             preflight_easy_setopt_pointer(h, CURLOPT_WRITEDATA, box.toOpaque())
@@ -143,7 +150,14 @@ public struct CurlHTTPClient: HTTPClient {
                 if text.isEmpty { text = String(cString: curl_easy_strerror(rc)) }
                 var connectUs: curl_off_t = 0
                 preflight_easy_getinfo_off_t(h, CURLINFO_CONNECT_TIME_T, &connectUs)
-                exchange.failure = .init(code: Int(rc.rawValue), message: text, connected: connectUs > 0)
+                // libcurl words an oversized header block as "Out of memory" (one huge line, 27), "Failed writing
+                // header" (our callback stopped, 23) or "Too large response headers" (100 in newer versions).
+                if sink.headersCut || ((rc == CURLE_OUT_OF_MEMORY || rc.rawValue == 100) && sink.headerLines.last != "") {
+                    text = "header block over 500 lines or 256 KiB (libcurl: \(text))"
+                    exchange.failure = .init(code: HTTPExchange.Failure.headersTooLarge, message: text, connected: true)
+                } else {
+                    exchange.failure = .init(code: Int(rc.rawValue), message: text, connected: connectUs > 0)
+                }
             }
             if code > 0 { exchange.status = code }
         }

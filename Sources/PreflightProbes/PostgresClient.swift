@@ -36,7 +36,10 @@ public struct LibPQConnector: PostgresConnector {
             let deadline = Deadline(timeout)
             // The session is read-only from its first statement: preflight never writes.
             let keys = ["dbname", "application_name", "options", "connect_timeout"]
-            let values = [url.raw, "preflight", "-c default_transaction_read_only=on",
+            // statement_timeout: the server ends a query on its own shortly after our deadline, so a query
+            // waiting on a lock does not stay queued behind it when preflight is killed before its PQcancel.
+            let statementTimeoutMs = Int(timeout.milliseconds.rounded(.up)) + 500
+            let values = [url.raw, "preflight", "-c default_transaction_read_only=on -c statement_timeout=\(statementTimeoutMs)",
                           String(max(2, Int(timeout.seconds.rounded(.up))))]
             let conn: OpaquePointer? = withCStrings(keys) { k in withCStrings(values) { v in PQconnectStartParams(k, v, 1) } }
             guard let conn else { return .failure(PostgresError("libpq could not allocate a connection")) }

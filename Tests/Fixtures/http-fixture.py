@@ -7,6 +7,12 @@
   http-fixture.py garbage                                accept, send bytes that are not HTTP, close
   http-fixture.py tls                                    TLS (self-signed) answering 200 {"status":"ok"}
   http-fixture.py blackhole                              listen queue full: new SYNs are dropped, connect times out
+  http-fixture.py slowloris                              answer a valid 200 one byte per second
+  http-fixture.py endless                                200 without length, then a body that never ends
+  http-fixture.py badchunk                               200, chunked, with a chunk size that is not hex
+  http-fixture.py bigheaders BYTES [one]                 200 after BYTES of header lines (one line with "one")
+  http-fixture.py tally DELAY STATUS                     /burst…: STATUS after DELAY s, counted; GET /__tally: the count
+  http-fixture.py pgecho                                 a fake PostgreSQL: asks for a cleartext password, echoes it in its error
   http-fixture.py --host ::1 json 200 '{}'               bind another loopback address
   http-fixture.py --port N --delay S json 200 '{}'       print PORT N at once, listen only after S seconds
 """
@@ -197,6 +203,157 @@ elif mode == "counting":
             threading.Thread(target=counted, args=(conn,), daemon=True).start()
 
     threading.Thread(target=counting_loop, daemon=True).start()
+elif mode == "slowloris":
+    import time
+    s = listener()
+
+    def drip(conn):
+        try:
+            if read_request(conn) is not None:
+                for b in response(200, b'{"status":"ok"}', []):
+                    conn.sendall(bytes([b]))
+                    time.sleep(1)
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def drip_loop():
+        while True:
+            conn, _ = s.accept()
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=drip_loop, daemon=True).start()
+elif mode in ("endless", "badchunk", "bigheaders"):
+    # Hostile answers to the first request of each connection.
+    size = int(args[1]) if mode == "bigheaders" else 0
+    one_line = mode == "bigheaders" and len(args) > 2 and args[2] == "one"
+    s = listener()
+
+    def hostile(conn):
+        try:
+            if read_request(conn) is None:
+                return
+            if mode == "endless":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"status\":\"ok\",\"pad\":\"")
+                block = b"x" * 65536
+                while True:  # about 6 MB/s: endless, without taking the CPU from the tests that run beside it
+                    conn.sendall(block)
+                    time.sleep(0.01)
+            elif mode == "badchunk":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             b"zz-not-hex\r\n{\"status\":\"ok\"}\r\n0\r\n\r\n")
+                time.sleep(30)
+            else:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+                if one_line:
+                    conn.sendall(b"X-Pad: " + b"p" * size + b"\r\n")
+                else:
+                    line = b"X-Pad: " + b"p" * 1000 + b"\r\n"
+                    for _ in range(max(1, size // len(line))):
+                        conn.sendall(line)
+                conn.sendall(b"Content-Length: 15\r\n\r\n{\"status\":\"ok\"}")
+                time.sleep(30)
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    import time
+
+    def hostile_loop():
+        while True:
+            conn, _ = s.accept()
+            threading.Thread(target=hostile, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=hostile_loop, daemon=True).start()
+elif mode == "tally":
+    # tally DELAY STATUS: every request to /burst… is counted (with its arrival time) and answered STATUS
+    # after DELAY seconds; other paths get 200 at once; GET /__tally answers {"count": n, "first": t, "last": t, "open": max concurrent}.
+    import time
+    delay_s, status = float(args[1]), int(args[2])
+    lock = threading.Lock()
+    tally = {"count": 0, "first": None, "last": None, "open": 0, "peak": 0}
+    s = listener()
+
+    def tallied(conn):
+        try:
+            while True:
+                head = read_request(conn)
+                if head is None:
+                    break
+                if head.startswith(b"GET /__tally "):
+                    with lock:
+                        body = json.dumps(tally).encode()
+                    conn.sendall(response(200, body, []))
+                    continue
+                if not head.split(b" ")[1].startswith(b"/burst"):
+                    conn.sendall(response(200, b'{"status":"ok"}', []))
+                    continue
+                with lock:
+                    now = time.time()
+                    tally["count"] += 1
+                    tally["first"] = tally["first"] or now
+                    tally["last"] = now
+                    tally["open"] += 1
+                    tally["peak"] = max(tally["peak"], tally["open"])
+                try:
+                    time.sleep(delay_s)
+                    conn.sendall(response(status, b'{"status":"ok"}', ["Retry-After: 60"] if status == 429 else []))
+                finally:
+                    with lock:
+                        tally["open"] -= 1
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def tally_loop():
+        while True:
+            conn, _ = s.accept()
+            threading.Thread(target=tallied, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=tally_loop, daemon=True).start()
+elif mode == "pgecho":
+    # A hostile "PostgreSQL": refuses SSL, asks for the password in clear text and sends it back in a FATAL error.
+    import struct
+    s = listener()
+
+    def recv_exact(conn, n):
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    def echo_password(conn):
+        try:
+            while True:
+                length, code = struct.unpack("!ii", recv_exact(conn, 8))
+                recv_exact(conn, length - 8)
+                if code in (80877103, 80877104):  # SSLRequest, GSSENCRequest: not here
+                    conn.sendall(b"N")
+                    continue
+                break
+            conn.sendall(b"R" + struct.pack("!ii", 8, 3))  # AuthenticationCleartextPassword
+            kind = recv_exact(conn, 1)
+            length = struct.unpack("!i", recv_exact(conn, 4))[0]
+            password = recv_exact(conn, length - 4).rstrip(b"\0")
+            fields = b"SFATAL\0VFATAL\0C28P01\0M" + b"password " + password + b" is not the one, and neither is " + password + b"\0\0"
+            conn.sendall(b"E" + struct.pack("!i", len(fields) + 4) + fields)
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def pgecho_loop():
+        while True:
+            conn, _ = s.accept()
+            threading.Thread(target=echo_password, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=pgecho_loop, daemon=True).start()
 else:
     sys.exit(f"unknown mode {mode}")
 
