@@ -30,8 +30,6 @@ BURST=${BURST:-250}
 EXPLAIN_MB=${EXPLAIN_MB:-200}
 THROUGHPUT_N=${THROUGHPUT_N:-5000}
 say() { echo "bench: $*" >&2; }
-started=$(date +%s)
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------------ dependencies
 scripts/install-deps.sh   # build, PostgreSQL, the Flask stack, nginx
@@ -52,6 +50,8 @@ say "swift build -c release"
 swift build -c release >&2
 BIN=$(swift build -c release --show-bin-path)/preflight
 [ -x "$BIN" ] || { say "no $BIN"; exit 1; }
+started=$(date +%s)   # the benchmarks' time, without installs and the build
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------------ workspace, cleanup
 W=${BENCH_DIR:-$(mktemp -d /tmp/preflight-bench.XXXXXX)}
@@ -91,7 +91,7 @@ row() { local IFS='|'; rows+=("| $* |"); }
 # ------------------------------------------------------------------ 1. dead port
 say "1/5 dead port"
 dead=$(free_port)
-hf dead --warmup 3 --runs $((RUNS * 3)) -i \
+hf dead --warmup 2 --runs $((RUNS * 2)) -i \
   -n "preflight --only port" "$BIN --only port --target http://127.0.0.1:$dead --no-color" \
   -n "wait-for-it -t 1" "wait-for-it -t 1 127.0.0.1:$dead" \
   -n "curl --max-time 1" "curl -sS --max-time 1 http://127.0.0.1:$dead/" \
@@ -185,7 +185,7 @@ for _ in $(seq 1 "$copies"); do cat "$src"; done >"$big"
 size_mb=$(( $(stat -c %s "$big") / 1024 / 1024 ))
 jq_prog='reduce (inputs | select(.type == "Point" and .metric == "http_reqs") | .data.tags) as $t ({status: {}, error_code: {}}; .status[$t.status] += 1 | .error_code[$t.error_code // "none"] += 1)'
 explain_runs=$RUNS   # jq takes ~7 s per run on 200 MB: this section is half of the script's time
-hf explain --warmup 1 --runs "$explain_runs" -i \
+hf explain --warmup 0 --runs "$explain_runs" -i \
   -n "preflight explain --format json" "$BIN explain $big --format json" \
   -n "jq aggregation" "jq -n -c '$jq_prog' $big"
 e=$(med explain 0); j=$(med explain 1)
@@ -264,9 +264,9 @@ $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory, \
 $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), $swift_version, \
 $(hyperfine --version), $(hey 2>&1 | head -0; dpkg-query -W -f='hey ${Version}' hey 2>/dev/null), \
 $(jq --version), $(dpkg-query -W -f='nginx ${Version}' nginx-light 2>/dev/null || true). \
-Runs: $RUNS per command ($((RUNS * 3)) for dead port and start-up, 3 for the per-peer breakdown). \
+Runs: $RUNS per command ($((RUNS * 2)) for dead port, $((RUNS * 3)) for start-up, 3 for the per-peer breakdown). \
 Load average (1/5/15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg). \
-Whole script: ${elapsed} s. Date: $(date -u +%Y-%m-%d)."
+Benchmarks took ${elapsed} s (after the build). Date: $(date -u +%Y-%m-%d)."
 }
 report
 if [ -n "$write_to" ]; then
