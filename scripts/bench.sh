@@ -193,7 +193,7 @@ rss_explain=$(maxrss "$BIN" explain "$big" --format json)
 rss_jq=$(maxrss jq -n -c "$jq_prog" "$big")
 row "4a. explain a $size_mb MB k6 --out json ($copies × cursor.out.json)" "\`preflight explain FILE --format json\`" \
     "$(fmt "$e") ms, peak $rss_explain MiB" "$(ratio "$j" "$e") jq's speed" "a multiple of jq"
-row "" "\`jq -n -c 'reduce (inputs | select(Point, http_reqs)) … counts by status, error_code'\`" "$(fmt "$j") ms, peak $rss_jq MiB" "1×" ""
+row "" "\`jq -n -c 'reduce (inputs \| select(Point, http_reqs)) … counts by status, error_code'\`" "$(fmt "$j") ms, peak $rss_jq MiB" "1×" ""
 rm -f "$big"
 
 say "4/5 burst throughput vs hey (nginx, open mode)"
