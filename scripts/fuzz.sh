@@ -6,7 +6,8 @@
 # The corpus in Fuzz/corpus/<target>/ is used and grown (new inputs get SHA-1 names, ignored by git;
 # only the named seeds are committed). Inputs in Fuzz/crashers/<target>/ are replayed first as regressions.
 # Exits non-zero on any crash, leak, timeout or out-of-memory, printing the crashing input's path.
-# Env: FUZZ_SANITIZERS (default fuzzer,address), FUZZ_TIMEOUT (per-input seconds, default 10).
+# Env: FUZZ_SANITIZERS (default fuzzer,address), FUZZ_TIMEOUT (per-input seconds, default 10),
+#      FUZZ_SCRATCH (build directory, default .build-fuzz).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +16,7 @@ shift || true
 all=(FuzzConfig FuzzK6Script FuzzPrisma FuzzRateLimitHeaders FuzzHealthBody FuzzExplain FuzzK6Record)
 [ $# -gt 0 ] && targets=("$@") || targets=("${all[@]}")
 sanitizers=${FUZZ_SANITIZERS:-fuzzer,address}
-scratch=.build-fuzz
+scratch=${FUZZ_SCRATCH:-.build-fuzz}
 bin=$scratch/debug
 
 for t in "${targets[@]}"; do
