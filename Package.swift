@@ -41,3 +41,21 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
     ]
 )
+
+// libFuzzer targets (Fuzz/, scripts/fuzz.sh): only when PREFLIGHT_FUZZ=1, so `swift build` and `swift test` never see them.
+import Foundation
+if ProcessInfo.processInfo.environment["PREFLIGHT_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, deps: [Target.Dependency])] = [
+        ("FuzzConfig", ["PreflightCore", "PreflightChecks"]),
+        ("FuzzK6Script", ["PreflightChecks"]),
+        ("FuzzPrisma", ["PreflightChecks"]),
+        ("FuzzRateLimitHeaders", ["PreflightChecks"]),
+        ("FuzzHealthBody", ["PreflightChecks"]),
+        ("FuzzExplain", ["PreflightExplain"]),
+        ("FuzzK6Record", ["PreflightExplain"]),
+    ]
+    for t in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: t.name, dependencies: t.deps, path: "Fuzz/\(t.name)"))
+    }
+}

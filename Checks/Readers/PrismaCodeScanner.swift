@@ -344,7 +344,9 @@ struct JSObjectParser {
             if tokens[i].isPunct("]") { i += 1; return items }
             if tokens[i].isPunct(",") { i += 1; continue }
             if tokens[i].isPunct("...") { i += 1; skipExpression(); continue }
-            guard let v = parseValue(depth: depth + 1) else { return nil }
+            // A `}` or `)` closing nothing here (`[{ a: 1 } }]`): parseValue would not move, and this would loop forever.
+            let before = i
+            guard let v = parseValue(depth: depth + 1), i > before else { return nil }
             items.append(v)
         }
         return nil

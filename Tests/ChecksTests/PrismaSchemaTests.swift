@@ -187,6 +187,19 @@ func fixtureText(_ path: String) throws -> String {
         #expect(try scanner().scan(code, file: "a.ts").findings.isEmpty)
     }
 
+    /// Found by Fuzz/FuzzPrisma (Fuzz/crashers/FuzzPrisma/array-closed-by-brace.bin): an array closed by `}` or `)`
+    /// made parseArray loop forever, appending until memory ran out.
+    @Test func arrayClosedByTheWrongBracketEnds() throws {
+        let s = try scanner()
+        for code in ["prisma.message.findMany({ orderBy: [{ content: 1 } }] })", "prisma.message.findMany({ orderBy: [ a ) ] })",
+                     "prisma.message.findMany({ where: { OR: [{ contnt: 1 }, }, ] } })"] {
+            _ = s.scan(code, file: "a.ts")
+        }
+        let r = s.scan("prisma.message.findMany({ where: { contnt: 1 }, orderBy: [{ content: 1 } }] })\nprisma.message.findMany({ where: { contnt: 1 } })", file: "a.ts")
+        #expect(r.calls == 2)
+        #expect(r.findings.map(\.line).contains(2))
+    }
+
     @Test func randomBytesNeverCrash() throws {
         let s = try scanner()
         var rng = SeededRandom(state: 7)

@@ -1,0 +1,13 @@
+import PreflightChecks
+
+/// The JS tokenizer on raw bytes, then the k6 script reader (options, requests, values) on the text.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    _ = JSTokenizer.tokenize(bytes: bytes)
+    let source = String(decoding: bytes, as: UTF8.self)
+    let script = K6Script(source: source, env: ["BASE_URL": "http://127.0.0.1:8080", "VUS": "10"])
+    for r in script.requests { _ = r.alternatives.count }
+    _ = script.options.peakVUs
+    return 0
+}
