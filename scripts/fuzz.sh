@@ -6,7 +6,8 @@
 # The corpus in Fuzz/corpus/<target>/ is used and grown (new inputs get SHA-1 names, ignored by git;
 # only the named seeds are committed). Inputs in Fuzz/crashers/<target>/ are replayed first as regressions.
 # Exits non-zero on any crash, leak, timeout or out-of-memory, printing the crashing input's path.
-# Env: FUZZ_SANITIZERS (default fuzzer,address), FUZZ_TIMEOUT (per-input seconds, default 10),
+# Env: FUZZ_SEED (libFuzzer -seed; default 0 = random; make test uses 1 so CI walks a known path),
+#      FUZZ_SANITIZERS (default fuzzer,address), FUZZ_TIMEOUT (per-input seconds, default 10),
 #      FUZZ_SCRATCH (build directory, default .build-fuzz).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +33,7 @@ for t in "${targets[@]}"; do
   artifacts=$scratch/artifacts/$t/
   mkdir -p "$corpus" "$artifacts"
   # Leak detection off: the Swift runtime's caches (metadata, Foundation singletons) look like leaks.
-  opts=(-timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -detect_leaks=0 -artifact_prefix="$artifacts" -print_final_stats=1)
+  opts=(-seed="${FUZZ_SEED:-0}" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -detect_leaks=0 -artifact_prefix="$artifacts" -print_final_stats=1)
 
   if compgen -G "Fuzz/crashers/$t/*" >/dev/null; then
     echo "== $t: replaying Fuzz/crashers/$t/"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: build, run every Swift test (they start their own PostgreSQL clusters and HTTP
-# fixtures on loopback), then the sample stack's end-to-end scenarios against the built binary.
+# fixtures on loopback), a short seeded fuzz run of every parser, then the sample stack's
+# end-to-end scenarios against the built binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,9 @@ export PREFLIGHT_BIN=$PWD/.build/debug/preflight
 status=0
 swift test --skip-build 2>&1 | tee .build/swift-test.log | grep -vE '^(Test Suite|Test Case|◇|↳)' || true
 grep -qE '✔ Test run with [0-9]+ tests? (in [0-9]+ suites? )?passed' .build/swift-test.log || status=1
+
+# A short, seeded fuzz run of every parser (crashers in Fuzz/crashers/ are replayed first).
+FUZZ_SEED=1 scripts/fuzz.sh "${FUZZ_SECONDS:-10}" || status=1
 
 if [ -x Tests/SampleStack/run-scenarios.sh ]; then
   Tests/SampleStack/run-scenarios.sh || status=1

@@ -41,7 +41,7 @@ public enum Subprocess {
 
         let start = ContinuousClock.now
         var pid: pid_t = 0
-        let rc = withCStringArray(args) { a in withCStringArray(env) { e in posix_spawnp(&pid, args[0], &actions, &attributes, a, e) } }
+        let rc = spawnRetryingBusy { withCStringArray(args) { a in withCStringArray(env) { e in posix_spawnp(&pid, args[0], &actions, &attributes, a, e) } } }
         close(outPipe[1]); close(errPipe[1])
         guard rc == 0 else {
             close(outPipe[0]); close(errPipe[0])
@@ -82,6 +82,19 @@ public enum Subprocess {
     }
 }
 
+/// posix_spawn, retried for a moment on ETXTBSY: a script written just before may still be open for
+/// writing in a child another thread is starting, until that child's exec closes it.
+func spawnRetryingBusy(_ spawn: () -> Int32) -> Int32 {
+    var rc = spawn()
+    var tries = 0
+    while rc == ETXTBSY && tries < 20 {
+        usleep(25_000)
+        tries += 1
+        rc = spawn()
+    }
+    return rc
+}
+
 public struct SubprocessError: Error, Sendable, Equatable, CustomStringConvertible {
     public let description: String
     public init(_ d: String) { description = d }
@@ -100,7 +113,7 @@ extension Subprocess {
         guard !argv.isEmpty else { return .failure(SubprocessError("nothing to run")) }
         let env = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
-        let rc = withCStringArray(argv) { a in withCStringArray(env) { e in posix_spawnp(&pid, argv[0], nil, nil, a, e) } }
+        let rc = spawnRetryingBusy { withCStringArray(argv) { a in withCStringArray(env) { e in posix_spawnp(&pid, argv[0], nil, nil, a, e) } } }
         guard rc == 0 else { return .failure(SubprocessError("cannot run \(argv[0]): \(String(cString: strerror(rc)))")) }
         let previous = signal(SIGINT, SIG_IGN)  // the child (same terminal group) gets Ctrl-C; we wait and report
         defer { signal(SIGINT, previous) }
