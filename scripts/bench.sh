@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh [--write FILE]
 #
-# Installs what is missing (apt), builds `swift build -c release`, starts its own sample stack, loopback
+# Installs what is missing (apt), builds `swift build -c release --static-swift-stdlib` (the shipped form), starts its own sample stack, loopback
 # fixtures and nginx, measures with hyperfine (-N, warmup, >= RUNS runs, JSON exports) and /usr/bin/time -v,
 # stops everything it started by PID, and prints a Markdown report (table, machine, command) on stdout.
 # Progress goes to stderr. --write FILE also writes the report to FILE, only when every section ran,
@@ -46,9 +46,9 @@ if [ ${#need[@]} -gt 0 ]; then
   "${as_root[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-say "swift build -c release"
-swift build -c release >&2
-BIN=$(swift build -c release --show-bin-path)/preflight
+say "swift build -c release --static-swift-stdlib"
+swift build -c release --static-swift-stdlib --scratch-path .build-static >&2
+BIN=$(swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/preflight
 [ -x "$BIN" ] || { say "no $BIN"; exit 1; }
 started=$(date +%s)   # the benchmarks' time, without installs and the build
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
