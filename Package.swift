@@ -54,8 +54,9 @@ if ProcessInfo.processInfo.environment["PREFLIGHT_FUZZ"] == "1" {
         ("FuzzExplain", ["PreflightExplain"]),
         ("FuzzK6Record", ["PreflightExplain"]),
     ]
+    package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/Driver"))
     for t in fuzzTargets {
         package.targets.append(.executableTarget(
-            name: t.name, dependencies: t.deps, path: "Fuzz/\(t.name)"))
+            name: t.name, dependencies: t.deps + ["FuzzDriver"], path: "Fuzz/\(t.name)"))
     }
 }
