@@ -27,6 +27,16 @@ for t in "${targets[@]}"; do
   test -x "$bin/$t" || { echo "build of $t failed" >&2; exit 2; }
 done
 
+# Test fixtures that are good seeds are read in place (libFuzzer reads every directory after the first,
+# and writes only to the first), rather than copied into Fuzz/corpus/.
+seed_dirs() {
+  case $1 in
+    FuzzExplain) echo Tests/PreflightExplainTests/Fixtures ;;
+    FuzzK6Script) echo Tests/Fixtures/k6-scripts Tests/SampleStack/k6 ;;
+    FuzzPrisma) echo Tests/Fixtures/prisma Tests/SampleStack/prisma ;;
+  esac
+}
+
 status=0
 for t in "${targets[@]}"; do
   corpus=Fuzz/corpus/$t
@@ -48,7 +58,8 @@ for t in "${targets[@]}"; do
   echo "== $t: fuzzing for ${seconds}s"
   log=$scratch/$t.log
   start=$(date +%s)
-  "$bin/$t" "${opts[@]}" -max_total_time="$seconds" "$corpus" >"$log" 2>&1
+  # shellcheck disable=SC2046
+  "$bin/$t" "${opts[@]}" -max_total_time="$seconds" "$corpus" $(seed_dirs "$t") >"$log" 2>&1
   rc=$?
   elapsed=$(( $(date +%s) - start ))
   runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
