@@ -202,6 +202,21 @@ public final class K6Script {
         return out
     }
 
+    /// `c ? a : b` at the top level of `r`: nil when there is no `?`; .some(nil) when its `:` is missing;
+    /// otherwise the two branches (nested ternaries in the first branch are skipped over).
+    func ternary(_ r: Range<Int>, top: [Int]) -> (Range<Int>, Range<Int>)?? {
+        guard let q = top.firstIndex(where: { tokens[$0].isPunct("?") }) else { return nil }
+        var nest = 0
+        for k in top[(q + 1)...] {
+            if tokens[k].isPunct("?") { nest += 1 }
+            if tokens[k].isPunct(":") {
+                if nest == 0 { return .some(((top[q] + 1)..<k, (k + 1)..<r.upperBound)) }
+                nest -= 1
+            }
+        }
+        return .some(nil)
+    }
+
     func stripParens(_ r: Range<Int>) -> Range<Int> {
         var r = r
         while r.count >= 2, tokens[r.lowerBound].isPunct("("), match[r.lowerBound] == r.upperBound - 1 {

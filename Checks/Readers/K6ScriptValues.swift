@@ -101,16 +101,9 @@ extension K6Script {
         depth += 1
         defer { depth -= 1 }
         let top = topLevel(r)
-        if let q = top.firstIndex(where: { tokens[$0].isPunct("?") }) {
-            var nest = 0
-            for k in top[(q + 1)...] {
-                if tokens[k].isPunct("?") { nest += 1 }
-                if tokens[k].isPunct(":") {
-                    if nest == 0 { return cap(evaluate((top[q] + 1)..<k) + evaluate((k + 1)..<r.upperBound)) }
-                    nest -= 1
-                }
-            }
-            return [[.hole(r)]]
+        if let t = ternary(r, top: top) {
+            guard let (yes, no) = t else { return [[.hole(r)]] }
+            return cap(evaluate(yes) + evaluate(no))
         }
         if let k = top.first(where: { tokens[$0].isPunct("||") || tokens[$0].isPunct("??") }) {
             let left = r.lowerBound..<k, right = (k + 1)..<r.upperBound
@@ -200,16 +193,9 @@ extension K6Script {
         depth += 1
         defer { depth -= 1 }
         let top = topLevel(r)
-        if let q = top.firstIndex(where: { tokens[$0].isPunct("?") }) {
-            var nest = 0
-            for k in top[(q + 1)...] {
-                if tokens[k].isPunct("?") { nest += 1 }
-                if tokens[k].isPunct(":") {
-                    if nest == 0 { return Self.either([origin((top[q] + 1)..<k), origin((k + 1)..<r.upperBound)]) }
-                    nest -= 1
-                }
-            }
-            return .unknown
+        if let t = ternary(r, top: top) {
+            guard let (yes, no) = t else { return .unknown }
+            return Self.either([origin(yes), origin(no)])
         }
         if let k = top.first(where: { tokens[$0].isPunct("||") || tokens[$0].isPunct("??") }) {
             return Self.either([origin(r.lowerBound..<k), origin((k + 1)..<r.upperBound)])
