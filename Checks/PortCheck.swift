@@ -32,6 +32,9 @@ public struct PortCheck: DescribedCheck {
                             : "DNS: \(target.host) does not resolve: \(e.message)",
                          evidence: evidence,
                          fix: "check the host name in target, or use an IP address such as 127.0.0.1")
+        case .success(let a) where a.isEmpty:
+            return .fail("DNS: \(target.host) resolved to no address", evidence: evidence,
+                         fix: "check the host name in target, or use an IP address such as 127.0.0.1")
         case .success(let a):
             addresses = a
         }
@@ -45,7 +48,7 @@ public struct PortCheck: DescribedCheck {
             for await (i, o) in group { all[i] = o }
             return all
         }
-        evidence["connect"] = .array(zip(addresses, outcomes).map { .string("\($0): \(Self.describe($1))") })
+        evidence["connect"] = .array(zip(addresses, outcomes).map { .string("\($0): \($1.description)") })
 
         let open = zip(addresses, outcomes).filter { if case .connected = $1 { return true }; return false }
         let closed = zip(addresses, outcomes).filter { if case .connected = $1 { return false }; return true }
@@ -54,7 +57,7 @@ public struct PortCheck: DescribedCheck {
             if closed.isEmpty {
                 return .pass("\(target.hostPort) accepts TCP connections (\(Self.ms(ms)))", evidence: evidence)
             }
-            let bad = closed.map { "\($0.0.description) \(Self.describe($0.1))" }.joined(separator: ", ")
+            let bad = closed.map { "\($0.0.description) \($0.1.description)" }.joined(separator: ", ")
             return .warn("\(target.host) resolves to \(addresses.count) addresses; only \(open.map(\.0.ip).joined(separator: ", ")) accepts, \(bad)",
                          evidence: evidence,
                          fix: "clients that try \(closed[0].0.ip) first will fail: bind the service to both, or target \(open[0].0.ip) directly")
@@ -81,7 +84,7 @@ public struct PortCheck: DescribedCheck {
             return .fail("no route to \(target.hostPort): \(unreachable)", evidence: evidence,
                          fix: "the network path to \(target.host) is missing: check the address, VPN or routes")
         }
-        let reasons = zip(addresses, outcomes).map { "\($0.0.description) \(Self.describe($0.1))" }.joined(separator: "; ")
+        let reasons = zip(addresses, outcomes).map { "\($0.0.description) \($0.1.description)" }.joined(separator: "; ")
         return .fail("cannot connect to \(target.hostPort): \(reasons)", evidence: evidence,
                      fix: "start the service on \(target.hostPort), or correct target")
     }
@@ -130,16 +133,6 @@ public struct PortCheck: DescribedCheck {
                        "dockerd", "docker-proxy", "dnsmasq", "cupsd", "rpcbind", "master", "exim4", "pgbouncer"]
         if let p = s.process, daemons.contains(where: { p.hasPrefix($0) }) { return true }
         return [22, 25, 53, 111, 631, 3306, 5432, 6379, 11211, 27017].contains(s.address.port)
-    }
-
-    static func describe(_ o: ConnectOutcome) -> String {
-        switch o {
-        case .connected(let v): return "connected in \(Self.ms(v))"
-        case .refused: return "refused"
-        case .timedOut: return "timed out"
-        case .unreachable(let why): return "unreachable (\(why))"
-        case .failed(let why): return why
-        }
     }
 
     static func ms(_ v: Double) -> String { v < 1 ? String(format: "%.2f ms", v) : "\(Int(v.rounded())) ms" }

@@ -105,8 +105,10 @@ public struct CustomCheck: Check {
                                  evidence: Evidence(["address": .string(a.description)]))
                 }
             }
-            let outcome = await probes.tcp.connect(to: addresses[0], timeout: context.timeout)
-            return .fail("\(hostPort): \(PortCheck.describe(outcome))", evidence: Evidence(["resolved": .array(addresses.map { .string($0.ip) })]))
+            // A resolver may answer with no address at all: that is a DNS failure, not an index to trap on.
+            guard let first = addresses.first else { return .fail("DNS: \(host) resolved to no address") }
+            let outcome = await probes.tcp.connect(to: first, timeout: context.timeout)
+            return .fail("\(hostPort): \(outcome.description)", evidence: Evidence(["resolved": .array(addresses.map { .string($0.ip) })]))
         }
     }
 

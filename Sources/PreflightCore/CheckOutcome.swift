@@ -1,6 +1,7 @@
-/// The state a check ends in.
+/// The state a check ends in. `crash` is preflight's own failure (a thrown error, a check that
+/// overran the engine's watchdog): it says nothing about the stack and is never a root cause.
 public enum Status: String, Sendable, Codable, CaseIterable {
-    case pass, warn, fail, blocked, skipped
+    case pass, warn, fail, blocked, skipped, crash
 }
 
 /// What a check found: status, one-line summary, the numbers behind it and the fix.
@@ -33,6 +34,11 @@ public struct CheckOutcome: Sendable, Equatable {
         CheckOutcome(.fail, summary, evidence: evidence, fix: fix, suspects: suspects)
     }
     public static func skipped(_ summary: String) -> CheckOutcome { CheckOutcome(.skipped, summary) }
+    /// preflight's own failure, with the one fix that applies: report it.
+    public static func crash(_ summary: String, evidence: Evidence = Evidence()) -> CheckOutcome {
+        CheckOutcome(.crash, summary, evidence: evidence, fix: crashFix)
+    }
+    public static let crashFix = "this is preflight's fault, not your stack's: please report it with this output (the other checks' results stand)"
 }
 
 /// A check's outcome once the engine has placed it in the run.

@@ -74,15 +74,16 @@ public struct Engine: Sendable {
 
     /// A check whose prerequisite did not pass never runs: blocked by the failures, or skipped with them.
     static func settle(_ d: CheckDescription, prerequisites: [CheckResult]) -> CheckResult? {
-        let failed = prerequisites.filter { $0.status == .fail || $0.status == .blocked }
+        let failed = prerequisites.filter { $0.status == .fail || $0.status == .blocked || $0.status == .crash }
         if !failed.isEmpty {
             // Point at the failures themselves, not at checks that were only blocked by them.
             var roots: [CheckID] = []
             for r in failed {
-                for id in (r.status == .fail ? [r.id] : r.blockedBy) where !roots.contains(id) { roots.append(id) }
+                for id in (r.status == .blocked ? r.blockedBy : [r.id]) where !roots.contains(id) { roots.append(id) }
             }
+            let crashed = failed.contains { $0.status == .crash }
             return CheckResult(id: d.id, title: d.title, layer: d.layer,
-                               outcome: CheckOutcome(.blocked, "not run: \(roots.joined(separator: ", ")) failed"),
+                               outcome: CheckOutcome(.blocked, "not run: \(roots.joined(separator: ", ")) \(crashed ? "crashed or failed" : "failed")"),
                                blockedBy: roots)
         }
         if let skipped = prerequisites.first(where: { $0.status == .skipped }) {
@@ -101,11 +102,10 @@ public struct Engine: Sendable {
             do {
                 return try await check.run(context)
             } catch {
-                return .fail("check crashed: \(describe(error))",
-                             fix: "this is a bug in preflight's \(d.id) check; please report it with the evidence above")
+                return .crash("the \(d.id) check threw an error: \(describe(error))")
             }
-        } ?? .fail("did not finish within \(format(budget)) (\(d.timeoutBudget) × --timeout \(format(context.timeout)))",
-                   fix: "something it waits on never answered; raise --timeout if the service is just slow")
+        } ?? .crash("the \(d.id) check overran the engine's watchdog (\(format(budget)) = \(d.timeoutBudget) × --timeout \(format(context.timeout)) + grace): "
+                    + "its own deadlines should have ended it first")
         let ms = Int(start.duration(to: clock.now).milliseconds)
         return CheckResult(id: d.id, title: d.title, layer: d.layer, outcome: outcome, durationMs: ms)
     }

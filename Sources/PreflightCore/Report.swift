@@ -1,9 +1,18 @@
-/// go when nothing failed; no-go otherwise. The verdict owns the exit code.
+/// go when nothing failed; no-go otherwise. The report owns the exit code (`Report.exitCode`).
 public enum Verdict: String, Sendable {
     case go
     case noGo = "no-go"
+}
 
-    public var exitCode: Int32 { self == .go ? 0 : 1 }
+/// The documented exit codes of a run.
+public enum ExitStatus {
+    public static let go: Int32 = 0
+    /// A check found the stack not ready.
+    public static let noGo: Int32 = 1
+    /// Bad usage or config.
+    public static let usage: Int32 = 2
+    /// preflight itself failed (a check crashed) and no check found a real no-go: the verdict is incomplete.
+    public static let crashed: Int32 = 3
 }
 
 /// The run as a whole: every result, which failures are root causes and which are their consequences.
@@ -36,7 +45,17 @@ public struct Report: Sendable {
     }
 
     public var verdict: Verdict {
-        results.contains { $0.status == .fail || $0.status == .blocked } ? .noGo : .go
+        results.contains { $0.status == .fail || $0.status == .blocked || $0.status == .crash } ? .noGo : .go
+    }
+
+    /// Checks that crashed (preflight's own failure), in run order: never root causes.
+    public var crashes: [CheckID] { results.filter { $0.status == .crash }.map(\.id) }
+
+    /// 1 when a check found a real no-go (a crash elsewhere does not hide it), 3 when only preflight itself failed.
+    public var exitCode: Int32 {
+        if results.contains(where: { $0.status == .fail }) { return ExitStatus.noGo }
+        if !crashes.isEmpty { return ExitStatus.crashed }
+        return verdict == .go ? ExitStatus.go : ExitStatus.noGo
     }
 
     public func result(_ id: CheckID) -> CheckResult? { results.first { $0.id == id } }

@@ -52,3 +52,16 @@ public struct SystemTCPConnector: TCPConnector {
         }
     }
 }
+
+extension ConnectOutcome: CustomStringConvertible {
+    /// How a connect attempt reads in a sentence: "refused", "connected in 0.12 ms", "timed out".
+    public var description: String {
+        switch self {
+        case .connected(let v): return "connected in \(v < 1 ? String(format: "%.2f ms", v) : "\(Int(v.rounded())) ms")"
+        case .refused: return "refused"
+        case .timedOut: return "timed out"
+        case .unreachable(let why): return "unreachable (\(why))"
+        case .failed(let why): return why
+        }
+    }
+}

@@ -35,12 +35,16 @@ public struct GitHubReporter {
                 }
             }
         }
+        for r in report.results where r.status == .crash {
+            out.append("::error title=\(property("preflight crashed in \(r.id) (not your stack)"))::\(message(r.outcome.summary + "\nfix: " + CheckOutcome.crashFix))")
+        }
         for r in report.results where r.status == .blocked {
             out.append("::notice title=\(property("\(r.title) [\(r.id)]"))::\(message("not run: blocked by \(r.blockedBy.joined(separator: ", "))"))")
         }
         let verdict = report.verdict == .go ? "GO" : "NO-GO"
         let causes = report.rootCauses.isEmpty ? "" : ": fix \(report.rootCauses.joined(separator: ", ")) first"
-        out.append("preflight: \(verdict)\(causes)")
+        let crashes = report.crashes.isEmpty ? "" : "; preflight itself crashed in \(report.crashes.joined(separator: ", "))"
+        out.append("preflight: \(verdict)\(causes)\(crashes)")
         return Secrets.shared.scrub(out.joined(separator: "\n")) + "\n"
     }
 

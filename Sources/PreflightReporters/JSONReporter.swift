@@ -20,6 +20,8 @@ public struct JSONReporter {
             "schema": 1, "verdict": .string(report.verdict.rawValue),
             "durationMs": .int(Int(report.duration.milliseconds.rounded())),
             "rootCauses": .array(report.rootCauses.map { .string($0) }),
+            "crashes": .array(report.crashes.map { .string($0) }),
+            "exitCode": .int(Int(report.exitCode)),
             "checks": .array(checks),
         ]))
         return Secrets.shared.scrub(Self.serialise(root)) + "\n"

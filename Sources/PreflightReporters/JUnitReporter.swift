@@ -9,8 +9,9 @@ public struct JUnitReporter {
     public func render(_ report: Report) -> String {
         let failures = report.results.filter { $0.status == .fail }.count
         let skipped = report.results.filter { $0.status == .blocked || $0.status == .skipped }.count
+        let errors = report.crashes.count
         var out = [#"<?xml version="1.0" encoding="UTF-8"?>"#]
-        out.append(#"<testsuite name="preflight" tests="\#(report.results.count)" failures="\#(failures)" errors="0" skipped="\#(skipped)" time="\#(seconds(report.duration.milliseconds))">"#)
+        out.append(#"<testsuite name="preflight" tests="\#(report.results.count)" failures="\#(failures)" errors="\#(errors)" skipped="\#(skipped)" time="\#(seconds(report.duration.milliseconds))">"#)
         out.append(#"  <properties><property name="verdict" value="\#(report.verdict.rawValue)"/><property name="rootCauses" value="\#(xml(report.rootCauses.joined(separator: ",")))"/></properties>"#)
         for r in report.results {
             let open = #"  <testcase classname="preflight.\#(xml(r.id))" name="\#(xml(r.title))" time="\#(seconds(Double(r.durationMs)))""#
@@ -35,6 +36,11 @@ public struct JUnitReporter {
             case .skipped:
                 out.append(open + ">")
                 out.append(#"    <skipped message="\#(xml(r.outcome.summary))"/>"#)
+                out.append("  </testcase>")
+            case .crash:
+                // JUnit's <error> is "the test itself broke", as distinct from <failure>: preflight's fault.
+                out.append(open + ">")
+                out.append(#"    <error message="\#(xml(r.outcome.summary))" type="preflight-crash">\#(xml(CheckOutcome.crashFix))</error>"#)
                 out.append("  </testcase>")
             }
         }

@@ -32,6 +32,7 @@ public struct MarkdownReporter {
             case .fail: mark = r.consequenceOf == nil ? "❌ fail" : "❌ fail (consequence of `\(r.consequenceOf!)`)"
             case .blocked: mark = "⛔ blocked by `\(r.blockedBy.joined(separator: "`, `"))`"
             case .skipped: mark = "➖ skipped"
+            case .crash: mark = "💥 preflight crashed (not your stack)"
             }
             out.append("| \(cell(r.title)) (`\(r.id)`) | \(mark) | \(cell(r.outcome.summary)) |")
         }

@@ -21,17 +21,20 @@ public struct TextReporter {
         let warned = report.results.filter { $0.status == .warn }
         let passed = report.results.filter { $0.status == .pass }
         let skipped = report.results.filter { $0.status == .skipped }
+        let crashed = report.results.filter { $0.status == .crash }
 
         switch report.verdict {
         case .go:
             let note = warned.isEmpty ? "" : " with \(warned.count) warning\(warned.count == 1 ? "" : "s")"
             out.append(paint(bold("GO"), "32") + "  ready for the load test\(note) (\(report.results.count - skipped.count) checks, \(format(report.duration)))")
         case .noGo:
-            var parts = ["\(report.rootCauses.count) root cause\(report.rootCauses.count == 1 ? "" : "s")"]
+            var parts = report.rootCauses.isEmpty ? [] : ["\(report.rootCauses.count) root cause\(report.rootCauses.count == 1 ? "" : "s")"]
             let consequences = failed.count - report.rootCauses.count
             if consequences > 0 { parts.append("\(consequences) consequence\(consequences == 1 ? "" : "s")") }
             if !blocked.isEmpty { parts.append("\(blocked.count) blocked") }
-            out.append(paint(bold("NO-GO"), "31") + "  fix in this order: \(parts.joined(separator: ", ")) (\(format(report.duration)))")
+            if !crashed.isEmpty { parts.append("\(crashed.count) check\(crashed.count == 1 ? "" : "s") crashed") }
+            let lead = report.rootCauses.isEmpty ? "incomplete, preflight itself failed" : "fix in this order"
+            out.append(paint(bold("NO-GO"), "31") + "  \(lead): \(parts.joined(separator: ", ")) (\(format(report.duration)))")
         }
 
         for (i, id) in report.rootCauses.enumerated() {
@@ -43,6 +46,16 @@ public struct TextReporter {
             for c in report.consequences(of: id) {
                 out.append("     " + paint("↳ consequence:", "33") + " \(c.title) [\(c.id)]  \(c.outcome.summary)")
             }
+        }
+        if !crashed.isEmpty {
+            // Apart from the root causes: these say nothing about the stack.
+            out.append("")
+            out.append(bold("preflight's own errors (not your stack's)"))
+            for r in crashed {
+                out.append("  " + paint("💥", "35") + " \(r.title) [\(r.id)]  \(r.outcome.summary)")
+                out += evidenceLines(r.outcome.evidence, indent: "      ")
+            }
+            out.append("      " + paint("fix:", "1;36") + " \(CheckOutcome.crashFix)")
         }
         if !blocked.isEmpty {
             out.append("")

@@ -27,7 +27,7 @@ struct Exec: AsyncParsableCommand {
         let report = try await Gate(options: options).run()
         guard report.verdict == .go else {
             Output.stderr("preflight: no-go: not running \(command.joined(separator: " "))\n")
-            throw ExitCode(1)
+            throw ExitCode(report.exitCode)
         }
         var argv = command
         let summary = Self.summaryExport(in: &argv)

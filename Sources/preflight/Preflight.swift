@@ -7,7 +7,8 @@ struct Preflight: AsyncParsableCommand {
         commandName: "preflight",
         abstract: "Checks that everything a load test needs is ready, and says what to fix first.",
         discussion: """
-        Exit codes: 0 go, 1 no-go, 2 usage or config error (message on stderr, nothing on stdout).
+        Exit codes: 0 go, 1 no-go, 2 usage or config error (message on stderr, nothing on stdout),
+        3 preflight itself failed (a check crashed) and no other check found a no-go.
         """,
         version: "0.1.0",
         subcommands: [RunChecks.self, Exec.self, Init.self, ListChecks.self, Explain.self],

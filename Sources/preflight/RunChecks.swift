@@ -16,7 +16,7 @@ struct RunChecks: AsyncParsableCommand {
 
     func run() async throws {
         let report = try await Gate(options: options).run()
-        throw ExitCode(report.verdict.exitCode)
+        throw ExitCode(report.exitCode)
     }
 }
 

@@ -41,23 +41,42 @@ struct Boom: Error {}
         #expect(report.verdict == .go)
     }
 
-    @Test func overrunningCheckFailsAndTheRunStillEnds() async {
+    @Test func overrunningCheckIsACrashNotARootCauseAndTheRunStillEnds() async {
         let report = await Engine(checks: [
             // A blocking call that never returns, on its own thread: the engine must not wait for it.
             FakeCheck("stuck") { _ in await Blocking.run { sleep(3600); return .pass("never") } },
             FakeCheck("fine") { _ in .pass("ok") },
         ]).run(config: config, timeout: .milliseconds(100))
         let stuck = report.result("stuck")
-        #expect(stuck?.status == .fail)
-        #expect(stuck?.outcome.summary.contains("did not finish within") == true)
+        #expect(stuck?.status == .crash)
+        #expect(stuck?.outcome.summary.contains("overran the engine's watchdog") == true)
+        #expect(stuck?.outcome.fix == CheckOutcome.crashFix)
         #expect(report.result("fine")?.status == .pass)
-        #expect(report.rootCauses == ["stuck"])
+        #expect(report.rootCauses.isEmpty)
+        #expect(report.crashes == ["stuck"])
+        #expect(report.verdict == .noGo)
+        #expect(report.exitCode == ExitStatus.crashed)
     }
 
-    @Test func throwingCheckBecomesAFailedResult() async {
+    @Test func throwingCheckIsACrashApartFromRootCauses() async {
         let report = await Engine(checks: [FakeCheck("x") { _ in throw Boom() }]).run(config: config, timeout: .seconds(1))
-        #expect(report.result("x")?.status == .fail)
-        #expect(report.result("x")?.outcome.summary.hasPrefix("check crashed") == true)
+        #expect(report.result("x")?.status == .crash)
+        #expect(report.result("x")?.outcome.summary.hasPrefix("the x check threw an error") == true)
+        #expect(report.rootCauses.isEmpty)
+        #expect(report.exitCode == 3)
+    }
+
+    @Test func aRealNoGoKeepsExitOneBesideACrashAndDependantsOfACrashAreBlocked() async {
+        let report = await Engine(checks: [
+            FakeCheck("port", layer: .network) { _ in .fail("refused") },
+            FakeCheck("x") { _ in throw Boom() },
+            FakeCheck("after-x", needs: ["x"]) { _ in .pass("never runs") },
+        ]).run(config: config, timeout: .seconds(1))
+        #expect(report.rootCauses == ["port"])
+        #expect(report.crashes == ["x"])
+        #expect(report.result("after-x")?.status == .blocked)
+        #expect(report.result("after-x")?.blockedBy == ["x"])
+        #expect(report.exitCode == ExitStatus.noGo)
     }
 
     @Test func dependantsOfAFailureAreBlockedByTheRootFailure() async {
@@ -142,6 +161,6 @@ struct Boom: Error {}
     @Test func warningsAloneAreGo() {
         let r = Report(results: [result("port", .network, .warn("partial"))], duration: .zero)
         #expect(r.verdict == .go)
-        #expect(r.verdict.exitCode == 0)
+        #expect(r.exitCode == 0)
     }
 }

@@ -32,12 +32,54 @@ import Testing
         ], duration: .milliseconds(12))
     }()
 
+    /// A healthy stack: exit 0.
+    static let go = Report(results: [
+        CheckResult(id: "port", title: "Service port", layer: .network,
+                    outcome: .pass("127.0.0.1:3001 accepts TCP connections (0.12 ms)"), durationMs: 1),
+        CheckResult(id: "health", title: "Health endpoint", layer: .service,
+                    outcome: .pass("GET http://127.0.0.1:3001/health answered 200 in 3 ms"), durationMs: 3),
+        CheckResult(id: "script", title: "Load script", layer: .script,
+                    outcome: .warn("threshold http_req_failed<1 can never fail", fix: "write rate<0.01")),
+    ], duration: .milliseconds(9))
+
+    /// preflight's own failure beside a healthy port: exit 3, no root cause, the dependant blocked.
+    static let crash = Report(results: [
+        CheckResult(id: "port", title: "Service port", layer: .network,
+                    outcome: .pass("127.0.0.1:3001 accepts TCP connections (0.12 ms)"), durationMs: 1),
+        CheckResult(id: "database", title: "Database login", layer: .database,
+                    outcome: .crash("the database check threw an error: index out of range")),
+        CheckResult(id: "pool", title: "Connection capacity", layer: .capacity,
+                    outcome: CheckOutcome(.blocked, "not run: database crashed or failed"), blockedBy: ["database"]),
+    ], duration: .milliseconds(5))
+
+    static func render(_ report: Report, _ format: String) -> String {
+        switch format {
+        case "text": return TextReporter(color: false).render(report)
+        case "json": return JSONReporter().render(report)
+        case "junit.xml": return JUnitReporter().render(report)
+        case "github": return GitHubReporter(workspace: "/repo").render(report)
+        default: return MarkdownReporter().render(report)
+        }
+    }
+
+    /// goss's out_<spec>.<exit>.<format>: every scenario in every format, its exit code in the name.
+    @Test(arguments: ["text", "json", "junit.xml", "github", "md"])
+    func scenarios(format: String) throws {
+        #expect(Self.go.exitCode == 0)
+        #expect(Self.crash.exitCode == 3)
+        #expect(Self.crash.rootCauses.isEmpty)
+        try compare(Self.render(Self.go, format), "go.0.\(format)")
+        try compare(Self.render(Self.crash, format), "crash.3.\(format)")
+    }
+
     func compare(_ actual: String, _ name: String) throws {
         let golden = packageRoot.appendingPathComponent("Tests/PreflightCoreTests/Golden/\(name)")
         if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
             try actual.write(to: golden, atomically: true, encoding: .utf8)
+            return
         }
-        let expected = try String(contentsOf: Bundle.module.url(forResource: "Golden/\(name)", withExtension: nil)!, encoding: .utf8)
+        let url = try #require(Bundle.module.url(forResource: "Golden/\(name)", withExtension: nil), "no golden file \(name): run with UPDATE_GOLDEN=1")
+        let expected = try String(contentsOf: url, encoding: .utf8)
         #expect(actual == expected, "\(name) differs from its golden file; rerun with UPDATE_GOLDEN=1 after checking the change")
     }
 
@@ -106,7 +148,7 @@ import Testing
     @Test func jsonHasTheDocumentedShape() throws {
         let data = Data(JSONReporter().render(Self.sample).utf8)
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(Set(root.keys) == ["schema", "verdict", "durationMs", "rootCauses", "checks"])
+        #expect(Set(root.keys) == ["schema", "verdict", "exitCode", "durationMs", "rootCauses", "crashes", "checks"])
         #expect(root["verdict"] as? String == "no-go")
         #expect(root["rootCauses"] as? [String] == ["database"])
         let checks = try #require(root["checks"] as? [[String: Any]])
