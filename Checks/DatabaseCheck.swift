@@ -2,116 +2,25 @@ import Foundation
 import PreflightCore
 import PreflightProbes
 
-/// `database:` in preflight.yml. Later checks (pool) add their keys here.
-public struct DatabaseSettings: ConfigSection {
-    public static let key = "database"
-    public var url: DatabaseURL?
-    /// The services' pools that will draw on this database (read by the pool check).
-    public var pools: [PoolSpec] = []
-    /// PgBouncer between the services and PostgreSQL, when there is one.
-    public var pgbouncer: PgBouncerConfig?
-    /// Open the pools' worth of connections for real (`--probe-connections`).
-    public var probeConnections = false
-
-    public init() {}
-    public init(url: DatabaseURL?, pools: [PoolSpec] = [], pgbouncer: PgBouncerConfig? = nil, probeConnections: Bool = false) {
-        self.url = url
-        self.pools = pools
-        self.pgbouncer = pgbouncer
-        self.probeConnections = probeConnections
-    }
-    public init(reading r: SectionReader) {
-        r.allowKeys(["url", "pools", "pgbouncer", "probe_connections"])
-        if let raw = r.string("url") {
-            let (parsed, why) = DatabaseURL.parse(raw)
-            if let why { r.problem("url", why) }
-            url = parsed
-        }
-        pools = r.list("pools", Self.pool)
-        var seen = Set<String>()
-        for (i, p) in pools.enumerated() where !seen.insert(p.name).inserted {
-            r.problem("pools", "pool \"\(p.name)\" appears twice (entry \(i + 1))")
-        }
-        pgbouncer = Self.pgbouncer(r)
-        probeConnections = r.bool("probe_connections") ?? false
-    }
-
-    static func pool(_ r: SectionReader) -> PoolSpec? {
-        r.allowKeys(["name", "size", "url", "replicas", "driver"])
-        guard case .mapping(_, _)? = r.node else { return nil }
-        guard let name = r.string("name"), !name.isEmpty else {
-            r.problem(nil, "a pool needs a name (the service that owns it)")
-            return nil
-        }
-        var p = PoolSpec(name: name)
-        p.size = r.int("size", in: 1...100_000)
-        p.replicas = r.int("replicas", in: 1...10_000) ?? 1
-        if let raw = r.string("url") {
-            let (parsed, why) = DatabaseURL.parse(raw)
-            if let why { r.problem("url", why) }
-            p.url = parsed
-        }
-        if let d = r.string("driver") {
-            p.driver = PoolDriver.parse(d)
-            if p.driver == nil { r.problem("driver", "unknown driver \"\(d)\"; known: \(PoolDriver.spellings)") }
-        }
-        return p
-    }
-
-    /// `pgbouncer: /etc/pgbouncer/pgbouncer.ini`, or a mapping with `ini` and/or the settings themselves.
-    static func pgbouncer(_ r: SectionReader) -> PgBouncerConfig? {
-        guard let node = r.node?["pgbouncer"] else { return nil }
-        func load(_ path: String, line: Int?) -> PgBouncerConfig {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                r.problem("pgbouncer", "cannot read \(path)", line: line)
-                return PgBouncerConfig()
-            }
-            let (c, problems) = PgBouncerConfig.parse(ini: text, source: path)
-            for m in problems { r.problem("pgbouncer", "\(path) \(m)", line: line) }
-            return c
-        }
-        switch node {
-        case .null: return nil
-        case .scalar(let path, let line): return load(path, line: line)
-        case .mapping:
-            let b = r.child("pgbouncer")
-            b.allowKeys(["ini", "listen_port", "default_pool_size", "reserve_pool_size", "max_client_conn",
-                         "max_db_connections", "max_user_connections", "pool_mode"])
-            var c = b.string("ini").map { load($0, line: node["ini"]?.line) } ?? PgBouncerConfig()
-            if b.string("ini") == nil { c.source = "database.pgbouncer" }
-            if let v = b.int("listen_port", in: 1...65535) { c.listenPort = v }
-            if let v = b.int("default_pool_size", in: 1...100_000) { c.defaultPoolSize = v }
-            if let v = b.int("reserve_pool_size", in: 0...100_000) { c.reservePoolSize = v }
-            if let v = b.int("max_client_conn", in: 1...1_000_000) { c.maxClientConn = v }
-            if let v = b.int("max_db_connections", in: 0...100_000) { c.maxDBConnections = v }
-            if let v = b.int("max_user_connections", in: 0...100_000) { c.maxUserConnections = v }
-            if let v = b.string("pool_mode") { c.poolMode = v.lowercased() }
-            return c
-        default:
-            r.problem("pgbouncer", "expected a pgbouncer.ini path or a mapping")
-            return nil
-        }
-    }
-}
-
 /// Really logs in (pg_isready says "accepting" even for a bad password or a full server)
 /// and runs a read-only `SELECT` under the deadline.
-public struct DatabaseCheck: DescribedCheck {
+public struct DatabaseCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "database", title: "Database login", layer: .database,
-        needs: "database.url (or --database-url)",
         examples: [
             CheckExample("logs in and runs SELECT in a read-only session", .pass),
             CheckExample("connection refused, or no answer within the timeout", .fail),
             CheckExample("password authentication failed, or the database does not exist", .fail),
             CheckExample("sorry, too many clients already", .fail),
         ])
+    public static let settings: [any ConfigSection.Type] = []
+    public static let facts: [any Fact.Type] = [DatabaseSettings.self]
 
     let probes: Probes
     public init(probes: Probes) { self.probes = probes }
 
     public func run(_ context: CheckContext) async throws -> CheckOutcome {
-        guard let url = context.config.section(DatabaseSettings.self).url else {
+        guard let url = context.fact(DatabaseSettings.self).url else {
             return .skipped("no database.url configured")
         }
         var evidence = Evidence([

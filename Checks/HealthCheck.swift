@@ -5,11 +5,11 @@ import PreflightProbes
 /// `health:` in preflight.yml.
 public struct HealthSettings: ConfigSection {
     public static let key = "health"
+    public static let keys = ["path"]
     public var path = "/health"
 
     public init() {}
     public init(reading r: SectionReader) {
-        r.allowKeys(["path"])
         if let p = r.string("path") {
             if p.isEmpty || p.contains(" ") {
                 r.problem("path", "expected a path like /health, found \"\(p)\"")
@@ -24,16 +24,17 @@ public struct HealthSettings: ConfigSection {
 }
 
 /// GET the health endpoint: status, phase timings, and what its JSON says about its components.
-public struct HealthCheck: DescribedCheck {
+public struct HealthCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "health", title: "Health endpoint", layer: .service, prerequisites: ["port"],
-        needs: "target; health.path (default /health)",
         examples: [
             CheckExample("GET /health answers 200 with {\"status\":\"ok\"}", .pass),
             CheckExample("answers 503, or 200 with a component reported down", .fail),
             CheckExample("reports its database disconnected: points at the database check", .fail),
             CheckExample("accepts TCP but never answers; answers but not HTTP; TLS mismatch", .fail),
         ])
+    public static let settings: [any ConfigSection.Type] = [HealthSettings.self]
+    public static let facts: [any Fact.Type] = [TargetURL.self, DatabaseSettings.self]
 
     /// Bodies past 1 MiB are cut: a health page has no business being larger.
     static let bodyCap = 1 << 20
@@ -82,7 +83,7 @@ public struct HealthCheck: DescribedCheck {
             if !dbDown.isEmpty {
                 return .fail("\(redactURL(url)) \(what)\(detail): the service cannot reach its database",
                              evidence: evidence,
-                             fix: context.config.hasDatabase
+                             fix: context.fact(DatabaseSettings.self).url != nil
                                 ? "fix the database first (see the database check); the service recovers once it can connect"
                                 : "add database.url (the URL the service uses) so preflight can tell why the service cannot reach it",
                              suspects: ["database", "pool"])
@@ -140,8 +141,3 @@ public struct HealthCheck: DescribedCheck {
 }
 
 func round2(_ v: Double) -> Double { (v * 100).rounded() / 100 }
-
-extension Config {
-    /// Whether a database URL is configured, so other checks can point at the database check.
-    var hasDatabase: Bool { section(DatabaseSettings.self).url != nil }
-}

@@ -2,12 +2,103 @@ import Foundation
 import PreflightCore
 import PreflightProbes
 
+/// The pool check's keys in `database:`: the services' pools, PgBouncer, the connection probe.
+/// (`database.url` is the shared `DatabaseSettings`, Checks/Facts/Database.swift.)
+public struct PoolSettings: ConfigSection {
+    public static let key = "database"
+    public static let keys = ["pools", "pgbouncer", "probe_connections"]
+    /// A generated config cannot ask for more pools than this (each may be probed for real).
+    public static let poolCap = 100
+    /// The services' pools that will draw on this database (read by the pool check).
+    public var pools: [PoolSpec] = []
+    /// PgBouncer between the services and PostgreSQL, when there is one.
+    public var pgbouncer: PgBouncerConfig?
+    /// Open the pools' worth of connections for real (`--probe-connections`).
+    public var probeConnections = false
+
+    public init() {}
+    public init(pools: [PoolSpec] = [], pgbouncer: PgBouncerConfig? = nil, probeConnections: Bool = false) {
+        self.pools = pools
+        self.pgbouncer = pgbouncer
+        self.probeConnections = probeConnections
+    }
+    public init(reading r: SectionReader) {
+        if case .sequence(let items, _)? = r.node?["pools"], items.count > Self.poolCap {
+            r.problem("pools", "\(items.count) pools; at most \(Self.poolCap) are allowed (each may be probed with real connections)")
+            return
+        }
+        pools = r.list("pools", Self.pool)
+        var seen = Set<String>()
+        for (i, p) in pools.enumerated() where !seen.insert(p.name).inserted {
+            r.problem("pools", "pool \"\(p.name)\" appears twice (entry \(i + 1))")
+        }
+        pgbouncer = Self.pgbouncer(r)
+        probeConnections = r.bool("probe_connections") ?? false
+    }
+
+    static func pool(_ r: SectionReader) -> PoolSpec? {
+        r.allowKeys(["name", "size", "url", "replicas", "driver"])
+        guard case .mapping(_, _)? = r.node else { return nil }
+        guard let name = r.string("name"), !name.isEmpty else {
+            r.problem(nil, "a pool needs a name (the service that owns it)")
+            return nil
+        }
+        var p = PoolSpec(name: name)
+        p.size = r.int("size", in: 1...100_000)
+        p.replicas = r.int("replicas", in: 1...10_000) ?? 1
+        if let raw = r.string("url") {
+            let (parsed, why) = DatabaseURL.parse(raw)
+            if let why { r.problem("url", why) }
+            p.url = parsed
+        }
+        if let d = r.string("driver") {
+            p.driver = PoolDriver.parse(d)
+            if p.driver == nil { r.problem("driver", "unknown driver \"\(d)\"; known: \(PoolDriver.spellings)") }
+        }
+        return p
+    }
+
+    /// `pgbouncer: /etc/pgbouncer/pgbouncer.ini`, or a mapping with `ini` and/or the settings themselves.
+    static func pgbouncer(_ r: SectionReader) -> PgBouncerConfig? {
+        guard let node = r.node?["pgbouncer"] else { return nil }
+        func load(_ path: String, line: Int?) -> PgBouncerConfig {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                r.problem("pgbouncer", "cannot read \(path)", line: line)
+                return PgBouncerConfig()
+            }
+            let (c, problems) = PgBouncerConfig.parse(ini: text, source: path)
+            for m in problems { r.problem("pgbouncer", "\(path) \(m)", line: line) }
+            return c
+        }
+        switch node {
+        case .null: return nil
+        case .scalar(let path, let line): return load(path, line: line)
+        case .mapping:
+            let b = r.child("pgbouncer")
+            b.allowKeys(["ini", "listen_port", "default_pool_size", "reserve_pool_size", "max_client_conn",
+                         "max_db_connections", "max_user_connections", "pool_mode"])
+            var c = b.string("ini").map { load($0, line: node["ini"]?.line) } ?? PgBouncerConfig()
+            if b.string("ini") == nil { c.source = "database.pgbouncer" }
+            if let v = b.int("listen_port", in: 1...65535) { c.listenPort = v }
+            if let v = b.int("default_pool_size", in: 1...100_000) { c.defaultPoolSize = v }
+            if let v = b.int("reserve_pool_size", in: 0...100_000) { c.reservePoolSize = v }
+            if let v = b.int("max_client_conn", in: 1...1_000_000) { c.maxClientConn = v }
+            if let v = b.int("max_db_connections", in: 0...100_000) { c.maxDBConnections = v }
+            if let v = b.int("max_user_connections", in: 0...100_000) { c.maxUserConnections = v }
+            if let v = b.string("pool_mode") { c.poolMode = v.lowercased() }
+            return c
+        default:
+            r.problem("pgbouncer", "expected a pgbouncer.ini path or a mapping")
+            return nil
+        }
+    }
+}
+
 /// max_connections against every pool that will draw on the database (seed 004: two pools of 50
 /// met max_connections 100, and 7% of requests failed with "sorry, too many clients already").
-public struct PoolCheck: DescribedCheck {
+public struct PoolCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "pool", title: "Connection capacity", layer: .capacity, prerequisites: ["database"],
-        needs: "database.url, database.pools (name, size or url connection_limit or driver, replicas), optional database.pgbouncer (pools whose url uses its listen_port go through it), load.vus",
         examples: [
             CheckExample("pools need 10 (api 10); the server allows 17 (20 − 3 reserved)", .pass),
             CheckExample("no database.pools: the server's numbers only", .pass),
@@ -21,6 +112,8 @@ public struct PoolCheck: DescribedCheck {
         ],
         // Read the server (one timeout), probe (one more, all connections at once), close.
         timeoutBudget: 3)
+    public static let settings: [any ConfigSection.Type] = [PoolSettings.self]
+    public static let facts: [any Fact.Type] = [DatabaseSettings.self, LoadPlan.self]
 
     /// Interactive tools: their connections are never a configured service's pool.
     static let tools = ["psql", "pgadmin", "dbeaver", "datagrip", "tableplus", "postico", "pgcli"]
@@ -29,8 +122,8 @@ public struct PoolCheck: DescribedCheck {
     public init(probes: Probes) { self.probes = probes }
 
     public func run(_ context: CheckContext) async throws -> CheckOutcome {
-        let settings = context.config.section(DatabaseSettings.self)
-        guard let url = settings.url else { return .skipped("no database.url configured") }
+        let settings = context.config.section(PoolSettings.self)
+        guard let url = context.fact(DatabaseSettings.self).url else { return .skipped("no database.url configured") }
         let demand = PoolDemand(settings.pools)
         let route = Routing(settings: settings, demand: demand, fallback: url)
 
@@ -52,7 +145,7 @@ public struct PoolCheck: DescribedCheck {
         }
 
         var verdict = PoolVerdict(server: server, demand: demand, route: route,
-                                  vus: ScriptCheck.peakVUs(config: context.config))
+                                  vus: context.fact(LoadPlan.self).peakVUs)
         if settings.probeConnections {
             let plan = route.probePlan()
             if plan.isEmpty {
@@ -71,7 +164,7 @@ struct Routing: Sendable {
     let pgbouncer: PgBouncerConfig?
     let fallback: DatabaseURL
 
-    init(settings: DatabaseSettings, demand: PoolDemand, fallback: DatabaseURL) {
+    init(settings: PoolSettings, demand: PoolDemand, fallback: DatabaseURL) {
         self.demand = demand
         self.pgbouncer = settings.pgbouncer
         self.fallback = fallback

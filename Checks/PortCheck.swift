@@ -3,10 +3,9 @@ import PreflightCore
 import PreflightProbes
 
 /// Is anything listening at the target? Resolves every address and connects to each.
-public struct PortCheck: DescribedCheck {
+public struct PortCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "port", title: "Service port", layer: .network,
-        needs: "target (or --target)",
         examples: [
             CheckExample("something accepts TCP on every address the target resolves to", .pass),
             CheckExample("the target resolves to ::1 and 127.0.0.1, only 127.0.0.1 accepts", .warn),
@@ -15,6 +14,9 @@ public struct PortCheck: DescribedCheck {
             CheckExample("connect times out (packets dropped, host down) or the name does not resolve", .fail),
         ],
         timeoutBudget: 2)
+
+    public static let settings: [any ConfigSection.Type] = []
+    public static let facts: [any Fact.Type] = [TargetURL.self]
 
     let probes: Probes
     public init(probes: Probes) { self.probes = probes }

@@ -5,6 +5,7 @@ import PreflightProbes
 /// `rate_limit:` in preflight.yml: the request the load test sends most, and how hard to send it.
 public struct RateLimitSettings: ConfigSection {
     public static let key = "rate_limit"
+    public static let keys = ["request", "body", "headers", "burst", "concurrency"]
     public static let burstCap = 5_000
     public static let concurrencyCap = 100
     /// False when the config has no `rate_limit` section: the check then reads the health response only.
@@ -21,7 +22,6 @@ public struct RateLimitSettings: ConfigSection {
     public init(reading r: SectionReader) {
         guard r.isPresent else { return }
         isConfigured = true
-        r.allowKeys(["request", "body", "headers", "burst", "concurrency"])
         if let request = r.string("request") {
             let parts = request.split(separator: " ", omittingEmptySubsequences: true)
             if parts.count == 2, parts[0].allSatisfy({ $0.isASCII && $0.isLetter }),
@@ -47,10 +47,9 @@ public struct RateLimitSettings: ConfigSection {
 }
 
 /// Sends a bounded burst of the load test's own request and reads what the limiter says.
-public struct RateLimitCheck: DescribedCheck {
+public struct RateLimitCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "rate-limit", title: "Rate limiter", layer: .limits, prerequisites: ["health"],
-        needs: "target; rate_limit.request, body, headers, burst (default 250, max 5000), concurrency (default 25); load.vus",
         examples: [
             CheckExample("the burst gets 429 from request 21 on (limit 20 per minute)", .fail),
             CheckExample("nginx limit_req answers 503 to part of the burst", .fail),
@@ -60,6 +59,8 @@ public struct RateLimitCheck: DescribedCheck {
             CheckExample("no rate_limit section: reads the health response's headers only, sends no burst", .pass),
         ],
         timeoutBudget: 5)
+    public static let settings: [any ConfigSection.Type] = [RateLimitSettings.self]
+    public static let facts: [any Fact.Type] = [TargetURL.self, LoadPlan.self]
 
     /// How a k6 VU's request rate is estimated: a script that sleeps ~0.5–1 s between requests
     /// makes about 1–2 requests/s; the busy end is used, so the estimate errs towards "exhausted".
@@ -68,18 +69,15 @@ public struct RateLimitCheck: DescribedCheck {
     static let stopAfterLimited = 5
 
     let probes: Probes
-    let burster: any HTTPBurster
-    public init(probes: Probes, burster: any HTTPBurster = CurlHTTPBurst()) {
-        self.probes = probes
-        self.burster = burster
-    }
+    public init(probes: Probes) { self.probes = probes }
 
     public func run(_ context: CheckContext) async throws -> CheckOutcome {
         guard let target = context.config.target else { return .skipped("no target configured") }
         let settings = context.config.section(RateLimitSettings.self)
-        var load = context.config.section(LoadSettings.self)
-        // Without load.vus, the peak of the script's own options (vus, stages, scenarios).
-        if load.vus == nil { load.vus = ScriptCheck.peakVUs(config: context.config) }
+        // Without load.vus, the peak of the script's own options (vus, stages, scenarios), from the one reading of it.
+        let loadPlan = context.fact(LoadPlan.self)
+        var load = loadPlan.settings
+        load.vus = loadPlan.peakVUs
         guard settings.isConfigured else {
             return await healthOnly(target.appending(path: context.config.section(HealthSettings.self).path), context: context, load: load)
         }
@@ -89,7 +87,7 @@ public struct RateLimitCheck: DescribedCheck {
                              concurrency: settings.concurrency,
                              timeLimit: context.timeout * (Self.description.timeoutBudget - 1),
                              requestTimeout: context.timeout, stopAfterLimited: Self.stopAfterLimited)
-        let result = await burster.burst(plan, isLimited: { Self.isLimiterAnswer($0, $1) })
+        let result = await probes.burster.burst(plan, isLimited: { Self.isLimiterAnswer($0, $1) })
         return Self.judge(result, plan: plan, load: load)
     }
 

@@ -5,6 +5,7 @@ import PreflightProbes
 /// `schema:` in preflight.yml. Paths are relative to the config file's folder (or the current one).
 public struct SchemaSettings: ConfigSection {
     public static let key = "schema"
+    public static let keys = ["prisma", "sources", "build", "client"]
     public var prisma: String?
     /// Folders of application code (TypeScript/JavaScript).
     public var sources: [String] = []
@@ -21,7 +22,6 @@ public struct SchemaSettings: ConfigSection {
         self.client = client
     }
     public init(reading r: SectionReader) {
-        r.allowKeys(["prisma", "sources", "build", "client"])
         prisma = r.string("prisma")
         build = r.string("build")
         client = r.string("client")
@@ -42,10 +42,9 @@ public struct SchemaSettings: ConfigSection {
 /// No prerequisites, on purpose: with `database` as a prerequisite a database that is down would also hide
 /// the code and build findings, which need no database. The static parts always run; the live comparison runs
 /// when `database.url` is set and connects (if it does not, the check warns and the database check says why).
-public struct SchemaCheck: DescribedCheck {
+public struct SchemaCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "schema", title: "Schema and code", layer: .schema,
-        needs: "schema.prisma (schema.sources, schema.build, schema.client optional); database.url for the live comparison",
         examples: [
             CheckExample("every model has its table and every field its column (extra columns are listed as info)", .pass),
             CheckExample("messages.type is missing; the table has message_type (renamed by a migration)", .fail),
@@ -54,6 +53,8 @@ public struct SchemaCheck: DescribedCheck {
             CheckExample("the database could not be reached: only the code and build were compared", .warn),
         ],
         timeoutBudget: 4)
+    public static let settings: [any ConfigSection.Type] = [SchemaSettings.self]
+    public static let facts: [any Fact.Type] = [DatabaseSettings.self]
 
     let probes: Probes
     public init(probes: Probes) { self.probes = probes }
@@ -66,7 +67,7 @@ public struct SchemaCheck: DescribedCheck {
 
         var liveNote: String?
         if let schema = report.schema, report.findings.allSatisfy({ $0.kind != .syntax }) {
-            if let url = context.config.section(DatabaseSettings.self).url {
+            if let url = context.fact(DatabaseSettings.self).url {
                 switch await LiveSchema.read(url: url, connector: probes.postgres, timeout: context.timeout) {
                 case .success(let live):
                     let comparison = live.compare(schema, prismaFile: project.display(project.prismaPath),

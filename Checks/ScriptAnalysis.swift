@@ -1,9 +1,10 @@
 import Foundation
 import PreflightCore
 
-/// What the script check concludes from a read script, before any live request.
-struct ScriptAnalysis {
-    struct CursorFinding {
+/// What the script check concludes from a read script, before any live request. Computed once per run
+/// with the load plan (Checks/Facts/LoadPlan.swift); holds no reference to the script, so it is shareable.
+struct ScriptAnalysis: Sendable {
+    struct CursorFinding: Sendable {
         var location: String
         var requestLocation: String
         var method: String
@@ -14,14 +15,16 @@ struct ScriptAnalysis {
         var liveURL: String?
         var sampleValue: String?
     }
-    struct Note { var location: String; var message: String }
+    struct Note: Sendable { var location: String; var message: String }
 
     var cursorFindings: [CursorFinding] = []
     var targetFailures: [Note] = []
     var targetNotes: [Note] = []
     var thresholdWarnings: [Note] = []
-    let script: K6Script
     let path: String
+    let problems: [JSProblem]
+    let problemCount: Int
+    let requestCount: Int
 
     static let opaqueCursors: Set<String> = ["cursor", "after", "before", "pagetoken", "nextpagetoken", "next", "nextcursor",
                                              "sinceid", "maxid", "minid", "startingafter", "endingbefore", "continuationtoken",
@@ -35,18 +38,20 @@ struct ScriptAnalysis {
     }
 
     init(script: K6Script, path: String, load: LoadSettings, target: ServiceURL?) {
-        self.script = script
         self.path = path
-        findCursors(env: load.env)
-        if let target { compareTargets(target, env: load.env) }
-        checkThresholds()
+        problems = script.problems
+        problemCount = script.problemCount
+        requestCount = script.requests.count
+        findCursors(script, env: load.env)
+        if let target { compareTargets(script, target, env: load.env) }
+        checkThresholds(script)
     }
 
     func at(_ line: Int) -> String { "\(path):\(line)" }
 
     // MARK: cursors
 
-    private mutating func findCursors(env: [String: String]) {
+    private mutating func findCursors(_ script: K6Script, env: [String: String]) {
         var seen: Set<String> = []
         for request in script.requests {
             for alternative in request.alternatives {
@@ -178,7 +183,7 @@ struct ScriptAnalysis {
         a.lowercased() == b.lowercased() || (loopbackNames.contains(a.lowercased()) && loopbackNames.contains(b.lowercased()))
     }
 
-    private mutating func compareTargets(_ target: ServiceURL, env: [String: String]) {
+    private mutating func compareTargets(_ script: K6Script, _ target: ServiceURL, env: [String: String]) {
         var seen: Set<String> = []
         for request in script.requests {
             for alternative in request.alternatives {
@@ -221,7 +226,7 @@ struct ScriptAnalysis {
         "grpc_req_duration", "grpc_streams", "grpc_streams_msgs_sent", "grpc_streams_msgs_received",
     ]
 
-    private mutating func checkThresholds() {
+    private mutating func checkThresholds(_ script: K6Script) {
         for t in script.options.thresholds {
             let base = String(t.metric.prefix { $0 != "{" }).trimmingCharacters(in: .whitespaces)
             let isBuiltin = Self.builtinMetrics.contains(base) || base.hasPrefix("browser_") || base.hasPrefix("ws_")
@@ -283,8 +288,8 @@ struct ScriptAnalysis {
         for n in thresholdWarnings { findings.append(.object(Evidence(["location": .string(n.location), "problem": .string(n.message)]))) }
         if !findings.isEmpty { evidence["findings"] = .array(findings) }
         if !targetNotes.isEmpty { evidence["notes"] = .array(targetNotes.map { .string("\($0.location): \($0.message)") }) }
-        if script.problemCount > 0 {
-            evidence["unreadable"] = .array(script.problems.prefix(5).map { .string("\(at($0.line)): \($0.message)") })
+        if problemCount > 0 {
+            evidence["unreadable"] = .array(problems.prefix(5).map { .string("\(at($0.line)): \($0.message)") })
         }
         if let live {
             evidence["live"] = .string(live.text)
@@ -317,12 +322,12 @@ struct ScriptAnalysis {
             return .warn("\(w.location): \(w.message)\(more)", evidence: evidence,
                          fix: "define the metric (new Rate/Trend/Counter/Gauge) or fix the threshold expression")
         }
-        if script.problemCount > 0, let p = script.problems.first {
-            return .warn("\(at(p.line)): \(p.message) (\(script.problemCount) unreadable part\(script.problemCount == 1 ? "" : "s"); requests after it may be missed)",
+        if problemCount > 0, let p = problems.first {
+            return .warn("\(at(p.line)): \(p.message) (\(problemCount) unreadable part\(problemCount == 1 ? "" : "s"); requests after it may be missed)",
                          evidence: evidence, fix: "check that load.script is the JavaScript file k6 runs")
         }
         let vus = evidence["peakVUs"].map { ", peak \($0.display) VUs" } ?? ""
-        return .pass("\(path): \(script.requests.count) request\(script.requests.count == 1 ? "" : "s"), no invented cursors, base URL on the target\(vus)",
+        return .pass("\(path): \(requestCount) request\(requestCount == 1 ? "" : "s"), no invented cursors, base URL on the target\(vus)",
                      evidence: evidence)
     }
 }

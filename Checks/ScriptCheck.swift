@@ -8,10 +8,9 @@ import PreflightProbes
 /// worth knowing either way), and the engine has no "run after, but don't block" ordering. The live
 /// confirmation decides for itself: it sends at most two GETs, only to the target's host and port,
 /// and only says "confirmed" when the request without the cursor succeeds.
-public struct ScriptCheck: DescribedCheck {
+public struct ScriptCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "script", title: "Load script", layer: .script, prerequisites: [],
-        needs: "load.script; load.env; target (for the base URL and the live confirmation)",
         examples: [
             CheckExample("cursors taken from earlier responses; base URL resolves to the target", .pass),
             CheckExample("cursor=${Date.now()} or Math.random() in a history URL", .fail),
@@ -20,50 +19,33 @@ public struct ScriptCheck: DescribedCheck {
             CheckExample("load.script missing or unreadable", .fail),
         ],
         timeoutBudget: 2)
-
-    /// Scripts past 20 MiB are not k6 scripts anyone edits by hand.
-    static let sizeCap = 20 << 20
+    public static let settings: [any ConfigSection.Type] = []
+    public static let facts: [any Fact.Type] = [TargetURL.self, LoadPlan.self]
 
     let probes: Probes
     public init(probes: Probes) { self.probes = probes }
 
-    /// Peak virtual users of the test: `load.vus` when given, else what the script's options ask for.
-    public static func peakVUs(config: Config) -> Int? {
-        let load = config.section(LoadSettings.self)
-        if let v = load.vus { return v }
-        guard let path = load.script, let text = try? String(contentsOfFile: resolvePath(path, config: config), encoding: .utf8) else {
-            return nil
-        }
-        return K6Script(source: text, env: load.env).options.peakVUs
-    }
-
-    static func resolvePath(_ path: String, config: Config) -> String {
-        if path.hasPrefix("/") { return path }
-        let base = config.file.map { URL(fileURLWithPath: $0).deletingLastPathComponent() }
-            ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        return base.appendingPathComponent(path).standardized.path
-    }
-
     public func run(_ context: CheckContext) async throws -> CheckOutcome {
-        let load = context.config.section(LoadSettings.self)
-        guard let path = load.script else { return .skipped("no load.script configured") }
-        let full = Self.resolvePath(path, config: context.config)
+        let plan = context.fact(LoadPlan.self)
+        guard let path = plan.scriptPath, let full = plan.scriptFile, let reading = plan.reading else {
+            return .skipped("no load.script configured")
+        }
         var evidence = Evidence(["script": .string(path)])
-        guard let data = FileManager.default.contents(atPath: full) else {
-            let exists = FileManager.default.fileExists(atPath: full)
+        let analysis: ScriptAnalysis
+        switch reading {
+        case .missing(_, let exists):
             return .fail("load.script \(path) \(exists ? "cannot be read (permission? a directory?)" : "does not exist")"
                          + (full == path ? "" : " (looked at \(full))"), evidence: evidence,
                          fix: "set load.script to the k6 script the test runs (relative paths start at the config file's folder)")
-        }
-        guard data.count <= Self.sizeCap else {
-            return .fail("load.script \(path) is \(data.count >> 20) MiB: not a k6 script", evidence: evidence,
+        case .tooLarge(let bytes):
+            return .fail("load.script \(path) is \(bytes >> 20) MiB: not a k6 script", evidence: evidence,
                          fix: "point load.script at the k6 script itself")
+        case .read(let options, let a):
+            analysis = a
+            evidence["requests"] = .int(a.requestCount)
+            if let peak = plan.peakVUs { evidence["peakVUs"] = .int(peak) }
+            if let d = options.duration { evidence["duration"] = .string(d) }
         }
-        let script = K6Script(source: String(decoding: data, as: UTF8.self), env: load.env)
-        let analysis = ScriptAnalysis(script: script, path: path, load: load, target: context.config.target)
-        evidence["requests"] = .int(script.requests.count)
-        if let peak = load.vus ?? script.options.peakVUs { evidence["peakVUs"] = .int(peak) }
-        if let d = script.options.duration { evidence["duration"] = .string(d) }
 
         var live: LiveConfirmation?
         if let cursor = analysis.cursorFindings.first, let target = context.config.target {

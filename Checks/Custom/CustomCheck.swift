@@ -16,7 +16,7 @@ public struct CustomCheck: Check {
         if case .tcp = spec.kind { budget = 2 }  // DNS, then connect
         if case .sql = spec.kind { budget = 2 }  // connect, then the query: each has the whole timeout
         description = CheckDescription(id: spec.id, title: spec.title, layer: spec.layer, prerequisites: spec.needs,
-                                       needs: "checks: (user-defined)", examples: [], timeoutBudget: budget)
+                                       examples: [], timeoutBudget: budget)
     }
 
     public func run(_ context: CheckContext) async throws -> CheckOutcome {
@@ -113,7 +113,7 @@ public struct CustomCheck: Check {
     }
 
     func sql(_ query: String, _ expect: SQLExpectation?, _ own: DatabaseURL?, _ context: CheckContext) async -> CheckOutcome {
-        guard let url = own ?? context.config.section(DatabaseSettings.self).url else {
+        guard let url = own ?? context.fact(DatabaseSettings.self).url else {
             return .fail("no database to run the query on", fix: "set database.url, or database_url on this check")
         }
         var evidence = Evidence(["query": .string(query), "server": .string(url.hostPort)])
@@ -150,7 +150,7 @@ public struct CustomCheck: Check {
     func command(_ argv: [String], _ exit: Int32, _ pattern: String?, _ timeout: Duration) async -> CheckOutcome {
         let shown = argv.first == "/bin/sh" && argv.count == 3 ? argv[2] : argv.joined(separator: " ")
         var evidence = Evidence(["command": .string(shown)])
-        switch await Subprocess.run(argv, timeout: timeout, outputCap: 256 << 10) {
+        switch await probes.subprocess.run(argv, timeout: timeout, outputCap: 256 << 10) {
         case .failure(let e):
             return .fail(e.description, evidence: evidence)
         case .success(let r):

@@ -59,6 +59,9 @@ public struct SQLExpectation: Sendable, Equatable, CustomStringConvertible {
 /// `checks:` in preflight.yml: the user's own checks, without recompiling.
 public struct CustomCheckSettings: ConfigSection {
     public static let key = "checks"
+    public static let keys: [String] = []
+    /// A generated config cannot start more concurrent probes than this.
+    public static let checkCap = 200
     public var specs: [CustomCheckSpec] = []
 
     static let kinds = ["http", "tcp", "sql", "command"]
@@ -67,6 +70,10 @@ public struct CustomCheckSettings: ConfigSection {
 
     public init() {}
     public init(reading r: SectionReader) {
+        if case .sequence(let items, _)? = r.node, items.count > Self.checkCap {
+            r.problem(nil, "\(items.count) checks; at most \(Self.checkCap) are allowed (they run concurrently)")
+            return
+        }
         var seen: [String: Int] = [:]
         specs = r.elements { item in Self.read(item) }
         let builtIn = Set(AllChecks.builtInIDs)

@@ -15,16 +15,21 @@ extension DescribedCheck {
     public var description: CheckDescription { Self.description }
 }
 
-/// What every check gets: the loaded config, the per-operation timeout and the results so far.
+/// What every check gets: the loaded config, the run's shared facts, the per-operation timeout and the results so far.
 public struct CheckContext: Sendable {
     public let config: Config
     public let timeout: Duration
     /// Results of this check's prerequisites (all passed or warned).
     public let prerequisites: [CheckID: CheckResult]
+    let facts: FactStore
 
-    public init(config: Config, timeout: Duration, prerequisites: [CheckID: CheckResult] = [:]) {
+    public init(config: Config, timeout: Duration, prerequisites: [CheckID: CheckResult] = [:], facts: FactStore? = nil) {
         self.config = config
         self.timeout = timeout
         self.prerequisites = prerequisites
+        self.facts = facts ?? FactStore(config: config)
     }
+
+    /// A fact of the run (derived once, shared with every other check that reads it).
+    public func fact<F: Fact>(_ type: F.Type) -> F { facts.get(type) }
 }

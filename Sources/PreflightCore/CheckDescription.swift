@@ -24,19 +24,16 @@ public struct CheckDescription: Sendable {
     public let title: String
     public let layer: Layer
     public let prerequisites: [CheckID]
-    /// The config keys it reads, for `preflight checks`.
-    public let needs: String
     public let examples: [CheckExample]
     /// How many `--timeout`s the check may take before the engine gives up on it.
     public let timeoutBudget: Int
 
     public init(id: CheckID, title: String, layer: Layer, prerequisites: [CheckID] = [],
-                needs: String, examples: [CheckExample], timeoutBudget: Int = 1) {
+                examples: [CheckExample], timeoutBudget: Int = 1) {
         self.id = id
         self.title = title
         self.layer = layer
         self.prerequisites = prerequisites
-        self.needs = needs
         self.examples = examples
         self.timeoutBudget = timeoutBudget
     }

@@ -3,7 +3,11 @@ import Yams
 
 /// A config section owned by one check (`health`, `database`, …), read by that check's own code.
 public protocol ConfigSection: Sendable {
+    /// The top-level key. Two sections may share one (`database.url` is the database's, `database.pools` the pool check's).
     static var key: String { get }
+    /// The keys it reads in that mapping; the loader rejects any key no section sharing the mapping reads.
+    /// Empty for a section that is not a mapping of keys (`checks:` is a list) and checks its own shape.
+    static var keys: [String] { get }
     /// The section's value when the config does not mention it.
     init()
     /// Reads the section, reporting every problem to the reader's sink.
@@ -14,21 +18,29 @@ public protocol ConfigSection: Sendable {
 public struct Config: Sendable {
     public var target: ServiceURL?
     public var timeout: Duration?
+    /// Each operation's deadline when neither the file nor --timeout sets one: applied here only.
+    public static let defaultTimeout: Duration = .seconds(3)
+    public var effectiveTimeout: Duration { timeout ?? Self.defaultTimeout }
     public var file: String?
     var sections: [String: any ConfigSection] = [:]
+    /// The top-level keys the file (or the command line) gave, so a run knows what it was asked to check.
+    public var givenKeys: Set<String> = []
 
     public init(target: ServiceURL? = nil, timeout: Duration? = nil, file: String? = nil, sections: [any ConfigSection] = []) {
         self.target = target
         self.timeout = timeout
         self.file = file
-        for s in sections { self.sections[type(of: s).key] = s }
+        for s in sections { self.sections[Self.slot(type(of: s))] = s }
     }
 
     public func section<S: ConfigSection>(_ type: S.Type) -> S {
-        sections[S.key] as? S ?? S()
+        sections[Self.slot(S.self)] as? S ?? S()
     }
 
-    public mutating func set<S: ConfigSection>(_ section: S) { sections[S.key] = section }
+    public mutating func set<S: ConfigSection>(_ section: S) { sections[Self.slot(S.self)] = section }
+
+    /// Sections sharing a top-level key are stored apart, by type.
+    static func slot(_ type: any ConfigSection.Type) -> String { "\(type.key)/\(String(reflecting: type))" }
 }
 
 /// Reads preflight.yml: YAML, `${VAR}` substitution, top-level keys plus every check's section.
@@ -75,8 +87,15 @@ public struct ConfigLoader {
         for o in overrides { root = Self.setting(o.path.split(separator: ".").map(String.init), to: o.value, in: root) }
 
         let top = SectionReader(node: root, path: "", sink: sink)
-        top.allowKeys(Self.coreKeys + sections.map { $0.key })
+        var topKeys = Self.coreKeys
+        for s in sections where !topKeys.contains(s.key) { topKeys.append(s.key) }
+        top.allowKeys(topKeys)
         var config = Config(file: file)
+        if case .mapping(let pairs, _) = root { config.givenKeys = Set(pairs.map(\.key)) }
+        // A mapping shared by several sections accepts the union of their keys, checked once here.
+        var keysOf: [String: [String]] = [:]
+        for s in sections where !s.keys.isEmpty { keysOf[s.key, default: []] += s.keys }
+        for (key, known) in keysOf.sorted(by: { $0.key < $1.key }) { top.child(key).allowKeys(known) }
         if let raw = top.string("target") {
             let (url, why) = ServiceURL.parse(raw)
             if let why { top.problem("target", why) }
@@ -85,7 +104,7 @@ public struct ConfigLoader {
         config.timeout = top.duration("timeout", in: .milliseconds(50)...(.seconds(600)))
         for type in sections {
             let reader = top.child(type.key)
-            config.sections[type.key] = type.init(reading: reader)
+            config.sections[Config.slot(type)] = type.init(reading: reader)
         }
         if !sink.problems.isEmpty { throw ConfigError(file: file, problems: sink.problems) }
         return config

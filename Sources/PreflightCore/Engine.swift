@@ -19,6 +19,7 @@ public struct Engine: Sendable {
         let byID = Dictionary(checks.map { ($0.description.id, $0) }, uniquingKeysWith: { a, _ in a })
         var results: [CheckID: CheckResult] = [:]
         var pending = checks.map { $0.description }
+        let facts = FactStore(config: config)
 
         // Checks left out by --only/--skip end as skipped before anything runs.
         pending.removeAll { d in
@@ -47,7 +48,8 @@ public struct Engine: Sendable {
                         }
                         let check = byID[d.id]!
                         let context = CheckContext(config: config, timeout: timeout,
-                                                   prerequisites: Dictionary(prereqs.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+                                                   prerequisites: Dictionary(prereqs.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
+                                                   facts: facts)
                         inFlight.append(d.id)
                         group.addTask { await Engine.runOne(check, context: context) }
                     }

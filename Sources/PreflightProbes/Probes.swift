@@ -1,19 +1,25 @@
 /// Everything the checks touch in the outside world, in one place: live by default, fakes in tests.
+/// A check does no I/O of its own: sockets, DNS, HTTP (one request or a burst), PostgreSQL and child processes all pass here.
 public struct Probes: Sendable {
     public var resolver: any Resolver
     public var tcp: any TCPConnector
     public var sockets: any ListeningSocketTable
     public var http: any HTTPClient
+    public var burster: any HTTPBurster
     public var postgres: any PostgresConnector
+    public var subprocess: any SubprocessRunner
 
     public init(resolver: any Resolver = SystemResolver(), tcp: any TCPConnector = SystemTCPConnector(),
                 sockets: any ListeningSocketTable = ProcListeningSocketTable(),
-                http: any HTTPClient = CurlHTTPClient(), postgres: any PostgresConnector = LibPQConnector()) {
+                http: any HTTPClient = CurlHTTPClient(), burster: any HTTPBurster = CurlHTTPBurst(),
+                postgres: any PostgresConnector = LibPQConnector(), subprocess: any SubprocessRunner = SpawnedSubprocess()) {
         self.resolver = resolver
         self.tcp = tcp
         self.sockets = sockets
         self.http = http
+        self.burster = burster
         self.postgres = postgres
+        self.subprocess = subprocess
     }
 
     public static var live: Probes { Probes() }

@@ -10,6 +10,19 @@ public struct SubprocessResult: Sendable, Equatable {
     public var seconds: Double
 }
 
+/// The seam for child processes: run a program, bounded in time and output.
+public protocol SubprocessRunner: Sendable {
+    func run(_ argv: [String], timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError>
+}
+
+/// The live runner: `Subprocess.run`.
+public struct SpawnedSubprocess: SubprocessRunner {
+    public init() {}
+    public func run(_ argv: [String], timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError> {
+        await Subprocess.run(argv, timeout: timeout, outputCap: outputCap)
+    }
+}
+
 /// Runs a program with posix_spawn, reads both streams with poll, kills its whole process group at
 /// the deadline and reaps it with waitpid: bounded in time and in output, independent of Foundation.Process.
 public enum Subprocess {

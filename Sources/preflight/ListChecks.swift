@@ -9,12 +9,12 @@ struct ListChecks: ParsableCommand {
 
     func run() throws {
         var out: [String] = []
-        for check in AllChecks.make() {
-            let d = check.description
+        for type in AllChecks.builtIn {
+            let d = type.description
             let needs = d.prerequisites.isEmpty ? "none" : d.prerequisites.joined(separator: ", ")
             out.append("\(d.id) — \(d.title)")
             out.append("  prerequisites: \(needs)")
-            out.append("  config: \(d.needs)")
+            out.append("  config: \(type.configKeys.joined(separator: ", "))")
             for e in d.examples { out.append("  \(e.outcome.rawValue): \(e.situation)") }
             out.append("")
         }

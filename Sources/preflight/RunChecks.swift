@@ -32,7 +32,7 @@ struct Gate {
         let only = try ids(options.only, known: known, flag: "--only")
         let skip = try ids(options.skip, known: known, flag: "--skip")
         let engine = Engine(checks: checks)
-        let timeout = config.timeout ?? .seconds(3)
+        let timeout = config.effectiveTimeout
 
         let clock = ContinuousClock()
         let start = clock.now
@@ -154,8 +154,10 @@ struct Gate {
             Output.stderr("preflight: \(error)\n")
             throw ExitCode(2)
         }
-        if loaded.target == nil && loaded.section(DatabaseSettings.self).url == nil {
-            Output.stderr("preflight: nothing to check: set target or database.url (or --target / --database-url)\n")
+        // Runnable when the config gives any check its inputs (a script-only or schema-only config too).
+        let sectionKeys = Set(AllChecks.sections.map { $0.key })
+        if loaded.target == nil && loaded.givenKeys.isDisjoint(with: sectionKeys) {
+            Output.stderr("preflight: nothing to check: set target, database.url, load.script, schema.prisma or checks (or --target / --database-url)\n")
             throw ExitCode(2)
         }
         return loaded

@@ -133,7 +133,8 @@ final class HeldSessions: @unchecked Sendable {
 
     func run(_ pg: PostgresCluster, _ pools: [PoolSpec], probe: Bool = false, vus: Int? = nil) async throws -> CheckOutcome {
         var c = Config()
-        c.set(DatabaseSettings(url: url(pg.url), pools: pools, probeConnections: probe))
+        c.set(DatabaseSettings(url: url(pg.url)))
+        c.set(PoolSettings(pools: pools, probeConnections: probe))
         if let vus {
             var l = LoadSettings()
             l.vus = vus

@@ -89,7 +89,7 @@ private func loadConfig(_ yaml: String) throws -> Config {
               pgbouncer:
                 max_client_conn: 200
             """)
-        let s = c.section(DatabaseSettings.self)
+        let s = c.section(PoolSettings.self)
         #expect(s.pools.map(\.name) == ["api", "worker"])
         #expect(s.pools[0].replicas == 3)
         #expect(s.pools[1].driver == .hikari)
@@ -134,7 +134,7 @@ private func loadConfig(_ yaml: String) throws -> Config {
         let server = ServerConnections(maxConnections: max, superuserReserved: 3, reserved: reserved, inUse: inUse,
                                        roleLimits: roleLimits, databaseLimits: [:], superusers: [])
         let demand = PoolDemand(pools, physicalCPUs: 2)
-        let settings = DatabaseSettings(url: url(base), pools: pools, pgbouncer: pgbouncer)
+        let settings = PoolSettings(pools: pools, pgbouncer: pgbouncer)
         return PoolVerdict(server: server, demand: demand, route: Routing(settings: settings, demand: demand, fallback: url(base)),
                            vus: vus).outcome()
     }

@@ -89,10 +89,10 @@ private func findings(_ o: CheckOutcome) -> [String] {
     }
 
     @Test func peakVUsPrefersLoadVus() {
-        #expect(ScriptCheck.peakVUs(config: scriptConfig("batch-and-options.js")) == 75)
-        #expect(ScriptCheck.peakVUs(config: scriptConfig("batch-and-options.js", vus: 7)) == 7)
+        #expect(LoadPlan.derive(from: scriptConfig("batch-and-options.js")).peakVUs == 75)
+        #expect(LoadPlan.derive(from: scriptConfig("batch-and-options.js", vus: 7)).peakVUs == 7)
         let chat = scriptConfig(packageRoot.appendingPathComponent("Tests/SampleStack/k6/chat.js").path, env: ["VUS": "12"])
-        #expect(ScriptCheck.peakVUs(config: chat) == 12)
+        #expect(LoadPlan.derive(from: chat).peakVUs == 12)
     }
 
     @Test func unreadablePartsWarn() async throws {

@@ -4,12 +4,12 @@ import Testing
 /// A section like a check's own, to exercise the loader.
 struct ProbeSection: ConfigSection {
     static let key = "probe"
+    static let keys = ["path", "url", "count"]
     var path = "/health"
     var url: DatabaseURL?
     var count: Int?
     init() {}
     init(reading r: SectionReader) {
-        r.allowKeys(["path", "url", "count"])
         if let p = r.string("path") { path = p }
         if let raw = r.string("url") {
             let (u, why) = DatabaseURL.parse(raw)
@@ -20,8 +20,32 @@ struct ProbeSection: ConfigSection {
     }
 }
 
+/// A second section in the same mapping (as the pool check's keys share `database:` with `database.url`).
+struct ProbeExtraSection: ConfigSection {
+    static let key = "probe"
+    static let keys = ["extra"]
+    var extra: String?
+    init() {}
+    init(reading r: SectionReader) { extra = r.string("extra") }
+}
+
 @Suite struct ConfigLoaderTests {
     let loader = ConfigLoader(sections: [ProbeSection.self])
+
+    @Test func sectionsSharingAMappingAcceptTheUnionOfTheirKeysAndNothingElse() throws {
+        let two = ConfigLoader(sections: [ProbeSection.self, ProbeExtraSection.self])
+        let c = try two.load(yaml: "probe:\n  path: /x\n  extra: yes\n", file: nil, environment: [:])
+        #expect(c.section(ProbeSection.self).path == "/x")
+        #expect(c.section(ProbeExtraSection.self).extra == "yes")
+        #expect(c.givenKeys == ["probe"])
+        do {
+            _ = try two.load(yaml: "probe:\n  extr: 1\n", file: nil, environment: [:])
+            Issue.record("an unknown key must be a config error")
+        } catch {
+            #expect(error.problems.count == 1)
+            #expect(error.problems.first?.message.contains("did you mean extra?") == true)
+        }
+    }
 
     @Test func readsTargetTimeoutAndSection() throws {
         let c = try loader.load(yaml: """

@@ -10,7 +10,7 @@ struct FakeCheck: Check {
 
     init(_ id: CheckID, layer: Layer = .service, needs: [CheckID] = [],
          _ body: @escaping @Sendable (CheckContext) async throws -> CheckOutcome) {
-        description = CheckDescription(id: id, title: "Fake \(id)", layer: layer, prerequisites: needs, needs: "-", examples: [])
+        description = CheckDescription(id: id, title: "Fake \(id)", layer: layer, prerequisites: needs, examples: [])
         self.body = body
     }
 

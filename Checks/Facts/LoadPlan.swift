@@ -1,0 +1,90 @@
+import Foundation
+import PreflightCore
+
+/// `load:` in preflight.yml: the load test that will run.
+public struct LoadSettings: ConfigSection {
+    public static let key = "load"
+    public static let keys = ["script", "env", "vus", "duration"]
+    /// Path of the k6 script.
+    public var script: String?
+    /// The -e / environment values the test will run with.
+    public var env: [String: String] = [:]
+    /// Peak virtual users, when given (overrides the script's options).
+    public var vus: Int?
+    public var duration: Duration?
+
+    public init() {}
+    public init(reading r: SectionReader) {
+        script = r.string("script")
+        vus = r.int("vus", in: 1...1_000_000)
+        duration = r.duration("duration", in: .seconds(1)...(.seconds(7 * 24 * 3600)))
+        let e = r.child("env")
+        if case .mapping(let pairs, _)? = e.node {
+            for p in pairs {
+                if let v = e.string(p.key) { env[p.key] = v }
+            }
+        } else {
+            e.allowKeys([])
+        }
+    }
+}
+
+/// The load plan: `load:` plus the one reading of the k6 script that every check shares (the script
+/// check's findings, the pool and rate-limit checks' peak VUs). The script is read once per run, under one size cap.
+public struct LoadPlan: Fact {
+    public static let name = "load plan"
+    public static let sections: [any ConfigSection.Type] = [LoadSettings.self]
+
+    /// Scripts past 20 MiB are not k6 scripts anyone edits by hand.
+    public static let sizeCap = 20 << 20
+
+    /// How the script read, when `load.script` is set.
+    enum Reading: Sendable {
+        case missing(full: String, exists: Bool)
+        case tooLarge(bytes: Int)
+        case read(options: K6Options, analysis: ScriptAnalysis)
+    }
+
+    public let settings: LoadSettings
+    /// `load.script` as written, and where it was looked for (relative to the config file's folder).
+    public let scriptPath: String?
+    public let scriptFile: String?
+    let reading: Reading?
+
+    /// The script's evaluated options, when it was read.
+    public var options: K6Options? {
+        if case .read(let o, _)? = reading { return o }
+        return nil
+    }
+
+    /// Peak virtual users of the test: `load.vus` when given, else what the script's options ask for.
+    public var peakVUs: Int? { settings.vus ?? options?.peakVUs }
+
+    public static func derive(from config: Config) -> LoadPlan {
+        let load = config.section(LoadSettings.self)
+        guard let path = load.script else { return LoadPlan(settings: load, scriptPath: nil, scriptFile: nil, reading: nil) }
+        let full = resolve(path, configFile: config.file)
+        return LoadPlan(settings: load, scriptPath: path, scriptFile: full, reading: read(full, path: path, load: load, target: config.target))
+    }
+
+    static func read(_ full: String, path: String, load: LoadSettings, target: ServiceURL?) -> Reading {
+        // The size is known before reading: a huge file is never loaded whole.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: full))?[.size] as? Int, size > sizeCap {
+            return .tooLarge(bytes: size)
+        }
+        guard let data = FileManager.default.contents(atPath: full) else {
+            return .missing(full: full, exists: FileManager.default.fileExists(atPath: full))
+        }
+        guard data.count <= sizeCap else { return .tooLarge(bytes: data.count) }
+        let script = K6Script(source: String(decoding: data, as: UTF8.self), env: load.env)
+        return .read(options: script.options, analysis: ScriptAnalysis(script: script, path: path, load: load, target: target))
+    }
+
+    /// Relative paths start at the config file's folder (or the current one).
+    public static func resolve(_ path: String, configFile: String?) -> String {
+        if path.hasPrefix("/") { return path }
+        let base = configFile.map { URL(fileURLWithPath: $0).deletingLastPathComponent() }
+            ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        return base.appendingPathComponent(path).standardized.path
+    }
+}
