@@ -51,6 +51,12 @@ public struct DatabaseCheck: BuiltInCheck {
             let version = row.first.flatMap { $0 } ?? "?"
             evidence["version"] = .string(version)
             evidence["readOnly"] = .bool(row.count > 1 && row[1] == "on")
+            evidence["readOnlyBy"] = .string(session.readOnlyMode.rawValue)
+            if !url.driverParameters.isEmpty {
+                // Names only: the application's own parameters, which libpq never sees.
+                evidence["driverParameters"] = .string(url.driverParameters.keys.sorted().joined(separator: ", ")
+                                                       + " (the driver's; not passed to libpq)")
+            }
             evidence["latencyMs"] = .double(round2(ms))
             let who = row.count > 3 ? "\(row[2] ?? "?") on \(row[3] ?? "?")" : "\(url.user ?? "?")"
             let short = version.split(separator: " ").first.map(String.init) ?? version

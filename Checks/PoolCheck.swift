@@ -208,18 +208,6 @@ struct Routing: Sendable {
 
     /// Each pool's connections with its own URL, as its service would open them.
     func probePlan() -> [(url: DatabaseURL, count: Int)] {
-        demand.pools.compactMap { p in p.total.map { (Self.libpqURL(url(p)), $0) } }.filter { $0.1 > 0 }
-    }
-
-    /// Prisma's own URL parameters (connection_limit, pool_timeout, schema, …): libpq rejects unknown ones.
-    static let clientOnlyParameters: Set<String> = ["connection_limit", "pool_timeout", "schema", "pgbouncer", "socket_timeout",
-                                                    "statement_cache_size", "connect_timeout_ms", "sslaccept", "sslidentity"]
-
-    static func libpqURL(_ u: DatabaseURL) -> DatabaseURL {
-        guard u.query.keys.contains(where: clientOnlyParameters.contains),
-              var c = URLComponents(string: u.raw) else { return u }
-        c.queryItems = c.queryItems?.filter { !clientOnlyParameters.contains($0.name) }
-        if c.queryItems?.isEmpty == true { c.queryItems = nil }
-        return c.string.flatMap { DatabaseURL.parse($0).0 } ?? u
+        demand.pools.compactMap { p in p.total.map { (url(p), $0) } }.filter { $0.1 > 0 }
     }
 }

@@ -71,7 +71,7 @@ public struct SchemaCheck: BuiltInCheck {
                 switch await LiveSchema.read(url: url, connector: probes.postgres, timeout: context.timeout) {
                 case .success(let live):
                     let comparison = live.compare(schema, prismaFile: project.display(project.prismaPath),
-                                                  defaultSchema: url.query["schema"].flatMap { $0.isEmpty ? nil : $0 } ?? "public")
+                                                  defaultSchema: url.schema ?? "public")
                     report.findings += comparison.findings
                     report.comparedDatabase = true
                     report.evidence["database"] = .string("compared with \(url.hostPort)/\(url.database ?? "-")")

@@ -1,5 +1,6 @@
 import Foundation
 import PreflightCore
+import PreflightProbes
 
 /// One user-defined check from `checks:` in preflight.yml.
 public struct CustomCheckSpec: Sendable {

@@ -1,4 +1,5 @@
 import PreflightCore
+import PreflightProbes
 
 /// `database.url` (or `--database-url`): the database every database-facing check uses, parsed once at
 /// load (one `DatabaseURL.parse`); its password is a secret from then on. The pool check's own keys

@@ -1,5 +1,6 @@
 import Foundation
 import PreflightCore
+import PreflightProbes
 
 /// The client library behind a pool, for its default size when the config gives none.
 public enum PoolDriver: String, Sendable, CaseIterable {
@@ -100,8 +101,8 @@ public struct PoolDemand: Sendable {
 
     public static func size(of p: PoolSpec, physicalCPUs: Int) -> PoolSize {
         if let n = p.size { return .bounded(n, source: "size in the config") }
-        if let raw = p.url?.query["connection_limit"], let n = Int(raw), n > 0 {
-            return .bounded(n, source: "connection_limit=\(n) in its url")
+        if let n = p.url?.connectionLimit {
+            return .bounded(n, source: "\(p.url?.connectionLimitParameter ?? "connection_limit")=\(n) in its url")
         }
         switch p.driver {
         case .prisma?:

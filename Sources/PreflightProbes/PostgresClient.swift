@@ -20,10 +20,25 @@ public protocol PostgresConnector: Sendable {
     func connect(_ url: DatabaseURL, timeout: Duration) async -> Result<any PostgresSession, PostgresError>
 }
 
+/// How a session keeps preflight read-only.
+public enum ReadOnlyMode: String, Sendable {
+    /// The startup parameter `options=-c default_transaction_read_only=on`: every statement of the session.
+    case sessionOption = "session option default_transaction_read_only=on"
+    /// Each query inside `BEGIN READ ONLY … ROLLBACK`: PgBouncer refuses the `options` startup parameter (and
+    /// a session-level SET would leak to other clients in its transaction pool mode), and libpq's
+    /// `target_session_attrs=read-write` would take the session option for a standby.
+    case readOnlyTransaction = "each query in BEGIN READ ONLY … ROLLBACK"
+}
+
 /// An open, read-only session. Rows come back as text, NULL as nil.
 public protocol PostgresSession: Sendable {
     func query(_ sql: String, timeout: Duration) async -> Result<[[String?]], PostgresError>
     func close() async
+    var readOnlyMode: ReadOnlyMode { get }
+}
+
+extension PostgresSession {
+    public var readOnlyMode: ReadOnlyMode { .sessionOption }
 }
 
 /// libpq through its non-blocking API (PQconnectStartParams, PQconnectPoll, PQsendQuery),
@@ -34,46 +49,74 @@ public struct LibPQConnector: PostgresConnector {
     public func connect(_ url: DatabaseURL, timeout: Duration) async -> Result<any PostgresSession, PostgresError> {
         await Blocking.run { () -> Result<any PostgresSession, PostgresError> in
             let deadline = Deadline(timeout)
-            // The session is read-only from its first statement: preflight never writes.
-            let keys = ["dbname", "application_name", "options", "connect_timeout"]
             // statement_timeout: the server ends a query on its own shortly after our deadline, so a query
             // waiting on a lock does not stay queued behind it when preflight is killed before its PQcancel.
             let statementTimeoutMs = Int(timeout.milliseconds.rounded(.up)) + 500
-            let values = [url.raw, "preflight", "-c default_transaction_read_only=on -c statement_timeout=\(statementTimeoutMs)",
-                          String(max(2, Int(timeout.seconds.rounded(.up))))]
-            let conn: OpaquePointer? = withCStrings(keys) { k in withCStrings(values) { v in PQconnectStartParams(k, v, 1) } }
-            guard let conn else { return .failure(PostgresError("libpq could not allocate a connection")) }
-            if PQstatus(conn) == CONNECTION_BAD {
+            // The session is read-only from its first statement: preflight never writes. Through PgBouncer
+            // (pgbouncer=true, or a refusal of `options`) every query runs in a read-only transaction instead.
+            if !url.viaPgBouncer && !url.choosesAWritableHost {
+                switch Self.open(url, options: "-c default_transaction_read_only=on -c statement_timeout=\(statementTimeoutMs)",
+                                 timeout: timeout, deadline: deadline) {
+                case .success(let conn):
+                    return .success(LibPQSession(conn, mode: .sessionOption, statementTimeoutMs: statementTimeoutMs))
+                case .failure(let e) where !e.message.contains("unsupported startup parameter: options"):
+                    return .failure(e)
+                case .failure:
+                    break
+                }
+            }
+            switch Self.open(url, options: nil, timeout: timeout, deadline: deadline) {
+            case .success(let conn):
+                return .success(LibPQSession(conn, mode: .readOnlyTransaction, statementTimeoutMs: statementTimeoutMs))
+            case .failure(let e):
+                return .failure(e)
+            }
+        }
+    }
+
+    /// One connection attempt; the handle is moved into exactly one session.
+    static func open(_ url: DatabaseURL, options: String?, timeout: Duration, deadline: Deadline) -> Result<OpaquePointer, PostgresError> {
+        var keys = ["dbname", "application_name", "connect_timeout"]
+        var values = [url.conninfo, "preflight", String(max(2, Int(timeout.seconds.rounded(.up))))]
+        if let options { keys.append("options"); values.append(options) }
+        let conn: OpaquePointer? = withCStrings(keys) { k in withCStrings(values) { v in PQconnectStartParams(k, v, 1) } }
+        guard let conn else { return .failure(PostgresError("libpq could not allocate a connection")) }
+        if PQstatus(conn) == CONNECTION_BAD {
+            let e = PostgresError(String(cString: PQerrorMessage(conn)))
+            PQfinish(conn)
+            return .failure(e)
+        }
+        var state = PGRES_POLLING_WRITING
+        while true {
+            if state == PGRES_POLLING_OK { break }
+            if state == PGRES_POLLING_FAILED {
                 let e = PostgresError(String(cString: PQerrorMessage(conn)))
                 PQfinish(conn)
                 return .failure(e)
             }
-            var state = PGRES_POLLING_WRITING
-            while true {
-                if state == PGRES_POLLING_OK { break }
-                if state == PGRES_POLLING_FAILED {
-                    let e = PostgresError(String(cString: PQerrorMessage(conn)))
-                    PQfinish(conn)
-                    return .failure(e)
-                }
-                let waitFor = state == PGRES_POLLING_READING ? Int16(POLLIN) : Int16(POLLOUT)
-                guard wait(conn, for: waitFor, until: deadline) else {
-                    PQfinish(conn)
-                    return .failure(PostgresError("no answer within \(format(timeout)) (connected at TCP level, then silence)", timedOut: true))
-                }
-                state = PQconnectPoll(conn)
+            let waitFor = state == PGRES_POLLING_READING ? Int16(POLLIN) : Int16(POLLOUT)
+            guard wait(conn, for: waitFor, until: deadline) else {
+                PQfinish(conn)
+                return .failure(PostgresError("no answer within \(format(timeout)) (connected at TCP level, then silence)", timedOut: true))
             }
-            PQsetnonblocking(conn, 1)
-            return .success(LibPQSession(conn))
+            state = PQconnectPoll(conn)
         }
+        PQsetnonblocking(conn, 1)
+        return .success(conn)
     }
 }
 
 /// Owns one PGconn; PQfinish runs on close or at the latest in deinit.
 final class LibPQSession: PostgresSession {
     private let conn: Mutex<OpaquePointer?>
+    let readOnlyMode: ReadOnlyMode
+    let statementTimeoutMs: Int
 
-    init(_ conn: sending OpaquePointer) { self.conn = Mutex(conn) }
+    init(_ conn: sending OpaquePointer, mode: ReadOnlyMode, statementTimeoutMs: Int) {
+        self.conn = Mutex(conn)
+        readOnlyMode = mode
+        self.statementTimeoutMs = statementTimeoutMs
+    }
 
     deinit {
         conn.withLock { c in if let p = c { PQfinish(p); c = nil } }
@@ -87,7 +130,15 @@ final class LibPQSession: PostgresSession {
         await Blocking.run { [self] in
             conn.withLock { c -> Result<[[String?]], PostgresError> in
                 guard let p = c else { return .failure(PostgresError("connection is closed")) }
-                return Self.run(sql, on: p, deadline: Deadline(timeout))
+                let deadline = Deadline(timeout)
+                guard readOnlyMode == .readOnlyTransaction else { return Self.run(sql, on: p, deadline: deadline) }
+                // One server connection for the whole transaction, in every PgBouncer pool mode; nothing outlives it.
+                if case .failure(let e) = Self.run("BEGIN TRANSACTION READ ONLY", on: p, deadline: deadline) { return .failure(e) }
+                defer { _ = Self.run("ROLLBACK", on: p, deadline: Deadline(.seconds(2))) }
+                if case .failure(let e) = Self.run("SET LOCAL statement_timeout = \(statementTimeoutMs)", on: p, deadline: deadline) {
+                    return .failure(e)
+                }
+                return Self.run(sql, on: p, deadline: deadline)
             }
         }
     }

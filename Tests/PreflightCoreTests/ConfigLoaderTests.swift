@@ -6,13 +6,13 @@ struct ProbeSection: ConfigSection {
     static let key = "probe"
     static let keys = ["path", "url", "count"]
     var path = "/health"
-    var url: DatabaseURL?
+    var url: ServiceURL?
     var count: Int?
     init() {}
     init(reading r: SectionReader) {
         if let p = r.string("path") { path = p }
         if let raw = r.string("url") {
-            let (u, why) = DatabaseURL.parse(raw)
+            let (u, why) = ServiceURL.parse(raw)
             if let why { r.problem("url", why) }
             url = u
         }
@@ -88,7 +88,7 @@ struct ProbeExtraSection: ConfigSection {
                 && text.contains("line 2: timout: unknown key (did you mean timeout?)")
                 && text.contains("line 5: probe.count: 99 is out of range")
                 && text.contains("line 6: probe.colour: unknown key")
-                && text.contains("line 7: probe.url: scheme must be postgresql")
+                && text.contains("line 7: probe.url: scheme must be http or https")
         }
     }
 

@@ -9,15 +9,6 @@ import Testing
         #expect(redactURL("postgresql://user@host/db") == "postgresql://user@host/db")
     }
 
-    @Test func parsingADatabaseURLRegistersItsPasswordForScrubbing() {
-        let (url, _) = DatabaseURL.parse("postgresql://chat:Registered-Pw%2F1@127.0.0.1:5432/chat?password=q-Pw-2")
-        #expect(url?.user == "chat")
-        #expect(url?.database == "chat")
-        let text = Secrets.shared.scrub("libpq said: Registered-Pw/1 and Registered-Pw%2F1 and q-Pw-2")
-        #expect(!text.contains("Registered-Pw"))
-        #expect(!text.contains("q-Pw-2"))
-    }
-
     @Test func serviceURLJoinsPaths() {
         let (t, _) = ServiceURL.parse("http://127.0.0.1:3001/api/v1/")
         #expect(t?.appending(path: "/health") == "http://127.0.0.1:3001/api/v1/health")

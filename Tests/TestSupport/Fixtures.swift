@@ -138,3 +138,32 @@ actor SharedCluster {
 }
 
 private let exitCluster = Mutex<PostgresCluster?>(nil)
+
+/// A real PgBouncer (Tests/Fixtures/pgbouncer.sh) in front of a test cluster, as the role `preflight`.
+public final class PgBouncerFixture: @unchecked Sendable {
+    public let directory: URL
+    public let port: Int
+    /// postgresql://preflight:…@127.0.0.1:PORT/preflight, through PgBouncer.
+    public let url: String
+
+    public static func start(_ pg: PostgresCluster, mode: String) async throws -> PgBouncerFixture {
+        try await offThread { try PgBouncerFixture(pg, mode: mode) }
+    }
+
+    init(_ pg: PostgresCluster, mode: String) throws {
+        directory = try temporaryDirectory("pf-pgb")
+        let out = try runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pgbouncer.sh").path, "start",
+                                                directory.path, String(pg.port), mode, "preflight", pg.password], limit: 30)
+        guard out.status == 0, let line = out.stdout.split(separator: "\n").first(where: { $0.hasPrefix("PORT=") }),
+              let p = Int(line.dropFirst(5)) else {
+            throw FixtureError("PgBouncer did not start: \(out.stderr)")
+        }
+        port = p
+        url = "postgresql://preflight:\(pg.password)@127.0.0.1:\(p)/preflight"
+    }
+
+    public func stop() {
+        _ = try? runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pgbouncer.sh").path, "stop", directory.path], limit: 30)
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
