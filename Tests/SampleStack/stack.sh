@@ -283,7 +283,8 @@ stack_up() {
 
   # ---- preflight.yml
   CFG_TARGET="http://127.0.0.1:$target_port/api/v1"
-  CFG_DB_URL=$db_url
+  # Prisma's own template, as the service's .env has it: the URL carries the driver's parameters.
+  CFG_DB_URL="$db_url?schema=public&connection_limit=$pool_size"
   CFG_POOLS=("chat-backend $pool_size 1 $db_url")
   CFG_RATE_REQUEST="POST /chat/conversations/$CONVERSATION/messages"
   CFG_RATE_BODY="{\"userId\":\"$LOADTEST_USER\",\"content\":\"preflight rate-limit probe\"}"
