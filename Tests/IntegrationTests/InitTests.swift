@@ -48,6 +48,27 @@ import TestSupport
         #expect(run.status == 1, "\(run.stderr)")
     }
 
+    /// Prisma's own template in the project's environment: init, then a run whose database check logs in
+    /// (libpq never sees ?schema=public; before, this was a false no-go).
+    @Test func prismaTemplateURLLogsInAfterInit() async throws {
+        let pg = try await PostgresCluster.shared()
+        let dir = try temporaryDirectory("pf-init-prisma")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let prismaURL = pg.url + "?schema=public&connection_limit=20"
+        try write("DATABASE_URL=\"\(prismaURL)\"\n", ".env", in: dir)
+        try write("generator client {\n  provider = \"prisma-client-js\"\n}\ndatasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\n",
+                  "prisma/schema.prisma", in: dir)
+        #expect(try await preflight(["init"], in: dir).status == 0)
+        let run = try await preflight(["--only", "database", "--format", "json"], in: dir, env: ["DATABASE_URL": prismaURL])
+        #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let database = ((root["checks"] as? [[String: Any]]) ?? []).first { $0["id"] as? String == "database" }
+        #expect(database?["status"] as? String == "pass", "\(database ?? [:])")
+        let evidence = database?["evidence"] as? [String: Any]
+        #expect((evidence?["driverParameters"] as? String)?.hasPrefix("connection_limit, schema") == true, "\(evidence ?? [:])")
+        #expect(!run.stdout.contains(pg.password))
+    }
+
     @Test func emptyFolderSaysWhatItGuessed() async throws {
         let dir = try temporaryDirectory("pf-init-empty")
         defer { try? FileManager.default.removeItem(at: dir) }
