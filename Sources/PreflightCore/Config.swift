@@ -70,6 +70,12 @@ public struct ConfigLoader {
         } catch {
             throw ConfigError(file: file, problems: [ConfigProblem(line: 0, path: "", message: "not valid YAML: \(error)")])
         }
+        // Top-level `x-` keys hold blocks for aliases to reuse (the Compose file convention) and are otherwise
+        // ignored, problems in them too: what is reused is read, and reported, where it is used.
+        if case .mapping(let pairs, let line) = root {
+            root = .mapping(pairs.filter { !$0.key.hasPrefix("x-") }, line: line)
+            problems.removeAll { $0.path.hasPrefix("x-") }
+        }
         problems.forEach(sink.add)
         if case .null = root { root = .mapping([], line: 1) }
         for o in overrides { root = Self.setting(o.path.split(separator: ".").map(String.init), to: o.value, in: root) }

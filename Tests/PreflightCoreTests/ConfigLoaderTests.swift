@@ -20,6 +20,14 @@ struct ProbeSection: ConfigSection {
     }
 }
 
+/// `database:` kept as the loader built it, to see what aliases and merge keys produced.
+struct RawDatabaseSection: ConfigSection {
+    static let key = "database"
+    var node: ConfigNode?
+    init() {}
+    init(reading r: SectionReader) { node = r.node }
+}
+
 @Suite struct ConfigLoaderTests {
     let loader = ConfigLoader(sections: [ProbeSection.self])
 
@@ -126,5 +134,100 @@ struct ProbeSection: ConfigSection {
         #expect(parseDuration("-1s") == nil)
         #expect(parseDuration("fast") == nil)
         #expect(parseDuration("1e400s") == nil)
+    }
+
+    // MARK: aliases and merge keys
+
+    func problems(_ yaml: String, _ l: ConfigLoader? = nil) -> [ConfigProblem] {
+        do {
+            _ = try (l ?? loader).load(yaml: yaml, file: "p.yml", environment: [:])
+            return []
+        } catch {
+            return error.problems
+        }
+    }
+
+    @Test func aliasesAndMergeKeysInARealConfig() throws {
+        let l = ConfigLoader(sections: [ProbeSection.self, RawDatabaseSection.self])
+        let c = try l.load(yaml: """
+            target: http://127.0.0.1:3001
+            x-defaults: &defaults
+              size: 10
+              replicas: 2
+              url: ${DATABASE_URL}
+            x-header: &auth Bearer ${TOKEN:-t}
+            database:
+              url: ${DATABASE_URL}
+              pools:
+                - <<: *defaults
+                  name: api
+                - <<: *defaults
+                  name: worker
+                  size: 4
+                - {name: cron, driver: pg, note: *auth}
+            """, file: "p.yml", environment: ["DATABASE_URL": "postgresql://u@127.0.0.1/app"])
+        guard case .sequence(let pools, _)? = c.section(RawDatabaseSection.self).node?["pools"] else {
+            Issue.record("no pools"); return
+        }
+        func field(_ i: Int, _ key: String) -> String? {
+            if case .scalar(let s, _)? = pools[i][key] { return s }
+            return nil
+        }
+        #expect(pools.count == 3)
+        #expect(field(0, "name") == "api")
+        #expect(field(0, "size") == "10")
+        #expect(field(0, "replicas") == "2")
+        #expect(field(0, "url") == "postgresql://u@127.0.0.1/app")
+        #expect(field(1, "name") == "worker")
+        #expect(field(1, "size") == "4", "the mapping's own key wins over the merged one")
+        #expect(field(1, "replicas") == "2")
+        #expect(field(2, "note") == "Bearer t")
+        // A merged value keeps the line it was written on, for its problems.
+        #expect(pools[0]["size"]?.line == 3)
+        #expect(pools[1]["size"]?.line == 14)
+        if case .mapping(let pairs, _)? = pools.first {
+            #expect(pairs.map(\.key) == ["size", "replicas", "url", "name"], "no << key left")
+        }
+    }
+
+    @Test func ofSeveralMergedMappingsTheFirstWins() throws {
+        let l = ConfigLoader(sections: [ProbeSection.self, RawDatabaseSection.self])
+        let c = try l.load(yaml: """
+            x-a: &a {size: 1, name: a}
+            x-b: &b {size: 2, replicas: 3}
+            database: {<<: [*a, *b], driver: pg}
+            """, file: nil, environment: [:])
+        let db = c.section(RawDatabaseSection.self).node
+        func field(_ key: String) -> String? {
+            if case .scalar(let s, _)? = db?[key] { return s }
+            return nil
+        }
+        #expect(field("size") == "1")
+        #expect(field("name") == "a")
+        #expect(field("replicas") == "3")
+        #expect(field("driver") == "pg")
+    }
+
+    @Test func aMergeKeyNeedsAMapping() {
+        let found = problems("x-s: &s just-a-string\nprobe:\n  <<: *s\n  path: /h\n")
+        #expect(found.map(\.description) == ["line 3: probe.<<: a merge key takes a mapping or a list of mappings (<<: *name)"])
+    }
+
+    @Test func onlyTopLevelXKeysAreIgnored() {
+        #expect(problems("x-anything: {whatever: [1, 2]}\nx-: 1\ntarget: http://127.0.0.1:1\n").isEmpty)
+        let unknown = problems("defaults: &d {path: /h}\nprobe: *d\n")
+        #expect(unknown.map(\.description) == ["line 1: defaults: unknown key; known here: target, timeout, probe"])
+        let nested = problems("probe:\n  x-note: 1\n")
+        #expect(nested.map(\.description).first?.hasPrefix("line 2: probe.x-note: unknown key") == true, "\(nested)")
+    }
+
+    @Test func problemsInAnXBlockAreReportedWhereItIsUsed() {
+        let yaml = "x-unused: ${PF_UNSET_A}\nx-d: &d {path: \"${PF_UNSET_B}\"}\nprobe:\n  <<: *d\n"
+        let found = problems(yaml)
+        #expect(found.map(\.description) == ["line 2: probe.path: environment variable PF_UNSET_B is not set (write ${PF_UNSET_B:-default} to give a default)"])
+    }
+
+    @Test func aQuotedDoubleAngleIsAnOrdinaryKey() {
+        #expect(problems("probe:\n  \"<<\": {path: /x}\n").map(\.path) == ["probe.<<"])
     }
 }
