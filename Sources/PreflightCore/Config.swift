@@ -44,6 +44,13 @@ public struct ConfigLoader {
     public typealias Overrides = [(path: String, value: String)]
 
     public func load(file: String, environment: [String: String], overrides: Overrides = []) throws(ConfigError) -> Config {
+        // The size is capped before anything is read (a regular file; other kinds fail to read below).
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: file),
+           attributes[.type] as? FileAttributeType == .typeRegular,
+           let size = (attributes[.size] as? NSNumber)?.intValue,
+           let problem = ConfigBounds.sizeProblem(bytes: size, what: "config file") {
+            throw ConfigError(file: file, problems: [problem])
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
@@ -58,10 +65,15 @@ public struct ConfigLoader {
     }
 
     public func load(yaml: String, file: String?, environment: [String: String], overrides: Overrides = []) throws(ConfigError) -> Config {
+        if let problem = ConfigBounds.sizeProblem(bytes: yaml.utf8.count, what: file == nil ? "config" : "config file")
+            ?? ConfigBounds.check(yaml) {
+            throw ConfigError(file: file, problems: [problem])
+        }
         let sink = ConfigProblemSink()
         var problems: [ConfigProblem] = []
         var root: ConfigNode = .mapping([], line: 1)
         do {
+            // Bounded: ConfigBounds.check has added up what every alias expands to.
             if let node = try Yams.compose(yaml: yaml) {
                 root = ConfigNode.from(node, environment: environment, path: "", problems: &problems)
             }

@@ -28,7 +28,8 @@ public indirect enum ConfigNode: Sendable {
     }
 
     /// Converts Yams' tree; `${VAR}` and `${VAR:-default}` in scalars are taken from `environment`.
-    /// Merge keys (`<<: *base`, `<<: [*a, *b]`) are expanded here.
+    /// Yams has resolved every alias to its anchor's subtree, shared, and this copies each use: the caller
+    /// bounds that with `ConfigBounds.check` first. Merge keys (`<<: *base`, `<<: [*a, *b]`) are expanded here.
     static func from(_ node: Node, environment: [String: String], path: String, problems: inout [ConfigProblem]) -> ConfigNode {
         let line = node.mark?.line ?? 0
         switch node {

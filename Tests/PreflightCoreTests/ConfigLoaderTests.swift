@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import PreflightCore
 
@@ -27,6 +28,10 @@ struct RawDatabaseSection: ConfigSection {
     init() {}
     init(reading r: SectionReader) { node = r.node }
 }
+
+/// The classic "billion laughs": nine lists of nine aliases to the list above (9^9 strings expanded).
+let aliasBomb = ["a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]"]
+    + zip("abcdefgh", "bcdefghi").map { p, c in "\(c): &\(c) [" + Array(repeating: "*\(p)", count: 9).joined(separator: ",") + "]" }
 
 @Suite struct ConfigLoaderTests {
     let loader = ConfigLoader(sections: [ProbeSection.self])
@@ -136,7 +141,7 @@ struct RawDatabaseSection: ConfigSection {
         #expect(parseDuration("1e400s") == nil)
     }
 
-    // MARK: aliases and merge keys
+    // MARK: aliases, merge keys, bounds (issue 21)
 
     func problems(_ yaml: String, _ l: ConfigLoader? = nil) -> [ConfigProblem] {
         do {
@@ -144,6 +149,66 @@ struct RawDatabaseSection: ConfigSection {
             return []
         } catch {
             return error.problems
+        }
+    }
+
+    @Test func aliasBombStopsAtTheAliasThatCrossesTheNodeLimit() {
+        let found = problems(aliasBomb.joined(separator: "\n"))
+        #expect(found.count == 1, "\(found)")
+        // a..d expand to 8,309 nodes; the first *d on line 5 takes the document past 10,000.
+        #expect(found.first?.line == 5)
+        #expect(found.first?.message.contains("alias *d expands the config past the limit of 10000") == true, "\(found)")
+    }
+
+    @Test func anAliasAsAMappingKeyIsBoundedBeforeYamsHashesIt() {
+        // Yams hashes every key to find duplicates, an alias key with its whole expansion.
+        let found = problems((aliasBomb.prefix(4) + ["x-keys:", "  ? *d", "  : 1", "  ? *c", "  : 2"]).joined(separator: "\n"))
+        #expect(found.map(\.line) == [6], "\(found)")
+        #expect(found.first?.message.contains("alias *d") == true)
+    }
+
+    @Test func mergeKeysCountLikeAliases() {
+        // *m is 822 nodes and 92 alias uses: a merge key's list of twelve of them (line 6) is far too many.
+        let yaml = (aliasBomb.prefix(3) + ["x-m: &m {k: *c}", "probe:", "  <<: [" + Array(repeating: "*m", count: 12).joined(separator: ",") + "]"])
+            .joined(separator: "\n")
+        let found = problems(yaml)
+        #expect(found.map(\.line) == [6], "\(found)")
+        #expect(found.first?.message.contains("alias *m expands the config past the limit of") == true, "\(found)")
+    }
+
+    @Test func aliasUsesAreLimitedEvenWhenEachIsSmall() {
+        let yaml = "x-v: &v 1\nx-list: [" + Array(repeating: "*v", count: ConfigBounds.maxAliasUses + 1).joined(separator: ", ") + "]\n"
+        let found = problems(yaml)
+        #expect(found.count == 1)
+        #expect(found.first?.line == 2)
+        #expect(found.first?.message.contains("the limit of 1000 alias uses") == true, "\(found)")
+        let fine = "x-v: &v 1\nx-list: [" + Array(repeating: "*v", count: ConfigBounds.maxAliasUses).joined(separator: ", ") + "]\n"
+        #expect(problems(fine).isEmpty)
+    }
+
+    @Test func aLongValueAliasedManyTimesIsLimitedByItsText() {
+        let long = String(repeating: "$$", count: 300_000)  // 600 kB, and a new string per use once interpolated
+        let found = problems("x-big: &big \"\(long)\"\nx-uses: [*big, *big, *big, *big, *big, *big, *big]\n")
+        #expect(found.count == 1)
+        #expect(found.first?.line == 2)
+        #expect(found.first?.message.contains("alias *big expands the config past the limit of 4 MiB of text") == true, "\(found)")
+    }
+
+    @Test func textOverOneMebibyteIsRefusedBeforeItIsParsed() {
+        let yaml = "target: http://127.0.0.1:1\n#" + String(repeating: "x", count: ConfigBounds.maxBytes) + "\n"
+        let found = problems(yaml)
+        #expect(found.count == 1)
+        #expect(found.first?.message == "config file is 1.0 MiB (\(yaml.utf8.count) bytes); the limit is 1 MiB")
+    }
+
+    @Test func fileOverOneMebibyteIsRefusedBeforeItIsRead() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("pf-big-\(UUID().uuidString.prefix(8)).yml")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(repeating: UInt8(ascii: "#"), count: 2 << 20).write(to: url)
+        #expect {
+            _ = try loader.load(file: url.path, environment: [:])
+        } throws: { error in
+            (error as? ConfigError)?.description == "\(url.path): config file is 2.0 MiB (2097152 bytes); the limit is 1 MiB"
         }
     }
 
