@@ -9,6 +9,7 @@ packages=(
   python3 python3-flask python3-flask-limiter python3-psycopg2   # the sample stack's chat backend
   nginx-light                                            # a real rate limiter (limit_req) for the tests
   openssl                                                # self-signed certificates for TLS fixtures
+  time                                                   # /usr/bin/time -v: peak memory in the config-bounds tests
 )
 
 missing=()
