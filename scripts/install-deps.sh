@@ -10,6 +10,7 @@ packages=(
   nginx-light                                            # a real rate limiter (limit_req) for the tests
   openssl                                                # self-signed certificates for TLS fixtures
   pgbouncer                                              # a real PgBouncer (session and transaction pool modes)
+  time                                                   # /usr/bin/time -v: peak memory in the config-bounds tests
 )
 
 missing=()

@@ -56,6 +56,13 @@ public struct ConfigLoader {
     public typealias Overrides = [(path: String, value: String)]
 
     public func load(file: String, environment: [String: String], overrides: Overrides = []) throws(ConfigError) -> Config {
+        // The size is capped before anything is read (a regular file; other kinds fail to read below).
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: file),
+           attributes[.type] as? FileAttributeType == .typeRegular,
+           let size = (attributes[.size] as? NSNumber)?.intValue,
+           let problem = ConfigBounds.sizeProblem(bytes: size, what: "config file") {
+            throw ConfigError(file: file, problems: [problem])
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
@@ -70,10 +77,15 @@ public struct ConfigLoader {
     }
 
     public func load(yaml: String, file: String?, environment: [String: String], overrides: Overrides = []) throws(ConfigError) -> Config {
+        if let problem = ConfigBounds.sizeProblem(bytes: yaml.utf8.count, what: file == nil ? "config" : "config file")
+            ?? ConfigBounds.check(yaml) {
+            throw ConfigError(file: file, problems: [problem])
+        }
         let sink = ConfigProblemSink()
         var problems: [ConfigProblem] = []
         var root: ConfigNode = .mapping([], line: 1)
         do {
+            // Bounded: ConfigBounds.check has added up what every alias expands to.
             if let node = try Yams.compose(yaml: yaml) {
                 root = ConfigNode.from(node, environment: environment, path: "", problems: &problems)
             }
@@ -81,6 +93,12 @@ public struct ConfigLoader {
             throw ConfigError(file: file, problems: [Self.problem(from: error)])
         } catch {
             throw ConfigError(file: file, problems: [ConfigProblem(line: 0, path: "", message: "not valid YAML: \(error)")])
+        }
+        // Top-level `x-` keys hold blocks for aliases to reuse (the Compose file convention) and are otherwise
+        // ignored, problems in them too: what is reused is read, and reported, where it is used.
+        if case .mapping(let pairs, let line) = root {
+            root = .mapping(pairs.filter { !$0.key.hasPrefix("x-") }, line: line)
+            problems.removeAll { $0.path.hasPrefix("x-") }
         }
         problems.forEach(sink.add)
         if case .null = root { root = .mapping([], line: 1) }

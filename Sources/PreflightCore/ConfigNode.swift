@@ -28,6 +28,8 @@ public indirect enum ConfigNode: Sendable {
     }
 
     /// Converts Yams' tree; `${VAR}` and `${VAR:-default}` in scalars are taken from `environment`.
+    /// Yams has resolved every alias to its anchor's subtree, shared, and this copies each use: the caller
+    /// bounds that with `ConfigBounds.check` first. Merge keys (`<<: *base`, `<<: [*a, *b]`) are expanded here.
     static func from(_ node: Node, environment: [String: String], path: String, problems: inout [ConfigProblem]) -> ConfigNode {
         let line = node.mark?.line ?? 0
         switch node {
@@ -38,15 +40,23 @@ public indirect enum ConfigNode: Sendable {
             return .scalar(Interpolation.expand(s.string, environment: environment, line: line, path: path, problems: &problems), line: line)
         case .mapping(let m):
             var pairs: [(key: String, line: Int, value: ConfigNode)] = []
+            var merged: [(key: String, line: Int, value: ConfigNode)] = []
+            var keys = Set<String>()
             for (k, v) in m {
+                if case .scalar(let s) = k, s.style == .plain, s.string == "<<" {
+                    merged += mergedPairs(v, line: k.mark?.line ?? line, environment: environment, path: path, problems: &problems)
+                    continue
+                }
                 let key = k.string ?? "?"
                 let childPath = path.isEmpty ? key : "\(path).\(key)"
-                if pairs.contains(where: { $0.key == key }) {
+                if !keys.insert(key).inserted {
                     problems.append(ConfigProblem(line: k.mark?.line ?? line, path: childPath, message: "appears twice"))
                 }
                 pairs.append((key, k.mark?.line ?? line, from(v, environment: environment, path: childPath, problems: &problems)))
             }
-            return .mapping(pairs, line: line)
+            // The mapping's own keys win over merged ones; of the merged, the first mapping given wins.
+            let inherited = merged.filter { keys.insert($0.key).inserted }
+            return .mapping(inherited + pairs, line: line)
         case .sequence(let seq):
             return .sequence(seq.enumerated().map { i, n in
                 from(n, environment: environment, path: "\(path)[\(i)]", problems: &problems)
@@ -54,6 +64,27 @@ public indirect enum ConfigNode: Sendable {
         case .alias:
             return .null(line: line)
         }
+    }
+
+    /// The pairs a merge key brings in: those of a mapping, or of each mapping in a list, each keeping its line.
+    static func mergedPairs(_ value: Node, line: Int, environment: [String: String], path: String,
+                            problems: inout [ConfigProblem]) -> [(key: String, line: Int, value: ConfigNode)] {
+        let sources: [Node]
+        switch value {
+        case .mapping: sources = [value]
+        case .sequence(let seq): sources = Array(seq)
+        default: sources = [value]
+        }
+        var pairs: [(key: String, line: Int, value: ConfigNode)] = []
+        for source in sources {
+            guard case .mapping(let ps, _) = from(source, environment: environment, path: path, problems: &problems) else {
+                problems.append(ConfigProblem(line: line, path: path.isEmpty ? "<<" : "\(path).<<",
+                                              message: "a merge key takes a mapping or a list of mappings (<<: *name)"))
+                continue
+            }
+            pairs += ps
+        }
+        return pairs
     }
 }
 
