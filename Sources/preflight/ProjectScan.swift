@@ -19,7 +19,12 @@ struct ProjectScan {
     init(directory root: URL) {
         let fm = FileManager.default
         func exists(_ p: String) -> Bool { fm.fileExists(atPath: root.appendingPathComponent(p).path) }
-        func read(_ p: String) -> String? { try? String(contentsOf: root.appendingPathComponent(p), encoding: .utf8) }
+        // Project files are input too: none past 1 MiB is read (a real .env or package.json is a few KiB).
+        func read(_ p: String) -> String? {
+            let path = root.appendingPathComponent(p).path
+            guard let size = (try? fm.attributesOfItem(atPath: path))?[.size] as? Int, size <= 1 << 20 else { return nil }
+            return try? String(contentsOfFile: path, encoding: .utf8)
+        }
 
         let env = Self.dotenv(read(".env") ?? "")
         let packageJSON = read("package.json").flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
