@@ -5,6 +5,7 @@ import PreflightProbes
 /// built-in ids and the text of `preflight checks` are derived from this list.
 public enum AllChecks {
     public static let builtIn: [any BuiltInCheck.Type] = [
+        GeneratorCheck.self,
         PortCheck.self,
         HealthCheck.self,
         DatabaseCheck.self,

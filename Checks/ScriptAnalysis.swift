@@ -25,6 +25,8 @@ struct ScriptAnalysis: Sendable {
     let problems: [JSProblem]
     let problemCount: Int
     let requestCount: Int
+    /// Requests listed by each `http.batch` call (nil: built at run time); read by the generator check.
+    let batchSizes: [Int?]
 
     static let opaqueCursors: Set<String> = ["cursor", "after", "before", "pagetoken", "nextpagetoken", "next", "nextcursor",
                                              "sinceid", "maxid", "minid", "startingafter", "endingbefore", "continuationtoken",
@@ -42,6 +44,7 @@ struct ScriptAnalysis: Sendable {
         problems = script.problems
         problemCount = script.problemCount
         requestCount = script.requests.count
+        batchSizes = script.batchSizes
         findCursors(script, env: load.env)
         if let target { compareTargets(script, target, env: load.env) }
         checkThresholds(script)

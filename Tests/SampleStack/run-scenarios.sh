@@ -21,6 +21,7 @@ STACK_DIR=${STACK_DIR:-$HERE/.run/suite}
 # options: clean       = no check may end in warn or fail
 #          maxsec=N    = the preflight run must take less than N seconds
 #          says=WORD    = the root cause's summary contains WORD (_ for spaces)
+#          ulimit=N     = run preflight under `ulimit -n N` (the limit k6 would inherit)
 #          pending:... = the check that will catch this is not written yet; the
 #                        line to use once it lands is in the comment after it.
 EXPECTATIONS='
@@ -36,6 +37,7 @@ schema-renamed        1 no-go  schema
 cursor-bug            1 no-go  script    says=the_API_confirmed_it
 health-degraded       1 no-go  health
 blackhole             1 no-go  health    maxsec=4
+fd-limit              1 no-go  generator ulimit=1024 says=too_many_open_files
 '
 
 all=$(echo "$EXPECTATIONS" | awk 'NF {print $1}')
@@ -76,7 +78,8 @@ for scenario in $selected; do
   fi
   config=$(echo "$up_log" | tail -n1)
   t1=$(now)
-  timeout 60 "$PREFLIGHT_BIN" --config "$config" --format json >"$out" 2>"$err"
+  ulimit_n=; for opt in $options; do case $opt in ulimit=*) ulimit_n=${opt#ulimit=} ;; esac; done
+  ( [ -z "$ulimit_n" ] || ulimit -n "$ulimit_n"; exec timeout 60 "$PREFLIGHT_BIN" --config "$config" --format json ) >"$out" 2>"$err"
   rc=$?
   t2=$(now)
   elapsed=$(secs "$t1" "$t2")

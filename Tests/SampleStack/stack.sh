@@ -17,7 +17,7 @@ PG_CLUSTER="$REPO/Tests/Fixtures/pg-cluster.sh"
 PY=/usr/bin/python3            # Debian's python3 (python3-flask, -flask-limiter, -psycopg2)
 
 SCENARIOS="healthy backend-down wrong-port ipv6-only db-down bad-password pools-oversubscribed
-rate-limited schema-renamed cursor-bug health-degraded blackhole"
+rate-limited schema-renamed cursor-bug health-degraded blackhole fd-limit"
 
 APP_ROLE=chat
 APP_PASSWORD=chat-secret
@@ -321,6 +321,10 @@ stack_up() {
                  "the backend answers 400 invalid cursor. Expect: the script check fails, and the API confirms it.") ;;
     health-degraded) CFG_NOTES=("HEALTH_DEGRADED=cache: health answers 200 with status \"degraded\" and cache down."
                                 "Expect: health fails (or warns) although HTTP status is 2xx.") ;;
+    fd-limit)
+      CFG_LOAD_VUS=2000
+      CFG_NOTES=("The healthy stack, with load.vus 2000: under the default ulimit -n 1024 (run-scenarios.sh sets it)"
+                 "k6 would fail with \"socket: too many open files\" (grafana/k6#2006). Expect: the generator check fails.") ;;
     blackhole) CFG_NOTES=("Target and database are loopback listeners that accept TCP and never answer."
                           "Expect: port passes, health fails after one timeout (1s); database times out too;"
                           "the whole run takes about one timeout.") ;;

@@ -1,0 +1,59 @@
+import Foundation
+
+/// The seam for the machine's own facts: what the load generator (k6, started from this same shell)
+/// inherits. Live: getrlimit, sysconf, /proc and PATH; fakes in tests.
+public protocol HostFacts: Sendable {
+    /// RLIMIT_NOFILE (`ulimit -n` / `ulimit -Hn`); `Int.max` stands for unlimited.
+    func fileLimits() -> (soft: Int, hard: Int)
+    /// A small text file, /proc and /proc/sys mostly; nil when it does not exist or cannot be read.
+    func readFile(_ path: String) -> String?
+    /// Online processors.
+    func cores() -> Int
+    /// The full path `program` runs as from PATH, or nil.
+    func which(_ program: String) -> String?
+}
+
+/// The live machine.
+public struct LiveHostFacts: HostFacts {
+    /// /proc/net/tcp is ~150 bytes a socket: 16 MiB is ~100,000 sockets, far past any question asked here.
+    public static let readCap = 16 << 20
+
+    public init() {}
+
+    public func fileLimits() -> (soft: Int, hard: Int) {
+        var r = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &r) == 0 else { return (0, 0) }
+        func int(_ v: rlim_t) -> Int { v > rlim_t(Int.max) ? Int.max : Int(v) }  // RLIM_INFINITY is ~0
+        return (int(r.rlim_cur), int(r.rlim_max))
+    }
+
+    /// Read with plain read(2): /proc files report size 0, so nothing that trusts the size works.
+    public func readFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while data.count < Self.readCap {
+            let n = read(fd, &buffer, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            data.append(contentsOf: buffer[0..<n])
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    public func cores() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    public func which(_ program: String) -> String? {
+        if program.contains("/") { return access(program, X_OK) == 0 ? program : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for dir in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + program
+            var s = stat()
+            if stat(candidate, &s) == 0, (s.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+}

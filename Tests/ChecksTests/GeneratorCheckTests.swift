@@ -1,0 +1,275 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import PreflightChecks
+@testable import PreflightCore
+@testable import PreflightProbes
+
+/// The machine as a table: limits, /proc files, cores, PATH.
+struct FakeHost: HostFacts {
+    var soft = 4096, hard = 4096
+    var files: [String: String] = FakeHost.quiet
+    var coreCount = 4
+    var programs: [String: String] = ["k6": "/usr/local/bin/k6"]
+
+    func fileLimits() -> (soft: Int, hard: Int) { (soft, hard) }
+    func readFile(_ path: String) -> String? { files[path] }
+    func cores() -> Int { coreCount }
+    func which(_ program: String) -> String? { programs[program] }
+
+    static let tcpHeader = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    /// One socket line of /proc/net/tcp: remote port `port`, state `state`.
+    static func socket(_ i: Int, port: Int, state: String) -> String {
+        "   \(i): 0100007F:\(String(format: "%04X", 40000 + i)) 0100007F:\(String(format: "%04X", port)) \(state) 00000000:00000000 00:00000000 00000000     0        0 \(1000 + i) 1 0000000000000000 100 0 0 10 0\n"
+    }
+    /// An idle Debian 12 machine: the default port range, tw_reuse 2, a few TIME_WAITs, 16 GiB free.
+    static let quiet: [String: String] = [
+        "/proc/sys/net/ipv4/ip_local_port_range": "32768\t60999\n",
+        "/proc/sys/net/ipv4/tcp_tw_reuse": "2\n",
+        "/proc/net/tcp": tcpHeader + socket(0, port: 3001, state: "06") + socket(1, port: 5432, state: "01") + socket(2, port: 80, state: "06"),
+        "/proc/net/tcp6": tcpHeader,
+        "/proc/meminfo": "MemTotal:       32000000 kB\nMemFree:         1000000 kB\nMemAvailable:   16777216 kB\n",
+        "/proc/loadavg": "0.20 0.10 0.05 1/200 1234\n",
+    ]
+}
+
+/// `k6 version` as a table: what it prints, or that it hangs.
+struct FakeK6: SubprocessRunner {
+    var stdout = "k6 v1.1.0 (commit/0e3fb953be, go1.24.4, linux/amd64)\n"
+    var timesOut = false
+    func run(_ argv: [String], timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError> {
+        .success(SubprocessResult(status: timesOut ? 137 : 0, stdout: Data(stdout.utf8), stderr: Data(), timedOut: timesOut, seconds: 0.01))
+    }
+}
+
+func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "http://127.0.0.1:3001", rps: Int? = nil) throws -> Config {
+    var c = config(target: target)
+    var load = LoadSettings()
+    load.vus = vus
+    if let script {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("pf-gen-\(UUID().uuidString.prefix(8)).js")
+        try script.write(to: file, atomically: true, encoding: .utf8)
+        load.script = file.path
+    }
+    c.set(load)
+    if let rps {
+        var g = GeneratorSettings()
+        g.requestsPerSecond = rps
+        c.set(g)
+    }
+    return c
+}
+
+@Suite struct GeneratorCheckTests {
+    func run(_ c: Config, host: FakeHost = FakeHost(), k6: FakeK6 = FakeK6()) async throws -> CheckOutcome {
+        defer { if let s = c.section(LoadSettings.self).script { try? FileManager.default.removeItem(atPath: s) } }
+        return try await GeneratorCheck(probes: Probes(subprocess: k6, host: host)).run(context(c))
+    }
+
+    static let stagesTo2000 = """
+        import http from 'k6/http';
+        export const options = { stages: [{ duration: '1m', target: 500 }, { duration: '5m', target: 2000 }] };
+        export default function () { http.get('http://127.0.0.1:3001/'); }
+        """
+
+    // pass: ulimit -n soft 4096; plan: 400 VUs need 406 file descriptors; k6 v1.1.0 on PATH
+    @Test func enoughDescriptorsAndK6Passes() async throws {
+        let o = try await run(try generatorConfig(vus: 400))
+        #expect(o.status == .pass, "\(o.summary)")
+        #expect(o.summary == "this machine can drive 400 VUs: ulimit -n 4,096 ≥ 406 file descriptors needed")
+        #expect(o.evidence["plan"] == .string("400 VUs from load.vus"))
+        #expect(o.evidence["descriptorsNeeded"]?.display.hasPrefix("406 = 400 VUs × 1 connection (HTTP/1.1 keep-alive) + 6") == true)
+        #expect(o.evidence["k6"]?.display.contains("k6 v1.1.0") == true)
+        #expect(o.evidence["timeWait"]?.display == "2 sockets in TIME_WAIT now, 1 of them to port 3001 (/proc/net/tcp, tcp6)")
+        #expect(o.evidence["conntrack"] == nil, "no nf_conntrack: skipped quietly")
+    }
+
+    // pass: no load.script or load.vus: the machine's limits shown as evidence
+    @Test func noPlanPassesOnFactsAlone() async throws {
+        var host = FakeHost()
+        host.soft = 256
+        host.programs = [:]
+        let o = try await run(try generatorConfig(), host: host)
+        #expect(o.status == .pass, "\(o.summary)")
+        #expect(o.summary.contains("no load plan"))
+        #expect(o.evidence["nofile"] == .string("soft 256, hard 4,096 (ulimit -n, ulimit -Hn)"))
+        #expect(o.evidence["ephemeralPorts"]?.display.contains("32768–60999: 28,232 ports") == true)
+        #expect(o.evidence["k6"] == .string("not on PATH"))
+        #expect(o.evidence["descriptorsNeeded"] == nil)
+    }
+
+    // warn: the soft limit leaves less than 10% headroom over what the plan needs
+    @Test func littleHeadroomWarns() async throws {
+        var host = FakeHost()
+        host.soft = 1024
+        let o = try await run(try generatorConfig(vus: 950), host: host)
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.summary.contains("ulimit -n soft 1,024 leaves little headroom over the 956 file descriptors"))
+        #expect(o.fix?.contains("ulimit -n 2048") == true)
+    }
+
+    // warn: k6 is not on PATH (or `k6 version` does not answer)
+    @Test func missingOrHangingK6Warns() async throws {
+        var host = FakeHost()
+        host.programs = [:]
+        let missing = try await run(try generatorConfig(vus: 10), host: host)
+        #expect(missing.status == .warn)
+        #expect(missing.summary == "k6 is not on PATH")
+        let hanging = try await run(try generatorConfig(vus: 10), k6: FakeK6(stdout: "", timesOut: true))
+        #expect(hanging.status == .warn)
+        #expect(hanging.summary.contains("version` did not answer within 2 s"), "\(hanging.summary)")
+    }
+
+    static let noReuse = """
+        import http from 'k6/http';
+        export const options = { vus: 1000, duration: '10m', noConnectionReuse: true };
+        export default function () { http.get('http://127.0.0.1:3001/'); }
+        """
+
+    // warn: keep-alive off: 60 s of TIME_WAIT exceeds the ephemeral ports, but tcp_tw_reuse lets the kernel reuse them
+    @Test func keepAliveOffWithTimeWaitReuseWarns() async throws {
+        let o = try await run(try generatorConfig(script: Self.noReuse))  // loopback target, tcp_tw_reuse=2
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.summary.contains("keep-alive is off (options.noConnectionReuse): 1,000 new connections/s (estimate: 1,000 VUs × 1 request/s) × 60 s in TIME_WAIT = 60,000 ports"), "\(o.summary)")
+        #expect(o.summary.contains("net.ipv4.tcp_tw_reuse=2 lets the kernel reuse"))
+    }
+
+    // warn: MemAvailable is below peak VUs × 3 MB
+    @Test func lowMemoryWarns() async throws {
+        var host = FakeHost()
+        host.files["/proc/meminfo"] = "MemTotal: 2000000 kB\nMemAvailable:    1048576 kB\n"
+        let o = try await run(try generatorConfig(vus: 1000), host: host)
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.summary.contains("MemAvailable 1,024 MiB is below 1,000 VUs × 3 MB = 3,000 MB"), "\(o.summary)")
+    }
+
+    // warn: more than 2,000 VUs per core
+    @Test func manyVUsPerCoreWarns() async throws {
+        var host = FakeHost()
+        host.coreCount = 1
+        host.soft = 100_000
+        let o = try await run(try generatorConfig(vus: 3000), host: host)
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.summary.contains("3,000 VUs on 1 core is more than 2,000 per core"), "\(o.summary)")
+    }
+
+    // fail: ulimit -n soft 1024 and the plan has 2,000 VUs: k6 fails with "socket: too many open files"
+    @Test func defaultLimitAgainst2000VUsFails() async throws {
+        var host = FakeHost()
+        host.soft = 1024
+        let o = try await run(try generatorConfig(script: Self.stagesTo2000), host: host)
+        #expect(o.status == .fail)
+        #expect(o.summary.contains("ulimit -n soft 1,024 is below the 2,006 file descriptors for 2,000 VUs (options.stages in"), "\(o.summary)")
+        #expect(o.summary.contains("too many open files"))
+        #expect(o.fix == "run `ulimit -n 4096` in the shell that starts k6", "the hard limit allows it: no limits.conf")
+    }
+
+    // fail: the hard limit is below the need too: the fix names limits.conf, LimitNOFILE= and --ulimit
+    @Test func hardLimitTooLowNamesTheWaysToRaiseIt() async throws {
+        var host = FakeHost()
+        host.soft = 1024
+        host.hard = 1024
+        let o = try await run(try generatorConfig(vus: 2000), host: host)
+        #expect(o.status == .fail)
+        let fix = try #require(o.fix)
+        for needle in ["ulimit -n 4096", "/etc/security/limits.conf", "LimitNOFILE=4096", "--ulimit nofile=4096:4096"] {
+            #expect(fix.contains(needle), "\(needle) in \(fix)")
+        }
+    }
+
+    // fail: keep-alive off (noConnectionReuse): requests/s × 60 s of TIME_WAIT exceeds the ephemeral ports, tcp_tw_reuse off
+    @Test func keepAliveOffWithoutReuseFails() async throws {
+        var host = FakeHost()
+        host.files["/proc/sys/net/ipv4/tcp_tw_reuse"] = "0\n"
+        let o = try await run(try generatorConfig(script: Self.noReuse), host: host)
+        #expect(o.status == .fail, "\(o.summary)")
+        #expect(o.summary.contains("= 60,000 ports, more than the 28,231 free ephemeral ports per target address (32768–60999, 1 in TIME_WAIT now)"), "\(o.summary)")
+        #expect(o.summary.contains("cannot assign requested address"))
+        #expect(o.fix?.contains("net.ipv4.tcp_tw_reuse=1") == true)
+        // A target that is not loopback: tcp_tw_reuse=2 does not apply either.
+        var remote = FakeHost()
+        remote.files["/proc/sys/net/ipv4/tcp_tw_reuse"] = "2\n"
+        let far = try await run(try generatorConfig(script: Self.noReuse, target: "http://10.1.2.3:3001"), host: remote)
+        #expect(far.status == .fail, "\(far.summary)")
+        // A lower rate than the estimate (generator.requests_per_second) fits: 100/s × 60 s = 6,000 ports.
+        let slow = try await run(try generatorConfig(script: Self.noReuse, rps: 100), host: host)
+        #expect(slow.status == .pass, "\(slow.summary)")
+        #expect(slow.evidence["portsNeeded"]?.display.contains("(generator.requests_per_second)") == true)
+    }
+
+    // fail: the conntrack table cannot hold the connections the plan opens
+    @Test func fullConntrackFails() async throws {
+        var host = FakeHost()
+        host.files["/proc/sys/net/netfilter/nf_conntrack_max"] = "65536\n"
+        host.files["/proc/sys/net/netfilter/nf_conntrack_count"] = "64000\n"
+        let o = try await run(try generatorConfig(vus: 2000), host: host)
+        #expect(o.status == .fail, "\(o.summary)")
+        #expect(o.summary.contains("the conntrack table has 1,536 free entries and the plan needs 2,000"), "\(o.summary)")
+        #expect(o.evidence["conntrack"] == .string("64,000 of 65,536 entries in use (nf_conntrack_count, nf_conntrack_max)"))
+    }
+
+    // Connections per VU from http.batch: min(the batch's requests, batch, batchPerHost).
+    @Test func batchRaisesConnectionsPerVU() async throws {
+        let script = """
+            import http from 'k6/http';
+            export const options = { vus: 100, batchPerHost: 4 };
+            export default function () {
+              http.batch(['http://127.0.0.1:3001/a', 'http://127.0.0.1:3001/b', 'http://127.0.0.1:3001/c',
+                          'http://127.0.0.1:3001/d', 'http://127.0.0.1:3001/e']);
+            }
+            """
+        let o = try await run(try generatorConfig(script: script))
+        #expect(o.evidence["descriptorsNeeded"]?.display.hasPrefix("406 = 100 VUs × 4 connections (http.batch of 5 requests, batch 20 (default), batchPerHost 4)") == true,
+                "\(o.evidence["descriptorsNeeded"]?.display ?? "")")
+    }
+
+    @Test func optionsReadForTheGenerator() {
+        let s = K6Script(source: """
+            export const options = { batch: 10, batchPerHost: 0, noVUConnectionReuse: true, noConnectionReuse: false,
+              scenarios: { open: { executor: 'constant-arrival-rate', rate: 200, timeUnit: '2s', preAllocatedVUs: 50 } } };
+            """)
+        #expect(s.options.batch == 10)
+        #expect(s.options.batchPerHost == 0)
+        #expect(s.options.noVUConnectionReuse == true)
+        #expect(s.options.noConnectionReuse == false)
+        #expect(s.options.scenarios.first?.rate == 200)
+        #expect(s.options.scenarios.first?.timeUnit == "2s")
+    }
+
+    @Test func arrivalRateIsThePlansRate() async throws {
+        let script = """
+            import http from 'k6/http';
+            export const options = { noConnectionReuse: true,
+              scenarios: { open: { executor: 'constant-arrival-rate', rate: 200, timeUnit: '2s', preAllocatedVUs: 50 } } };
+            export default function () { http.get('http://127.0.0.1:3001/'); }
+            """
+        let o = try await run(try generatorConfig(script: script))
+        #expect(o.evidence["portsNeeded"]?.display.hasPrefix("6,000 = 100 new connections/s (options.scenarios: open 200/2s)") == true,
+                "\(o.evidence["portsNeeded"]?.display ?? "")")
+    }
+
+    @Test func suggestedLimits() {
+        #expect(GeneratorCheck.suggestedLimit(406) == 1024)
+        #expect(GeneratorCheck.suggestedLimit(2006) == 4096)
+        #expect(grouped(28232) == "28,232")
+        #expect(grouped(Int.max) == "unlimited")
+    }
+}
+
+/// The live seam on this machine: plausible values, nothing asserted about their size.
+@Suite struct LiveHostFactsTests {
+    @Test func readsThisMachine() throws {
+        let host = LiveHostFacts()
+        let limits = host.fileLimits()
+        #expect(limits.soft > 0 && limits.soft <= limits.hard, "\(limits)")
+        let range = try #require(host.readFile("/proc/sys/net/ipv4/ip_local_port_range").flatMap(GeneratorCheck.portRange))
+        #expect(range.low < range.high)
+        let tcp = try #require(host.readFile("/proc/net/tcp"))
+        #expect(tcp.hasPrefix("  sl"))
+        #expect(host.readFile("/proc/meminfo").flatMap(GeneratorCheck.memAvailableKB).map { $0 > 0 } == true)
+        #expect(host.cores() >= 1)
+        #expect(host.which("sh") != nil)
+        #expect(host.which("no-such-program-preflight") == nil)
+        #expect(host.readFile("/proc/no/such/file") == nil)
+    }
+}
