@@ -217,3 +217,10 @@ public struct DatabaseCheck: DescribedCheck {
             .replacingOccurrences(of: "connection to server at ", with: "")
     }
 }
+
+/// The secrets in `database:`: the passwords of database.url and of every pool's url (userinfo and ?password=).
+extension DatabaseSettings: SecretBearing {
+    public var secrets: [String] {
+        ([url] + pools.map(\.url)).compactMap { $0 }.flatMap { Secrets.inURL($0.raw) }
+    }
+}

@@ -145,3 +145,8 @@ extension Config {
     /// Whether a database URL is configured, so other checks can point at the database check.
     var hasDatabase: Bool { section(DatabaseSettings.self).url != nil }
 }
+
+/// The secrets in `health:`: the credentials of health.path when it is an absolute URL.
+extension HealthSettings: SecretBearing {
+    public var secrets: [String] { Secrets.inURL(path) }
+}

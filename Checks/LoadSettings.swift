@@ -28,3 +28,8 @@ public struct LoadSettings: ConfigSection {
         }
     }
 }
+
+/// The secrets in `load:`: load.env values of secret-named variables, and the credentials written in any value.
+extension LoadSettings: SecretBearing {
+    public var secrets: [String] { Secrets.inEnvironment(env) }
+}

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 
-/// Every secret preflight learns is registered here; all output passes through `scrub`.
+/// The one registry of secrets. `ConfigLoader.load` fills it, once, from the parsed config (see `SecretBearing`);
+/// the output sink passes every byte through `scrub` before it leaves the process.
 public final class Secrets: Sendable {
     public static let shared = Secrets()
     /// Longest first, so a secret that contains another is replaced whole.
@@ -60,6 +61,13 @@ public final class Secrets: Sendable {
         for case let c? in candidates where !out.contains(c) { out.append(c) }
         return out
     }
+}
+
+/// A config section that holds secrets (passwords, tokens, credential headers). The loader asks every section
+/// that conforms, once, after parsing, and registers what it says; parsers register nothing themselves.
+public protocol SecretBearing {
+    /// The secret values in this section, found with the rules below (`Secrets.inURL`, `inHeaders`, `inText`, …).
+    var secrets: [String] { get }
 }
 
 // MARK: - What counts as a secret

@@ -2,6 +2,21 @@ import Foundation
 import Testing
 @testable import PreflightCore
 
+/// A section holding secrets the way a check's own does: a URL and headers.
+struct VaultSection: ConfigSection, SecretBearing {
+    static let key = "vault"
+    var url: DatabaseURL?
+    var headers: [String: String] = [:]
+    init() {}
+    init(reading r: SectionReader) {
+        r.allowKeys(["url", "headers", "note"])
+        if let raw = r.string("url") { url = DatabaseURL.parse(raw).0 }
+        headers = r.stringMap("headers")
+        _ = r.string("note")
+    }
+    var secrets: [String] { (url.map { Secrets.inURL($0.raw) } ?? []) + Secrets.inHeaders(headers) }
+}
+
 @Suite struct SecretsTests {
     @Test func redactsPasswordInURLs() {
         #expect(redactURL("postgresql://chat:s3cret@127.0.0.1:5432/db") == "postgresql://chat:***@127.0.0.1:5432/db")
@@ -101,6 +116,39 @@ import Testing
         #expect(Secrets.inURL("postgresql://chat:Registered-Pw%2F1@127.0.0.1:5432/chat?password=q-Pw-2")
                 == ["Registered-Pw%2F1", "Registered-Pw/1", "q-Pw-2", Data("chat:Registered-Pw/1".utf8).base64EncodedString()])
         #expect(Secrets.inURL("/api/messages?api_key=Rel-Key-1&page=2") == ["Rel-Key-1"], "a path under the target")
+    }
+
+    @Test func theLoaderRegistersEverySecretOnceFromTheParsedConfig() throws {
+        let registry = Secrets()
+        let loader = ConfigLoader(sections: [VaultSection.self], secrets: registry)
+        _ = try loader.load(yaml: """
+            target: http://svc:Target-Pw-1@127.0.0.1:3001/api?api_key=Target-Key-2
+            vault:
+              url: postgresql://chat:Registered-Pw%2F1@127.0.0.1:5432/chat?password=q-Pw-2
+              headers: {Authorization: "Bearer Literal-Tok-3", X-Trace: "${PF_TRACE}"}
+              note: "${PF_NOTE_TOKEN} ${my_api_key:-Fallback-Key-4} ${PF_HOST}"
+            """, file: nil, environment: ["PF_NOTE_TOKEN": "Env-Tok-5", "PF_TRACE": "trace-not-secret", "PF_HOST": "db-host-6"])
+        let text = registry.scrub("Target-Pw-1 Target-Key-2 Registered-Pw/1 Registered-Pw%2F1 q-Pw-2 Literal-Tok-3 Fallback-Key-4 Env-Tok-5 | trace-not-secret db-host-6")
+        #expect(text == "*** *** *** *** *** *** *** *** | trace-not-secret db-host-6")
+    }
+
+    @Test func aReplacedFileValueStaysSecretAndSoDoesItsReplacement() throws {
+        let registry = Secrets()
+        let loader = ConfigLoader(sections: [VaultSection.self], secrets: registry)
+        _ = try loader.load(yaml: "target: ${PF_TARGET}\nvault:\n  url: ${PF_DB}\n", file: nil,
+                            environment: ["PF_TARGET": "http://u:File-Target-Pw@127.0.0.1:1", "PF_DB": "postgresql://u:File-Db-Pw@h/db"],
+                            overrides: [("target", "http://u:Cli-Target-Pw@127.0.0.1:2"), ("vault.url", "postgresql://u:Cli-Db-Pw@h/db")])
+        #expect(registry.scrub("File-Target-Pw File-Db-Pw Cli-Target-Pw Cli-Db-Pw") == "*** *** *** ***")
+    }
+
+    @Test func secretsAreRegisteredEvenWhenTheConfigHasProblems() {
+        let registry = Secrets()
+        let loader = ConfigLoader(sections: [VaultSection.self], secrets: registry)
+        #expect(throws: ConfigError.self) {
+            _ = try loader.load(yaml: "timeout: ${PF_TOKEN}\nvault:\n  url: postgresql://u:Bad-Config-Pw@h/db\n  nonsense: 1\n",
+                                file: nil, environment: ["PF_TOKEN": "Problem-Tok-9"])
+        }
+        #expect(registry.scrub("Problem-Tok-9 Bad-Config-Pw") == "*** ***")
     }
 
     @Test func parsingADatabaseURLRegistersItsPasswordForScrubbing() {
