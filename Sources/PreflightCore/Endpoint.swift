@@ -20,8 +20,6 @@ public struct ServiceURL: Sendable, Equatable {
         guard let host = c.host, !host.isEmpty else {
             return (nil, "no host in \"\(redactURL(raw))\"")
         }
-        // A password in the target's userinfo is as secret as a database password (libcurl sends it as Basic auth).
-        if let password = c.password { Secrets.shared.register(password) }
         if let p = c.port, !(1...65535).contains(p) { return (nil, "port \(p) is out of range") }
         let port = c.port ?? (scheme == "https" ? 443 : 80)
         let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
@@ -42,7 +40,7 @@ public struct ServiceURL: Sendable, Equatable {
     public var hostPort: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// A postgres:// or postgresql:// URL; its password is registered as a secret when parsed.
+/// A postgres:// or postgresql:// URL. Its password is a secret: the sections holding one say so (`SecretBearing`).
 public struct DatabaseURL: Sendable, Equatable {
     public let raw: String
     public let host: String?
@@ -59,11 +57,9 @@ public struct DatabaseURL: Sendable, Equatable {
         guard scheme == "postgres" || scheme == "postgresql" else {
             return (nil, "scheme must be postgresql or postgres, found \"\(scheme)\"")
         }
-        if let password = c.password { Secrets.shared.register(password) }
         if let p = c.port, !(1...65535).contains(p) { return (nil, "port \(p) is out of range") }
         var query: [String: String] = [:]
         for item in c.queryItems ?? [] { query[item.name] = item.value ?? "" }
-        if let pw = query["password"] { Secrets.shared.register(pw) }
         let db = c.path.hasPrefix("/") ? String(c.path.dropFirst()) : c.path
         let host = c.host.flatMap { $0.isEmpty ? nil : $0 }.map { $0.hasPrefix("[") ? String($0.dropFirst().dropLast()) : $0 }
         return (DatabaseURL(raw: trimmed, host: host ?? query["host"], port: c.port ?? Int(query["port"] ?? "") ?? 5432,
