@@ -41,7 +41,7 @@ public struct GitHubReporter {
         let verdict = report.verdict == .go ? "GO" : "NO-GO"
         let causes = report.rootCauses.isEmpty ? "" : ": fix \(report.rootCauses.joined(separator: ", ")) first"
         out.append("preflight: \(verdict)\(causes)")
-        return Secrets.shared.scrub(out.joined(separator: "\n")) + "\n"
+        return out.joined(separator: "\n") + "\n"
     }
 
     /// Escaping as GitHub's runner expects it in a command's message and in its properties.

@@ -22,7 +22,7 @@ public struct JSONReporter {
             "rootCauses": .array(report.rootCauses.map { .string($0) }),
             "checks": .array(checks),
         ]))
-        return Secrets.shared.scrub(Self.serialise(root)) + "\n"
+        return Self.serialise(root) + "\n"
     }
 
     /// Keys sorted, no insignificant whitespace: byte-stable for golden files and diffs.
