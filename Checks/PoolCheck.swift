@@ -211,3 +211,8 @@ struct Routing: Sendable {
         demand.pools.compactMap { p in p.total.map { (url(p), $0) } }.filter { $0.1 > 0 }
     }
 }
+
+/// The secrets in `database.pools`: every pool's URL password.
+extension PoolSettings: SecretBearing {
+    public var secrets: [String] { pools.compactMap(\.url).flatMap { Secrets.inURL($0.raw) + ($0.password.map { [$0] } ?? []) } }
+}

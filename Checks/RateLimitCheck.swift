@@ -248,3 +248,10 @@ public struct RateLimitCheck: BuiltInCheck {
         return .fail("\(lead)\(policySuffix(h)): \(exhaust); \(note)", evidence: evidence, fix: disableFix)
     }
 }
+
+/// The secrets in `rate_limit:`: credential headers, what the body carries, and the credentials of an absolute request URL.
+extension RateLimitSettings: SecretBearing {
+    public var secrets: [String] {
+        Secrets.inURL(path) + Secrets.inHeaders(headers) + (body.map(Secrets.inText) ?? [])
+    }
+}

@@ -190,3 +190,23 @@ public struct CustomCheckSettings: ConfigSection {
         return nil
     }
 }
+
+/// The secrets in `checks:`: each http check's URL credentials, credential headers and what its body carries,
+/// each sql check's database_url password, what each command line carries (`PGPASSWORD=…`, URLs, `-H 'Authorization: …'`).
+/// Values from secret-named `${VAR}`s are registered by the loader wherever they land.
+extension CustomCheckSettings: SecretBearing {
+    public var secrets: [String] {
+        specs.flatMap { spec -> [String] in
+            switch spec.kind {
+            case .http(_, let url, let headers, let body, _, _):
+                return Secrets.inURL(url) + Secrets.inHeaders(headers) + (body.map(Secrets.inText) ?? [])
+            case .sql(_, _, let url):
+                return url.map { Secrets.inURL($0.raw) } ?? []
+            case .command(let argv, _, _, _):
+                return argv.flatMap(Secrets.inText)
+            case .tcp:
+                return []
+            }
+        }
+    }
+}

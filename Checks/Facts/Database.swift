@@ -23,3 +23,8 @@ public struct DatabaseSettings: ConfigSection, Fact {
 
     public static func derive(from config: Config) -> DatabaseSettings { config.section(DatabaseSettings.self) }
 }
+
+/// The secrets in `database.url`: its password in every form (URI userinfo, `?password=`, key=value), as libpq read it.
+extension DatabaseSettings: SecretBearing {
+    public var secrets: [String] { url.map { Secrets.inURL($0.raw) + ($0.password.map { [$0] } ?? []) } ?? [] }
+}

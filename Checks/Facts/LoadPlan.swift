@@ -88,3 +88,7 @@ public struct LoadPlan: Fact {
         return base.appendingPathComponent(path).standardized.path
     }
 }
+/// The secrets in `load:`: load.env values of secret-named variables, and the credentials written in any value.
+extension LoadSettings: SecretBearing {
+    public var secrets: [String] { Secrets.inEnvironment(env) }
+}

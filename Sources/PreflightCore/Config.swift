@@ -47,9 +47,12 @@ public struct Config: Sendable {
 public struct ConfigLoader {
     public static let coreKeys = ["target", "timeout"]
     public let sections: [any ConfigSection.Type]
+    /// Where `load` registers the config's secrets (the output sink scrubs `Secrets.shared`).
+    public let secrets: Secrets
 
-    public init(sections: [any ConfigSection.Type]) {
+    public init(sections: [any ConfigSection.Type], secrets: Secrets = .shared) {
         self.sections = sections
+        self.secrets = secrets
     }
 
     /// Values given on the command line, by dotted path ("target", "database.url"); they win over the file.
@@ -84,10 +87,13 @@ public struct ConfigLoader {
         let sink = ConfigProblemSink()
         var problems: [ConfigProblem] = []
         var root: ConfigNode = .mapping([], line: 1)
+        // Every secret the config holds, registered in one place below.
+        var found: [String] = []
         do {
             // Bounded: ConfigBounds.check has added up what every alias expands to.
             if let node = try Yams.compose(yaml: yaml) {
                 root = ConfigNode.from(node, environment: environment, path: "", problems: &problems)
+                found += Interpolation.secretValues(in: node, environment: environment)
             }
         } catch let error as YamlError {
             throw ConfigError(file: file, problems: [Self.problem(from: error)])
@@ -102,7 +108,13 @@ public struct ConfigLoader {
         }
         problems.forEach(sink.add)
         if case .null = root { root = .mapping([], line: 1) }
-        for o in overrides { root = Self.setting(o.path.split(separator: ".").map(String.init), to: o.value, in: root) }
+        for o in overrides {
+            let path = o.path.split(separator: ".").map(String.init)
+            // The file's value is replaced but was read (often from the environment): its credentials stay secret,
+            // since a server may still echo it (a health body quoting the service's DATABASE_URL).
+            if case .scalar(let old, _)? = Self.value(at: path, in: root) { found += Secrets.inText(old) }
+            root = Self.setting(path, to: o.value, in: root)
+        }
 
         let top = SectionReader(node: root, path: "", sink: sink)
         var topKeys = Self.coreKeys
@@ -115,6 +127,8 @@ public struct ConfigLoader {
         for s in sections where !s.keys.isEmpty { keysOf[s.key, default: []] += s.keys }
         for (key, known) in keysOf.sorted(by: { $0.key < $1.key }) { top.child(key).allowKeys(known) }
         if let raw = top.string("target") {
+            // A password in the target's userinfo is as secret as a database password (libcurl sends it as Basic auth).
+            found += Secrets.inURL(raw)
             let (url, why) = ServiceURL.parse(raw)
             if let why { top.problem("target", why) }
             config.target = url
@@ -124,6 +138,11 @@ public struct ConfigLoader {
             let reader = top.child(type.key)
             config.sections[Config.slot(type)] = type.init(reading: reader)
         }
+        // The one place the registry is filled: the secret-named variables' values, the target's and the replaced
+        // values' credentials, and what each section holding secrets says it holds. Before any problem is thrown,
+        // since a problem's message may quote a value.
+        for s in config.sections.values { if let bearing = s as? any SecretBearing { found += bearing.secrets } }
+        secrets.register(found)
         if !sink.problems.isEmpty { throw ConfigError(file: file, problems: sink.problems) }
         return config
     }
@@ -142,14 +161,7 @@ public struct ConfigLoader {
 
     /// Puts a command-line value at a dotted path, creating mappings on the way (line 0 = command line).
     static func setting(_ path: [String], to value: String, in node: ConfigNode) -> ConfigNode {
-        guard let key = path.first else {
-            // The file's value is replaced but was read (often from the environment): its password stays a
-            // secret, since a server may still echo it (a health body quoting the service's DATABASE_URL).
-            if case .scalar(let old, _) = node, old.contains("://"), let pw = URLComponents(string: old)?.password {
-                Secrets.shared.register(pw)
-            }
-            return .scalar(value, line: 0)
-        }
+        guard let key = path.first else { return .scalar(value, line: 0) }
         var pairs: [(key: String, line: Int, value: ConfigNode)] = []
         var line = 0
         if case .mapping(let existing, let l) = node { pairs = existing; line = l }
@@ -159,5 +171,10 @@ public struct ConfigLoader {
             pairs.append((key, 0, setting(Array(path.dropFirst()), to: value, in: .mapping([], line: 0))))
         }
         return .mapping(pairs, line: line)
+    }
+
+    /// The node at a dotted path, if the config has one.
+    static func value(at path: [String], in node: ConfigNode) -> ConfigNode? {
+        path.reduce(node as ConfigNode?) { node, key in node?[key] }
     }
 }

@@ -92,6 +92,28 @@ public indirect enum ConfigNode: Sendable {
 enum Interpolation {
     static func expand(_ text: String, environment: [String: String], line: Int, path: String,
                        problems: inout [ConfigProblem]) -> String {
+        var secrets: [String] = []
+        return expand(text, environment: environment, line: line, path: path, problems: &problems, secrets: &secrets)
+    }
+
+    /// What secret-named variables (`Secrets.isSecretName`: `${API_TOKEN}`, `${DB_PASSWORD:-x}`) expand to in
+    /// every scalar of `node`, fallbacks included: the loader registers them, wherever in the config they land.
+    /// A walk of its own rather than a parameter of `ConfigNode.from`, so that conversion stays as it is.
+    static func secretValues(in node: Node, environment: [String: String]) -> [String] {
+        switch node {
+        case .scalar(let s):
+            var problems: [ConfigProblem] = [], secrets: [String] = []
+            _ = expand(s.string, environment: environment, line: 0, path: "", problems: &problems, secrets: &secrets)
+            return secrets
+        case .mapping(let m): return m.flatMap { secretValues(in: $0.value, environment: environment) }
+        case .sequence(let seq): return seq.flatMap { secretValues(in: $0, environment: environment) }
+        case .alias: return []
+        }
+    }
+
+    /// `expand`, recording in `secrets` the values that secret-named variables expanded to.
+    static func expand(_ text: String, environment: [String: String], line: Int, path: String,
+                       problems: inout [ConfigProblem], secrets: inout [String]) -> String {
         guard text.contains("$") else { return text }
         var out = ""
         var i = text.startIndex
@@ -114,8 +136,10 @@ enum Interpolation {
                     problems.append(ConfigProblem(line: line, path: path, message: "bad variable reference ${\(inner)}"))
                 } else if let value = environment[name], !(value.isEmpty && fallback != nil) {
                     out += value
+                    if Secrets.isSecretName(name) { secrets.append(value) }
                 } else if let fallback {
                     out += fallback
+                    if Secrets.isSecretName(name) { secrets.append(fallback) }
                 } else {
                     problems.append(ConfigProblem(line: line, path: path,
                         message: "environment variable \(name) is not set (write ${\(name):-default} to give a default)"))

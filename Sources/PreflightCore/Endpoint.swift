@@ -20,8 +20,6 @@ public struct ServiceURL: Sendable, Equatable {
         guard let host = c.host, !host.isEmpty else {
             return (nil, "no host in \"\(redactURL(raw))\"")
         }
-        // A password in the target's userinfo is as secret as a database password (libcurl sends it as Basic auth).
-        if let password = c.password { Secrets.shared.register(password) }
         if let p = c.port, !(1...65535).contains(p) { return (nil, "port \(p) is out of range") }
         let port = c.port ?? (scheme == "https" ? 443 : 80)
         let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host

@@ -1,4 +1,5 @@
 import Foundation
+import PreflightCore
 
 /// Failed requests sharing one k6 error code (HTTP 4xx/5xx appear as 1400–1599).
 struct CodeStats: Sendable, Equatable {
@@ -252,12 +253,4 @@ func hostPort(_ url: String) -> String? {
     guard let c = URLComponents(string: url), let host = c.host else { return nil }
     let port = c.port ?? (c.scheme == "https" ? 443 : 80)
     return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-}
-
-/// Drops user:password from a URL before it reaches any output.
-func redactURL(_ s: String) -> String {
-    guard s.contains("@"), var c = URLComponents(string: s), c.password != nil || c.user != nil else { return s }
-    c.user = nil
-    c.password = nil
-    return c.string ?? s
 }

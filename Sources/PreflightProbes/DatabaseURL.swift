@@ -22,6 +22,8 @@ public struct DatabaseURL: Sendable, Equatable {
     public let database: String?
     /// Every host:port libpq will try, in order (multi-host URLs name several).
     public let hosts: [String]
+    /// The password as libpq read it (a secret: the config's sections report it to the registry).
+    public let password: String?
     /// libpq's `target_session_attrs`, when set (`read-write`, `primary`, …).
     public let targetSessionAttrs: String?
 
@@ -145,7 +147,7 @@ public struct DatabaseURL: Sendable, Equatable {
         }
         return (DatabaseURL(raw: trimmed, conninfo: conninfo, driverParameters: driver, dialect: dialect,
                             host: firstHost, port: port(0), user: values["user"], database: values["dbname"],
-                            hosts: hosts, targetSessionAttrs: values["target_session_attrs"]), nil)
+                            hosts: hosts, password: values["password"], targetSessionAttrs: values["target_session_attrs"]), nil)
     }
 
     /// Query items as written (percent-encoding kept), so the kept ones reach libpq byte for byte.

@@ -45,7 +45,7 @@ public struct GitHubReporter {
         let causes = report.rootCauses.isEmpty ? "" : ": fix \(report.rootCauses.joined(separator: ", ")) first"
         let crashes = report.crashes.isEmpty ? "" : "; preflight itself crashed in \(report.crashes.joined(separator: ", "))"
         out.append("preflight: \(verdict)\(causes)\(crashes)")
-        return Secrets.shared.scrub(out.joined(separator: "\n")) + "\n"
+        return out.joined(separator: "\n") + "\n"
     }
 
     /// Escaping as GitHub's runner expects it in a command's message and in its properties.

@@ -24,7 +24,7 @@ public struct JSONReporter {
             "exitCode": .int(Int(report.exitCode)),
             "checks": .array(checks),
         ]))
-        return Secrets.shared.scrub(Self.serialise(root)) + "\n"
+        return Self.serialise(root) + "\n"
     }
 
     /// Keys sorted, no insignificant whitespace: byte-stable for golden files and diffs.

@@ -45,7 +45,7 @@ public struct JUnitReporter {
             }
         }
         out.append("</testsuite>")
-        return Secrets.shared.scrub(out.joined(separator: "\n")) + "\n"
+        return out.joined(separator: "\n") + "\n"
     }
 
     func rootCause(of r: CheckResult, in report: Report) -> String {

@@ -38,7 +38,7 @@ public struct MarkdownReporter {
         }
         out.append("")
         out.append("_\(report.results.count) checks in \(format(report.duration))_")
-        return Secrets.shared.scrub(out.joined(separator: "\n")) + "\n"
+        return out.joined(separator: "\n") + "\n"
     }
 
     /// Table cells and list items: no line breaks, no unescaped pipes.

@@ -82,7 +82,7 @@ public struct TextReporter {
             if passed.isEmpty { out.append("") }
             for r in skipped { out.append("  " + paint("○", "90") + " \(r.title) [\(r.id)]  skipped: \(r.outcome.summary)") }
         }
-        return Secrets.shared.scrub(out.joined(separator: "\n")) + "\n"
+        return out.joined(separator: "\n") + "\n"
     }
 
     func evidenceLines(_ e: Evidence, indent: String) -> [String] {

@@ -28,16 +28,16 @@ struct Explain: AsyncParsableCommand {
         do {
             explanation = try Explainer.explain(path: file)
         } catch {
-            FileHandle.standardError.write(Data("preflight explain: \(error.description)\n".utf8))
+            Output.stderr("preflight explain: \(error.description)\n")
             throw ExitCode(2)
         }
         for w in explanation.warnings {
-            FileHandle.standardError.write(Data("preflight explain: warning: \(w)\n".utf8))
+            Output.stderr("preflight explain: warning: \(w)\n")
         }
-        let color = !noColor && format == .text && isatty(STDOUT_FILENO) == 1
+        let color = !noColor && format == .text && Output.stdoutIsTerminal
             && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         let out = format == .json ? ExplanationRenderer.json(explanation) : ExplanationRenderer.text(explanation, color: color)
-        FileHandle.standardOutput.write(Data((out + "\n").utf8))
+        Output.stdout(out + "\n")
         throw ExitCode(explanation.exitCode)
     }
 }

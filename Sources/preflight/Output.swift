@@ -1,7 +1,9 @@
 import Foundation
 import PreflightCore
 
-/// The one way out for text: every byte passes `Secrets.scrub` first.
+/// The one way out for text: every byte to stdout, stderr, a report file or $GITHUB_STEP_SUMMARY passes
+/// `Secrets.scrub` first (every URL's credentials masked, every registered secret replaced). Nothing else in
+/// preflight writes to a stream or a report: the reporters only render.
 enum Output {
     static func stdout(_ text: String) {
         FileHandle.standardOutput.write(Data(Secrets.shared.scrub(text).utf8))

@@ -13,6 +13,8 @@
   http-fixture.py bigheaders BYTES [one]                 200 after BYTES of header lines (one line with "one")
   http-fixture.py tally DELAY STATUS                     /burst…: STATUS after DELAY s, counted; GET /__tally: the count
   http-fixture.py pgecho                                 a fake PostgreSQL: asks for a cleartext password, echoes it in its error
+  http-fixture.py echo                                   the request back as JSON {"path", "body", "headers": {name: value}} (names
+                                                         in lower case); 200, or NNN for a path /status/NNN/…
   http-fixture.py --host ::1 json 200 '{}'               bind another loopback address
   http-fixture.py --port N --delay S json 200 '{}'       print PORT N at once, listen only after S seconds
 """
@@ -354,6 +356,49 @@ elif mode == "pgecho":
             threading.Thread(target=echo_password, args=(conn,), daemon=True).start()
 
     threading.Thread(target=pgecho_loop, daemon=True).start()
+elif mode == "echo":
+    # A service that quotes what it was sent (a debug route, an error page showing the request): the request's
+    # path, body and headers back as JSON.
+    s = listener()
+
+    def echo(conn):
+        try:
+            while True:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                headers = {}
+                for line in lines[1:]:
+                    k, _, v = line.partition(":")
+                    headers[k.strip().lower()] = v.strip()
+                length = int(headers.get("content-length", "0") or 0)
+                while len(body) < length:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    body += chunk
+                words = lines[0].split(" ")
+                path = words[1] if len(words) > 1 else "/"
+                parts = path.split("/")
+                status = int(parts[2]) if len(parts) > 2 and parts[1] == "status" and parts[2].isdigit() else 200
+                answer = {"path": path, "body": body[:length].decode("utf-8", "replace"), "headers": headers}
+                conn.sendall(response(status, json.dumps(answer).encode(), []))
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def echo_loop():
+        while True:
+            conn, _ = s.accept()
+            threading.Thread(target=echo, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=echo_loop, daemon=True).start()
 else:
     sys.exit(f"unknown mode {mode}")
 

@@ -6,7 +6,8 @@ import Testing
 @testable import PreflightCore
 @testable import PreflightReporters
 
-/// Reporters compared byte for byte with Tests/PreflightCoreTests/Golden (UPDATE_GOLDEN=1 rewrites them).
+/// Reporters compared byte for byte with Tests/PreflightCoreTests/Golden (UPDATE_GOLDEN=1 rewrites them),
+/// after the output sink's scrub.
 @Suite struct ReporterGoldenTests {
     static let sample: Report = {
         Secrets.shared.register("golden-secret-pw")
@@ -72,7 +73,9 @@ import Testing
         try compare(Self.render(Self.crash, format), "crash.3.\(format)")
     }
 
-    func compare(_ actual: String, _ name: String) throws {
+    /// `rendered` as it leaves the process: through the output sink's scrub (the reporters only render).
+    func compare(_ rendered: String, _ name: String) throws {
+        let actual = Secrets.shared.scrub(rendered)
         let golden = packageRoot.appendingPathComponent("Tests/PreflightCoreTests/Golden/\(name)")
         if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
             try actual.write(to: golden, atomically: true, encoding: .utf8)
@@ -155,11 +158,39 @@ import Testing
         for c in checks { #expect(Set(c.keys) == ["id", "title", "status", "summary", "blockedBy", "evidence", "fix"]) }
     }
 
+    static func everyFormat(_ report: Report) -> [String] {
+        [TextReporter(color: false).render(report), TextReporter(color: true, verbose: true).render(report),
+         JSONReporter().render(report), JUnitReporter().render(report), GitHubReporter().render(report),
+         MarkdownReporter().render(report)]
+    }
+
+    /// The reporters only render; the output sink scrubs what they rendered.
     @Test func noPasswordInAnyFormat() {
-        for out in [TextReporter(color: false).render(Self.sample), TextReporter(color: true, verbose: true).render(Self.sample),
-                    JSONReporter().render(Self.sample), JUnitReporter().render(Self.sample), GitHubReporter().render(Self.sample),
-                    MarkdownReporter().render(Self.sample)] {
-            #expect(!out.contains("golden-secret-pw"))
+        for out in Self.everyFormat(Self.sample) {
+            #expect(!Secrets.shared.scrub(out).contains("golden-secret-pw"))
+        }
+    }
+
+    /// A secret with every character some format escapes (JSON's quote and backslash, XML's entities, GitHub's
+    /// %, : and , in properties, Markdown's pipe): each format's escaped spelling is scrubbed as well.
+    @Test func noEscapedSecretInAnyFormat() throws {
+        let secret = #"Odd"Pw&<|%:,\9"#
+        Secrets.shared.register(secret)
+        let r = Report(results: [
+            CheckResult(id: "custom", title: "Echo \(secret)", layer: .service,
+                        outcome: .fail("header is \"\(secret)\"", evidence: Evidence(["got": .string(secret), "location": .string("src/a.ts:3: \(secret)")]),
+                                       fix: "not \(secret)")),
+        ], duration: .zero)
+        for out in Self.everyFormat(r) {
+            let scrubbed = Secrets.shared.scrub(out)
+            // Undo each format's escaping, then look for the secret.
+            let plain = scrubbed.replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\\\", with: "\\")
+                .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&lt;", with: "<")
+                .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&apos;", with: "'").replacingOccurrences(of: "&amp;", with: "&")
+                .replacingOccurrences(of: "%3A", with: ":").replacingOccurrences(of: "%2C", with: ",").replacingOccurrences(of: "%0A", with: "\n")
+                .replacingOccurrences(of: "%25", with: "%").replacingOccurrences(of: "\\|", with: "|")
+            #expect(!plain.contains(secret), "\(scrubbed)")
+            #expect(scrubbed.contains("***"))
         }
     }
 
