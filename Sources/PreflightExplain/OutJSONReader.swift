@@ -122,7 +122,6 @@ struct OutJSONReader {
         var dataReceived = 0.0
         var lastEndpointBytes: [UInt8] = []
         var lastEndpoint = ""
-        var pendingFailureTimes: [(code: Int, time: Double)] = []
 
         mutating func slot(for span: ByteSpan) -> Slot? {
             guard let s = span.start else { return nil }
