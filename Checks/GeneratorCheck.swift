@@ -72,13 +72,14 @@ public struct GeneratorCheck: BuiltInCheck {
             evidence["plan"] = .string(plan.scriptPath == nil ? "no load.script or load.vus" : "no VU count in \(plan.scriptPath!) or load.vus")
         }
 
-        fileDescriptors(host.fileLimits(), demand, &findings, &evidence)
+        let limits = host.fileLimits()
+        fileDescriptors(limits, demand, &findings, &evidence)
         ports(host, target: context.config.target, demand, &findings, &evidence)
         conntrack(host, demand, &findings, &evidence)
         cpuAndMemory(host, demand, &findings, &evidence)
         await k6(host, timeout: context.timeout, planned: demand != nil, &findings, &evidence)
 
-        return findings.outcome(evidence: evidence, pass: passSummary(demand, host.fileLimits()))
+        return findings.outcome(evidence: evidence, pass: passSummary(demand, limits))
     }
 
     // MARK: file descriptors
@@ -122,7 +123,7 @@ public struct GeneratorCheck: BuiltInCheck {
             e["tcpTwReuse"] = .string("\(reuse) (\(reuse == 0 ? "off" : reuse == 1 ? "on" : "loopback only")); net.ipv4.tcp_tw_reuse")
         }
         let tables = ["/proc/net/tcp", "/proc/net/tcp6"].compactMap(host.readFile)
-        let waiting = Self.timeWait(tables, port: target?.port)
+        let waiting = ProcNetTCP.timeWait(tables, port: target?.port)
         e["timeWait"] = .string("\(grouped(waiting.total)) sockets in TIME_WAIT now\(target.map { ", \(grouped(waiting.toPort)) of them to port \($0.port)" } ?? "") (/proc/net/tcp, tcp6)")
         guard let d = demand else { return }
         // Ports in TIME_WAIT to the target's port are taken for new connections to it.
@@ -159,21 +160,6 @@ public struct GeneratorCheck: BuiltInCheck {
         let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
         guard parts.count == 2, parts[0] > 0, parts[0] <= parts[1], parts[1] <= 65535 else { return nil }
         return (parts[0], parts[1])
-    }
-
-    /// Sockets in TIME_WAIT (state 06) in /proc/net/tcp and tcp6: all, and those whose remote port is `port`.
-    static func timeWait(_ tables: [String], port: Int?) -> (total: Int, toPort: Int) {
-        var total = 0, toPort = 0
-        for table in tables {
-            for line in table.split(separator: "\n").dropFirst() {
-                let fields = line.split(separator: " ")
-                guard fields.count > 3, fields[3] == "06" else { continue }
-                total += 1
-                if let port, let colon = fields[2].lastIndex(of: ":"),
-                   Int(fields[2][fields[2].index(after: colon)...], radix: 16) == port { toPort += 1 }
-            }
-        }
-        return (total, toPort)
     }
 
     /// Loopback by its spelling only: a name is never resolved here.
@@ -372,14 +358,5 @@ struct Findings {
     }
 }
 
-/// 2000 → "2,000"; Int.max → "unlimited".
-func grouped(_ v: Int) -> String {
-    if v == Int.max { return "unlimited" }
-    let digits = String(abs(v))
-    var out = ""
-    for (i, c) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
-        out.append(c)
-    }
-    return v < 0 ? "-" + out : out
-}
+/// 2000 → "2,000"; Int.max → "unlimited" (an unlimited rlimit).
+func grouped(_ v: Int) -> String { v == Int.max ? "unlimited" : formatCount(v) }

@@ -121,8 +121,6 @@ public struct CustomCheckSettings: ConfigSection {
                 guard let v = Int(s), (100...599).contains(v) else { r.problem("status", "expected an HTTP status, found \"\(s)\""); continue }
                 status.append(v)
             }
-            // A full URL's userinfo password is a secret like any database password: scrubbed from all output.
-            if let password = URLComponents(string: url)?.password { Secrets.shared.register(password) }
             kind = .http(method: method, url: url, headers: r.stringMap("headers"), body: r.string("body"), status: status, json: r.stringMap("json"))
             layer = layer ?? .service
         case "tcp":

@@ -92,8 +92,7 @@ public struct ConfigLoader {
         do {
             // Bounded: ConfigBounds.check has added up what every alias expands to.
             if let node = try Yams.compose(yaml: yaml) {
-                root = ConfigNode.from(node, environment: environment, path: "", problems: &problems)
-                found += Interpolation.secretValues(in: node, environment: environment)
+                root = ConfigNode.from(node, environment: environment, path: "", problems: &problems, secrets: &found)
             }
         } catch let error as YamlError {
             throw ConfigError(file: file, problems: [Self.problem(from: error)])

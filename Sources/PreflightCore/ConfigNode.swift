@@ -30,21 +30,26 @@ public indirect enum ConfigNode: Sendable {
     /// Converts Yams' tree; `${VAR}` and `${VAR:-default}` in scalars are taken from `environment`.
     /// Yams has resolved every alias to its anchor's subtree, shared, and this copies each use: the caller
     /// bounds that with `ConfigBounds.check` first. Merge keys (`<<: *base`, `<<: [*a, *b]`) are expanded here.
-    static func from(_ node: Node, environment: [String: String], path: String, problems: inout [ConfigProblem]) -> ConfigNode {
+    /// `secrets` gets what secret-named variables (`Secrets.isSecretName`: `${API_TOKEN}`, `${DB_PASSWORD:-x}`)
+    /// expanded to, fallbacks included: the loader registers them, wherever in the config they land.
+    static func from(_ node: Node, environment: [String: String], path: String, problems: inout [ConfigProblem],
+                     secrets: inout [String]) -> ConfigNode {
         let line = node.mark?.line ?? 0
         switch node {
         case .scalar(let s):
             if s.tag == Tag(.null) || (s.style == .plain && ["", "~", "null", "Null", "NULL"].contains(s.string)) {
                 return .null(line: line)
             }
-            return .scalar(Interpolation.expand(s.string, environment: environment, line: line, path: path, problems: &problems), line: line)
+            return .scalar(Interpolation.expand(s.string, environment: environment, line: line, path: path, problems: &problems,
+                                                secrets: &secrets), line: line)
         case .mapping(let m):
             var pairs: [(key: String, line: Int, value: ConfigNode)] = []
             var merged: [(key: String, line: Int, value: ConfigNode)] = []
             var keys = Set<String>()
             for (k, v) in m {
                 if case .scalar(let s) = k, s.style == .plain, s.string == "<<" {
-                    merged += mergedPairs(v, line: k.mark?.line ?? line, environment: environment, path: path, problems: &problems)
+                    merged += mergedPairs(v, line: k.mark?.line ?? line, environment: environment, path: path,
+                                          problems: &problems, secrets: &secrets)
                     continue
                 }
                 let key = k.string ?? "?"
@@ -52,14 +57,14 @@ public indirect enum ConfigNode: Sendable {
                 if !keys.insert(key).inserted {
                     problems.append(ConfigProblem(line: k.mark?.line ?? line, path: childPath, message: "appears twice"))
                 }
-                pairs.append((key, k.mark?.line ?? line, from(v, environment: environment, path: childPath, problems: &problems)))
+                pairs.append((key, k.mark?.line ?? line, from(v, environment: environment, path: childPath, problems: &problems, secrets: &secrets)))
             }
             // The mapping's own keys win over merged ones; of the merged, the first mapping given wins.
             let inherited = merged.filter { keys.insert($0.key).inserted }
             return .mapping(inherited + pairs, line: line)
         case .sequence(let seq):
             return .sequence(seq.enumerated().map { i, n in
-                from(n, environment: environment, path: "\(path)[\(i)]", problems: &problems)
+                from(n, environment: environment, path: "\(path)[\(i)]", problems: &problems, secrets: &secrets)
             }, line: line)
         case .alias:
             return .null(line: line)
@@ -68,7 +73,7 @@ public indirect enum ConfigNode: Sendable {
 
     /// The pairs a merge key brings in: those of a mapping, or of each mapping in a list, each keeping its line.
     static func mergedPairs(_ value: Node, line: Int, environment: [String: String], path: String,
-                            problems: inout [ConfigProblem]) -> [(key: String, line: Int, value: ConfigNode)] {
+                            problems: inout [ConfigProblem], secrets: inout [String]) -> [(key: String, line: Int, value: ConfigNode)] {
         let sources: [Node]
         switch value {
         case .mapping: sources = [value]
@@ -77,7 +82,7 @@ public indirect enum ConfigNode: Sendable {
         }
         var pairs: [(key: String, line: Int, value: ConfigNode)] = []
         for source in sources {
-            guard case .mapping(let ps, _) = from(source, environment: environment, path: path, problems: &problems) else {
+            guard case .mapping(let ps, _) = from(source, environment: environment, path: path, problems: &problems, secrets: &secrets) else {
                 problems.append(ConfigProblem(line: line, path: path.isEmpty ? "<<" : "\(path).<<",
                                               message: "a merge key takes a mapping or a list of mappings (<<: *name)"))
                 continue
@@ -90,28 +95,7 @@ public indirect enum ConfigNode: Sendable {
 
 /// `${VAR}`, `${VAR:-default}` and `$$` (a literal dollar) in config values.
 enum Interpolation {
-    static func expand(_ text: String, environment: [String: String], line: Int, path: String,
-                       problems: inout [ConfigProblem]) -> String {
-        var secrets: [String] = []
-        return expand(text, environment: environment, line: line, path: path, problems: &problems, secrets: &secrets)
-    }
-
-    /// What secret-named variables (`Secrets.isSecretName`: `${API_TOKEN}`, `${DB_PASSWORD:-x}`) expand to in
-    /// every scalar of `node`, fallbacks included: the loader registers them, wherever in the config they land.
-    /// A walk of its own rather than a parameter of `ConfigNode.from`, so that conversion stays as it is.
-    static func secretValues(in node: Node, environment: [String: String]) -> [String] {
-        switch node {
-        case .scalar(let s):
-            var problems: [ConfigProblem] = [], secrets: [String] = []
-            _ = expand(s.string, environment: environment, line: 0, path: "", problems: &problems, secrets: &secrets)
-            return secrets
-        case .mapping(let m): return m.flatMap { secretValues(in: $0.value, environment: environment) }
-        case .sequence(let seq): return seq.flatMap { secretValues(in: $0, environment: environment) }
-        case .alias: return []
-        }
-    }
-
-    /// `expand`, recording in `secrets` the values that secret-named variables expanded to.
+    /// Expands `text`, recording in `secrets` the values that secret-named variables expanded to.
     static func expand(_ text: String, environment: [String: String], line: Int, path: String,
                        problems: inout [ConfigProblem], secrets: inout [String]) -> String {
         guard text.contains("$") else { return text }

@@ -133,3 +133,14 @@ public func format(_ d: Duration) -> String {
     let s = ms / 1000
     return s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s)
 }
+
+/// 56250 → "56,250": counts in messages read like the k6 end-of-test summary.
+public func formatCount(_ n: Int) -> String {
+    let digits = String(n.magnitude)
+    var out = ""
+    for (i, ch) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return n < 0 ? "-" + out : out
+}

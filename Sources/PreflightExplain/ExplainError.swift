@@ -1,3 +1,4 @@
+import PreflightCore
 /// Why a file could not be read as any k6 output; each case prints as one line.
 public enum ExplainError: Error, Sendable, Equatable, CustomStringConvertible {
     case unreadable(String, String)

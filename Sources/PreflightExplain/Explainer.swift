@@ -1,4 +1,5 @@
 import Foundation
+import PreflightCore
 
 /// The kind of k6 output a file holds, told by its content, never by its name.
 public enum K6OutputKind: String, Sendable {

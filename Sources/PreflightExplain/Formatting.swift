@@ -1,15 +1,5 @@
 import Foundation
-
-/// 56250 → "56,250": counts in messages read like the k6 end-of-test summary.
-func formatCount(_ n: Int) -> String {
-    let digits = String(n.magnitude)
-    var out = ""
-    for (i, ch) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(ch)
-    }
-    return n < 0 ? "-" + out : out
-}
+import PreflightCore
 
 /// A plain decimal with at most 4 significant decimals and no trailing zeros.
 func formatNumber(_ x: Double) -> String {

@@ -22,7 +22,8 @@ public struct DatabaseURL: Sendable, Equatable {
     public let database: String?
     /// Every host:port libpq will try, in order (multi-host URLs name several).
     public let hosts: [String]
-    /// The password as libpq read it (a secret: the config's sections report it to the registry).
+    /// The password as libpq read it, in every form. The parser registers nothing: the sections holding a URL
+    /// report it (`SecretBearing`), and the loader registers it in one place.
     public let password: String?
     /// libpq's `target_session_attrs`, when set (`read-write`, `primary`, …).
     public let targetSessionAttrs: String?
@@ -73,7 +74,6 @@ public struct DatabaseURL: Sendable, Equatable {
     /// Parses every form applications use; nil and one sentence (libpq's own, for libpq's rules) when nothing can parse it.
     public static func parse(_ given: String) -> (DatabaseURL?, String?) {
         let trimmed = given.trimmingCharacters(in: .whitespacesAndNewlines)
-        registerLikelyPassword(trimmed)
         guard !trimmed.isEmpty else { return (nil, "empty database URL (expected postgresql://user:password@host:5432/db)") }
         var dialect: String?
         var conninfo: String
@@ -109,7 +109,6 @@ public struct DatabaseURL: Sendable, Equatable {
             var kept: [String] = []
             for p in pairs {
                 if libpqKeywords.contains(p.key) || !p.hasValue { kept.append(p.text) } else { driver[p.key] = p.value }
-                if p.key == "password" { Secrets.shared.register(p.value) }
             }
             conninfo = kept.joined(separator: " ")
         } else {
@@ -121,7 +120,8 @@ public struct DatabaseURL: Sendable, Equatable {
         guard let options = PQconninfoParse(conninfo, &error) else {
             let why = error.map { String(cString: $0) } ?? "libpq cannot parse it"
             if let error { PQfreemem(error) }
-            return (nil, Secrets.shared.scrub(why.trimmingCharacters(in: .whitespacesAndNewlines)))
+            // libpq may quote the text (a bad IPv6 bracket quotes the whole URI): the output sink masks every URL's credentials.
+            return (nil, why.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         defer { PQconninfoFree(options) }
         var values: [String: String] = [:]
@@ -130,7 +130,6 @@ public struct DatabaseURL: Sendable, Equatable {
             if let v = p.pointee.val { values[String(cString: k)] = String(cString: v) }
             p += 1
         }
-        if let pw = values["password"] { Secrets.shared.register(pw) }
         let hostList = (values["host"] ?? values["hostaddr"] ?? "").split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         let portList = (values["port"] ?? "").split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         for raw in portList where !raw.isEmpty {
@@ -161,25 +160,6 @@ public struct DatabaseURL: Sendable, Equatable {
             return (String(kv[0]), kv.count > 1 ? String(kv[1]) : "", String(part))
         }
         return (base, items)
-    }
-
-    /// Before libpq sees the text (its errors may quote it), every password-looking part is a secret.
-    static func registerLikelyPassword(_ s: String) {
-        if let scheme = s.range(of: "://") {
-            let rest = s[scheme.upperBound...]
-            let authority = rest[..<(rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex)]
-            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
-                let pw = String(authority[authority.index(after: colon)..<at])
-                Secrets.shared.register(pw)
-                if let decoded = pw.removingPercentEncoding { Secrets.shared.register(decoded) }
-            }
-        }
-        for r in [s.range(of: "password="), s.range(of: "PASSWORD=")].compactMap({ $0 }) {
-            let value = s[r.upperBound...].prefix { $0 != "&" && $0 != " " && $0 != "#" }
-            let v = String(value).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
-            Secrets.shared.register(v)
-            if let decoded = v.removingPercentEncoding { Secrets.shared.register(decoded) }
-        }
     }
 }
 

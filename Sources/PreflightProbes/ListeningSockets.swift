@@ -62,15 +62,11 @@ public struct ProcListeningSocketTable: ListeningSocketTable {
 
     /// Parses the /proc/net/tcp{,6} table; keeps LISTEN (state 0A) rows only.
     public static func parse(_ text: String, family: SocketAddress.Family) -> [ListeningSocket] {
-        var out: [ListeningSocket] = []
-        for line in text.split(separator: "\n").dropFirst() {
-            let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count >= 10, f[3] == "0A", let inode = UInt64(f[9]) else { continue }
-            let local = f[1].split(separator: ":")
-            guard local.count == 2, let port = Int(local[1], radix: 16), let ip = decode(String(local[0]), family: family) else { continue }
-            out.append(ListeningSocket(address: SocketAddress(family: family, ip: ip, port: port), inode: inode))
+        ProcNetTCP.rows(text).compactMap { r in
+            guard r.state == "0A", let inode = r.inode, let port = ProcNetTCP.port(r.local),
+                  let ip = decode(String(r.local.prefix { $0 != ":" }), family: family) else { return nil }
+            return ListeningSocket(address: SocketAddress(family: family, ip: ip, port: port), inode: inode)
         }
-        return out
     }
 
     /// /proc/net shows each 32-bit word of the address in host (little-endian) byte order.
@@ -121,5 +117,41 @@ public struct ProcListeningSocketTable: ListeningSocketTable {
             cursor = ifa.ifa_next
         }
         return out
+    }
+}
+
+/// The rows of /proc/net/tcp and tcp6, one parser for every reader (listeners here, TIME_WAIT for the generator check).
+public enum ProcNetTCP {
+    struct Row {
+        /// `ADDR:PORT` in hex, as the kernel writes them.
+        let local: Substring
+        let remote: Substring
+        /// Two hex digits: 0A LISTEN, 06 TIME_WAIT, …
+        let state: Substring
+        let inode: UInt64?
+    }
+
+    static func rows(_ text: String) -> [Row] {
+        text.split(separator: "\n").dropFirst().compactMap { line in
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count >= 4 else { return nil }
+            return Row(local: f[1], remote: f[2], state: f[3], inode: f.count >= 10 ? UInt64(f[9]) : nil)
+        }
+    }
+
+    /// The port of an `ADDR:PORT` field.
+    static func port(_ field: Substring) -> Int? {
+        guard let colon = field.lastIndex(of: ":") else { return nil }
+        return Int(field[field.index(after: colon)...], radix: 16)
+    }
+
+    /// Sockets in TIME_WAIT (state 06) in the given tables: all of them, and those whose remote port is `port`.
+    public static func timeWait(_ tables: [String], port: Int?) -> (total: Int, toPort: Int) {
+        var total = 0, toPort = 0
+        for row in tables.flatMap(rows) where row.state == "06" {
+            total += 1
+            if let port, Self.port(row.remote) == port { toPort += 1 }
+        }
+        return (total, toPort)
     }
 }

@@ -115,7 +115,15 @@ if doc is not None:
         problems.append(f"rootCauses[0] {causes[0] if causes else None!r}, expected {want_root!r} (rootCauses {causes})")
     checks = doc.get("checks") if isinstance(doc.get("checks"), list) else []
     if "clean" in options.split():
-        bad = [f"{c.get('id')}={c.get('status')}" for c in checks if c.get("status") in ("warn", "fail")]
+        import shutil
+        def excused(c):
+            # Only where install-deps could not install k6 (it says so): the generator check rightly warns
+            # "k6 is not on PATH", and that warning alone is not the stack's.
+            return (shutil.which("k6") is None and c.get("id") == "generator" and c.get("status") == "warn"
+                    and c.get("summary") == "k6 is not on PATH")
+        bad = [f"{c.get('id')}={c.get('status')}" for c in checks if c.get("status") in ("warn", "fail") and not excused(c)]
+        if any(excused(c) for c in checks):
+            print("note: k6 is not on PATH here: the generator check's warning about it is excused", file=sys.stderr)
         if bad:
             problems.append("checks not clean: " + ", ".join(bad))
 for opt in options.split():
