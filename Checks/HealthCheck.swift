@@ -67,8 +67,8 @@ public struct HealthCheck: BuiltInCheck {
                 evidence["components"] = .object(Evidence(body.components.map { ($0.name, JSONValue.string($0.detail)) }))
             }
         } else if !x.body.isEmpty {
-            evidence["bodySample"] = .string(String(decoding: x.body.prefix(120), as: UTF8.self)
-                .split(whereSeparator: \.isWhitespace).joined(separator: " "))
+            let text = String(decoding: x.body.prefix(64 << 10), as: UTF8.self).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            evidence["bodySample"] = .string(Secrets.shared.excerpt(text, 120))
         }
         let down = body?.downComponents ?? []
         let dbDown = down.filter { HealthBody.isDatabase($0.name) }

@@ -85,7 +85,7 @@ public struct ScriptCheck: BuiltInCheck {
             return x.failure.map { "curl \($0.code): \($0.message)" } ?? "no answer"
         }
         func sample(_ x: HTTPExchange) -> String {
-            String(decoding: x.body.prefix(160), as: UTF8.self).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            Secrets.shared.excerpt(String(decoding: x.body.prefix(64 << 10), as: UTF8.self).split(whereSeparator: \.isWhitespace).joined(separator: " "), 160)
         }
         var ev = Evidence([
             "withoutCursor": .string("GET \(redactURL(without)) → \(said(plain))"),

@@ -156,7 +156,7 @@ public struct CustomCheck: Check {
         case .success(let r):
             let output = String(decoding: r.stdout + r.stderr, as: UTF8.self)
             let tail = output.split(whereSeparator: \.isNewline).suffix(3).joined(separator: " | ")
-            if !tail.isEmpty { evidence["output"] = .string(String(tail.prefix(300))) }
+            if !tail.isEmpty { evidence["output"] = .string(Secrets.shared.excerpt(tail, 300)) }
             evidence["exit"] = .int(Int(r.status))
             if r.timedOut { return .fail("\(shown) did not finish within \(format(timeout))", evidence: evidence) }
             if r.status != exit { return .fail("\(shown) exited \(r.status), expected \(exit)", evidence: evidence) }

@@ -1,4 +1,5 @@
 import Foundation
+import PreflightCore
 
 /// What a health endpoint's JSON body says: overall status and each component's state.
 /// Understands `{"status":"ok"}`, Spring Actuator `components`, NestJS terminus `info`/`error`,
@@ -69,7 +70,7 @@ public struct HealthBody: Sendable, Equatable {
         let state: State = states.contains(.down) ? .down : (states.contains(.up) ? .up : .unknown)
         guard state != .unknown else { return }
         var detail = words.first { Self.state($0) == state } ?? words[0]
-        if let message = (map["error"] ?? map["message"]) as? String, !message.isEmpty { detail += " (\(message.prefix(160)))" }
+        if let message = (map["error"] ?? map["message"]) as? String, !message.isEmpty { detail += " (\(Secrets.shared.excerpt(message, 160)))" }
         components.append(Component(name: name, state: state, detail: detail))
     }
 

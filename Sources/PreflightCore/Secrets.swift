@@ -38,6 +38,12 @@ public final class Secrets: Sendable {
         return out
     }
 
+    /// The first `count` characters of `text` as the output may show them: scrubbed before it is cut, so a cut
+    /// never leaves the start of a secret behind (the sink's scrub, after the cut, could no longer see it whole).
+    public func excerpt(_ text: some StringProtocol, _ count: Int) -> String {
+        String(scrub(String(text.prefix(count + 1024))).prefix(count))
+    }
+
     /// The secret as it is written, and as each output escapes it: in a URL (percent-encoded), a JSON string,
     /// XML, a GitHub workflow command's message and properties, a Markdown table cell or code span.
     static func forms(of secret: String) -> [String] {

@@ -75,7 +75,7 @@ struct Gate {
                 let elapsed = start.duration(to: .now)
                 guard elapsed > .milliseconds(500), !ids.isEmpty else { continue }
                 let line = "⏳ \(String(format: "%.1f", elapsed.seconds)) s, still running: \(ids.joined(separator: ", "))"
-                Output.stderr("\r\u{1B}[K" + String(line.prefix(max(40, Output.terminalWidth - 1))))
+                Output.stderr("\r\u{1B}[K" + Secrets.shared.excerpt(line, max(40, Output.terminalWidth - 1)))
                 drawn = true
             }
             if drawn { Output.stderr("\r\u{1B}[K") }
@@ -93,7 +93,7 @@ struct Gate {
         let secondsLeft = Int(left.seconds.rounded(.up))
         if Output.stderrIsTerminal {
             let line = "⏳ waiting for go, \(secondsLeft) s left (attempt \(attempt)): \(why)"
-            Output.stderr("\r\u{1B}[K" + String(line.prefix(max(40, Output.terminalWidth - 1))))
+            Output.stderr("\r\u{1B}[K" + Secrets.shared.excerpt(line, max(40, Output.terminalWidth - 1)))
         } else {
             Output.stderr("preflight: attempt \(attempt) no-go, \(secondsLeft) s left: \(why)\n")
         }

@@ -52,6 +52,16 @@ struct VaultSection: ConfigSection, SecretBearing {
         #expect(s.scrub("no URL here: a=b, token=abc") == "no URL here: a=b, token=abc")
     }
 
+    @Test func anExcerptIsScrubbedBeforeItIsCutSoNoSecretIsLeftHalfShown() {
+        let s = Secrets()
+        s.register("Bearer-Tok-0123456789")
+        let body = String(repeating: "x", count: 110) + " Bearer-Tok-0123456789 tail"
+        // Cut first, then scrubbed, the first 120 characters would show "Bearer-To".
+        #expect(s.scrub(String(body.prefix(120))).hasSuffix(" Bearer-To"))
+        #expect(s.excerpt(body, 120) == String(repeating: "x", count: 110) + " *** tail")
+        #expect(s.excerpt("short", 120) == "short")
+    }
+
     @Test func aURLCutInsideItsPasswordIsMaskedToo() {
         let s = Secrets()
         // A check kept the first characters of a health body that quotes a connection string.
