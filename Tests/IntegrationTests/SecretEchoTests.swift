@@ -76,24 +76,11 @@ import TestSupport
             "PF_TOKEN": s["token"]!, "PF_API_KEY": s["apiKey"]!, "PF_SECRET": s["body"]!, "PF_PASSWORD": s["command"]!,
             "PF_TARGET": "http://svc:\(s["fileTarget"]!)@127.0.0.1:\(echo.port)",
         ]
-        let formats = ["text", "json", "junit", "github", "markdown"]
         var echoes = 0
         for viaCLI in [false, true] {
-            for format in formats {
-                let out = dir.appendingPathComponent("out-\(viaCLI)-\(format)")
-                try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-                var args = ["--format", format, "--output", out.appendingPathComponent("output.\(format)").path, "-v"]
-                for f in formats { args += ["--report", "\(f)=\(out.appendingPathComponent("report.\(f)").path)"] }
-                if viaCLI { args += ["--target", "http://svc:\(s["cliTarget"]!)@127.0.0.1:\(echo.port)"] }
-                var e = env
-                e["GITHUB_STEP_SUMMARY"] = out.appendingPathComponent("step-summary.md").path
-                let run = try await preflightRun(args, env: e, in: dir)
-                #expect(run.status == 1, "\(format): \(run.stdout) \(run.stderr)")
-                var texts = ["stdout": run.stdout, "stderr": run.stderr]
-                for name in try FileManager.default.contentsOfDirectory(atPath: out.path) {
-                    texts[name] = try String(contentsOf: out.appendingPathComponent(name), encoding: .utf8)
-                }
-                #expect(texts.count == 2 + 1 + formats.count + 1, "every file was written: \(texts.keys.sorted())")
+            for format in reportFormats {
+                let cli = viaCLI ? ["--target", "http://svc:\(s["cliTarget"]!)@127.0.0.1:\(echo.port)"] : []
+                let texts = try await everyOutput(cli, format: format, env: env, in: dir, label: "\(viaCLI)")
                 for (where_, text) in texts {
                     for (what, secret) in s {
                         #expect(!text.contains(secret), "\(what) in \(where_) (--format \(format), --target: \(viaCLI))")
@@ -112,7 +99,7 @@ import TestSupport
                 #expect(text.contains(#"body is "{\"note\": \"***\"}""#) || text.contains(#"body is "{"note": "***"}""#), "\(text)")
             }
         }
-        #expect(echoes == 2 * formats.count * 8)
+        #expect(echoes == 2 * reportFormats.count * 8)
     }
 
     /// k6 writes the requested URL into `name`, `url` and the error text: a password and a token in it are masked

@@ -48,24 +48,11 @@ import TestSupport
             "PF_TARGET": "http://svc:\(secrets["target"]!)@127.0.0.1:\(api.port)",
             "PF_HTTP_PW": secrets["http"]!,
         ]
-        let formats = ["text", "json", "junit", "github", "markdown"]
         var echoSeen = false, cliEchoSeen = false
         for viaCLI in [false, true] {
-            for format in formats {
-                let out = dir.appendingPathComponent("out-\(viaCLI)-\(format)")
-                try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-                var args = ["--format", format, "--output", out.appendingPathComponent("output.\(format)").path, "-v"]
-                for f in formats { args += ["--report", "\(f)=\(out.appendingPathComponent("report.\(f)").path)"] }
-                if viaCLI { args += ["--database-url", "postgresql://u:\(secrets["cli"]!)@127.0.0.1:\(pgecho.port)/db?sslmode=disable"] }
-                var e = env
-                e["GITHUB_STEP_SUMMARY"] = out.appendingPathComponent("step-summary.md").path
-                let run = try await preflightRun(args, env: e, in: dir)
-                #expect(run.status == 1, "\(format): \(run.stdout) \(run.stderr)")
-                var texts = ["stdout": run.stdout, "stderr": run.stderr]
-                for name in try FileManager.default.contentsOfDirectory(atPath: out.path) {
-                    texts[name] = try String(contentsOf: out.appendingPathComponent(name), encoding: .utf8)
-                }
-                #expect(texts.count == 2 + 1 + formats.count + 1, "every file was written: \(texts.keys.sorted())")
+            for format in reportFormats {
+                let cli = viaCLI ? ["--database-url", "postgresql://u:\(secrets["cli"]!)@127.0.0.1:\(pgecho.port)/db?sslmode=disable"] : []
+                let texts = try await everyOutput(cli, format: format, env: env, in: dir, label: "\(viaCLI)")
                 for (where_, text) in texts {
                     for (what, secret) in secrets {
                         #expect(!text.contains(secret), "\(what) password in \(where_) (--format \(format), --database-url: \(viaCLI))")

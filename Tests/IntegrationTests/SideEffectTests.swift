@@ -80,6 +80,28 @@ func preflightRun(_ args: [String], env: [String: String] = [:], in dir: URL? = 
     return try await run(preflightBinary, args, environment: environment, currentDirectory: dir, limit: limit)
 }
 
+/// Every format preflight writes.
+let reportFormats = ["text", "json", "junit", "github", "markdown"]
+
+/// One run with `--format format --output …`, a `--report` in every format and `$GITHUB_STEP_SUMMARY`, all in a
+/// folder of its own: every byte the run wrote, by where it went (stdout, stderr and each file's name).
+func everyOutput(_ args: [String], format: String, env: [String: String], in dir: URL, label: String) async throws -> [String: String] {
+    let out = dir.appendingPathComponent("out-\(label)-\(format)")
+    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    var all = ["--format", format, "--output", out.appendingPathComponent("output.\(format)").path, "-v"] + args
+    for f in reportFormats { all += ["--report", "\(f)=\(out.appendingPathComponent("report.\(f)").path)"] }
+    var e = env
+    e["GITHUB_STEP_SUMMARY"] = out.appendingPathComponent("step-summary.md").path
+    let run = try await preflightRun(all, env: e, in: dir)
+    #expect(run.status == 1, "\(format): \(run.stdout) \(run.stderr)")
+    var texts = ["stdout": run.stdout, "stderr": run.stderr]
+    for name in try FileManager.default.contentsOfDirectory(atPath: out.path) {
+        texts[name] = try String(contentsOf: out.appendingPathComponent(name), encoding: .utf8)
+    }
+    #expect(texts.count == 2 + 1 + reportFormats.count + 1, "every file was written: \(texts.keys.sorted())")
+    return texts
+}
+
 func checksByID(_ out: ProcessOutput) throws -> [String: [String: Any]] {
     let root = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any], "not JSON: \(out.stdout) \(out.stderr)")
     return Dictionary(uniqueKeysWithValues: ((root["checks"] as? [[String: Any]]) ?? []).map { ($0["id"] as! String, $0) })
