@@ -46,6 +46,23 @@ import TestSupport
         #expect(!out.stdout.contains(pg.password))
     }
 
+    /// A config that gives any check its inputs is runnable: a script-only one too; an empty one is not.
+    @Test func aScriptOnlyConfigRunsAndAnEmptyOneSaysWhatIsMissing() async throws {
+        let dir = try temporaryDirectory("pf-script-only")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "import http from 'k6/http';\nexport const options = { vus: 3 };\nexport default function () { http.get(`http://127.0.0.1:3001/x?cursor=${Date.now()}`); }\n"
+            .write(to: dir.appendingPathComponent("load.js"), atomically: true, encoding: .utf8)
+        try "load:\n  script: load.js\n".write(to: dir.appendingPathComponent("preflight.yml"), atomically: true, encoding: .utf8)
+        let out = try await preflight(["--only", "script", "--format", "json"], in: dir)
+        #expect(out.status == 1, "\(out.stdout) \(out.stderr)")
+        #expect(checks(try json(out))["script"]?["status"] as? String == "fail", "the invented cursor is found: \(out.stdout)")
+        try "timeout: 2s\n".write(to: dir.appendingPathComponent("preflight.yml"), atomically: true, encoding: .utf8)
+        let empty = try await preflight([], in: dir)
+        #expect(empty.status == 2)
+        #expect(empty.stderr.contains("nothing to check"), "\(empty.stderr)")
+        #expect(empty.stdout.isEmpty)
+    }
+
     @Test func badConfigExitsTwoNamingEveryProblem() async throws {
         let dir = try temporaryDirectory("pf-cfg")
         defer { try? FileManager.default.removeItem(at: dir) }
