@@ -25,6 +25,10 @@ public struct Config: Sendable {
     var sections: [String: any ConfigSection] = [:]
     /// The top-level keys the file (or the command line) gave, so a run knows what it was asked to check.
     public var givenKeys: Set<String> = []
+    /// The values as given, after `${VAR}`, merge keys and the command line (line 0), with their lines:
+    /// what `preflight config` shows, with `variables` (by dotted path) saying which `${VAR}`s made a value.
+    public var tree: ConfigNode = .mapping([], line: 0)
+    public var variables: [String: [VariableUse]] = [:]
 
     public init(target: ServiceURL? = nil, timeout: Duration? = nil, file: String? = nil, sections: [any ConfigSection] = []) {
         self.target = target
@@ -85,14 +89,12 @@ public struct ConfigLoader {
             throw ConfigError(file: file, problems: [problem])
         }
         let sink = ConfigProblemSink()
-        var problems: [ConfigProblem] = []
+        var expansion = Expansion()
         var root: ConfigNode = .mapping([], line: 1)
-        // Every secret the config holds, registered in one place below.
-        var found: [String] = []
         do {
             // Bounded: ConfigBounds.check has added up what every alias expands to.
             if let node = try Yams.compose(yaml: yaml) {
-                root = ConfigNode.from(node, environment: environment, path: "", problems: &problems, secrets: &found)
+                root = ConfigNode.from(node, environment: environment, path: "", into: &expansion)
             }
         } catch let error as YamlError {
             throw ConfigError(file: file, problems: [Self.problem(from: error)])
@@ -103,9 +105,11 @@ public struct ConfigLoader {
         // ignored, problems in them too: what is reused is read, and reported, where it is used.
         if case .mapping(let pairs, let line) = root {
             root = .mapping(pairs.filter { !$0.key.hasPrefix("x-") }, line: line)
-            problems.removeAll { $0.path.hasPrefix("x-") }
+            expansion.problems.removeAll { $0.path.hasPrefix("x-") }
         }
-        problems.forEach(sink.add)
+        expansion.problems.forEach(sink.add)
+        // Every secret the config holds, registered in one place below.
+        var found = expansion.secrets
         if case .null = root { root = .mapping([], line: 1) }
         for o in overrides {
             let path = o.path.split(separator: ".").map(String.init)
@@ -121,6 +125,8 @@ public struct ConfigLoader {
         top.allowKeys(topKeys)
         var config = Config(file: file)
         if case .mapping(let pairs, _) = root { config.givenKeys = Set(pairs.map(\.key)) }
+        config.tree = root
+        config.variables = expansion.variables.filter { !$0.key.hasPrefix("x-") }
         // A mapping shared by several sections accepts the union of their keys, checked once here.
         var keysOf: [String: [String]] = [:]
         for s in sections where !s.keys.isEmpty { keysOf[s.key, default: []] += s.keys }

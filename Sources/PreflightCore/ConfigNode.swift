@@ -30,41 +30,38 @@ public indirect enum ConfigNode: Sendable {
     /// Converts Yams' tree; `${VAR}` and `${VAR:-default}` in scalars are taken from `environment`.
     /// Yams has resolved every alias to its anchor's subtree, shared, and this copies each use: the caller
     /// bounds that with `ConfigBounds.check` first. Merge keys (`<<: *base`, `<<: [*a, *b]`) are expanded here.
-    /// `secrets` gets what secret-named variables (`Secrets.isSecretName`: `${API_TOKEN}`, `${DB_PASSWORD:-x}`)
-    /// expanded to, fallbacks included: the loader registers them, wherever in the config they land.
-    static func from(_ node: Node, environment: [String: String], path: String, problems: inout [ConfigProblem],
-                     secrets: inout [String]) -> ConfigNode {
+    /// What the expansion found goes to `x`: problems, the values of secret-named variables, and which
+    /// variables each value came from.
+    static func from(_ node: Node, environment: [String: String], path: String, into x: inout Expansion) -> ConfigNode {
         let line = node.mark?.line ?? 0
         switch node {
         case .scalar(let s):
             if s.tag == Tag(.null) || (s.style == .plain && ["", "~", "null", "Null", "NULL"].contains(s.string)) {
                 return .null(line: line)
             }
-            return .scalar(Interpolation.expand(s.string, environment: environment, line: line, path: path, problems: &problems,
-                                                secrets: &secrets), line: line)
+            return .scalar(Interpolation.expand(s.string, environment: environment, line: line, path: path, into: &x), line: line)
         case .mapping(let m):
             var pairs: [(key: String, line: Int, value: ConfigNode)] = []
             var merged: [(key: String, line: Int, value: ConfigNode)] = []
             var keys = Set<String>()
             for (k, v) in m {
                 if case .scalar(let s) = k, s.style == .plain, s.string == "<<" {
-                    merged += mergedPairs(v, line: k.mark?.line ?? line, environment: environment, path: path,
-                                          problems: &problems, secrets: &secrets)
+                    merged += mergedPairs(v, line: k.mark?.line ?? line, environment: environment, path: path, into: &x)
                     continue
                 }
                 let key = k.string ?? "?"
                 let childPath = path.isEmpty ? key : "\(path).\(key)"
                 if !keys.insert(key).inserted {
-                    problems.append(ConfigProblem(line: k.mark?.line ?? line, path: childPath, message: "appears twice"))
+                    x.problems.append(ConfigProblem(line: k.mark?.line ?? line, path: childPath, message: "appears twice"))
                 }
-                pairs.append((key, k.mark?.line ?? line, from(v, environment: environment, path: childPath, problems: &problems, secrets: &secrets)))
+                pairs.append((key, k.mark?.line ?? line, from(v, environment: environment, path: childPath, into: &x)))
             }
             // The mapping's own keys win over merged ones; of the merged, the first mapping given wins.
             let inherited = merged.filter { keys.insert($0.key).inserted }
             return .mapping(inherited + pairs, line: line)
         case .sequence(let seq):
             return .sequence(seq.enumerated().map { i, n in
-                from(n, environment: environment, path: "\(path)[\(i)]", problems: &problems, secrets: &secrets)
+                from(n, environment: environment, path: "\(path)[\(i)]", into: &x)
             }, line: line)
         case .alias:
             return .null(line: line)
@@ -73,7 +70,7 @@ public indirect enum ConfigNode: Sendable {
 
     /// The pairs a merge key brings in: those of a mapping, or of each mapping in a list, each keeping its line.
     static func mergedPairs(_ value: Node, line: Int, environment: [String: String], path: String,
-                            problems: inout [ConfigProblem], secrets: inout [String]) -> [(key: String, line: Int, value: ConfigNode)] {
+                            into x: inout Expansion) -> [(key: String, line: Int, value: ConfigNode)] {
         let sources: [Node]
         switch value {
         case .mapping: sources = [value]
@@ -82,8 +79,8 @@ public indirect enum ConfigNode: Sendable {
         }
         var pairs: [(key: String, line: Int, value: ConfigNode)] = []
         for source in sources {
-            guard case .mapping(let ps, _) = from(source, environment: environment, path: path, problems: &problems, secrets: &secrets) else {
-                problems.append(ConfigProblem(line: line, path: path.isEmpty ? "<<" : "\(path).<<",
+            guard case .mapping(let ps, _) = from(source, environment: environment, path: path, into: &x) else {
+                x.problems.append(ConfigProblem(line: line, path: path.isEmpty ? "<<" : "\(path).<<",
                                               message: "a merge key takes a mapping or a list of mappings (<<: *name)"))
                 continue
             }
@@ -93,11 +90,26 @@ public indirect enum ConfigNode: Sendable {
     }
 }
 
+/// What converting the YAML tree found besides the tree itself.
+struct Expansion {
+    var problems: [ConfigProblem] = []
+    /// What secret-named variables (`Secrets.isSecretName`: `${API_TOKEN}`, `${DB_PASSWORD:-x}`) expanded to,
+    /// fallbacks included: the loader registers them, wherever in the config they land.
+    var secrets: [String] = []
+    /// By dotted path, the variables a value was made of (for `preflight config`'s sources).
+    var variables: [String: [VariableUse]] = [:]
+}
+
+/// One `${NAME}` in a config value, and whether the environment or the written default gave its value.
+public struct VariableUse: Sendable, Equatable {
+    public let name: String
+    public let fromEnvironment: Bool
+}
+
 /// `${VAR}`, `${VAR:-default}` and `$$` (a literal dollar) in config values.
 enum Interpolation {
-    /// Expands `text`, recording in `secrets` the values that secret-named variables expanded to.
-    static func expand(_ text: String, environment: [String: String], line: Int, path: String,
-                       problems: inout [ConfigProblem], secrets: inout [String]) -> String {
+    /// Expands `text`, recording in `x` its problems, the values secret-named variables expanded to, and the variables used.
+    static func expand(_ text: String, environment: [String: String], line: Int, path: String, into x: inout Expansion) -> String {
         guard text.contains("$") else { return text }
         var out = ""
         var i = text.startIndex
@@ -117,15 +129,17 @@ enum Interpolation {
                     name = inner
                 }
                 if name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-                    problems.append(ConfigProblem(line: line, path: path, message: "bad variable reference ${\(inner)}"))
+                    x.problems.append(ConfigProblem(line: line, path: path, message: "bad variable reference ${\(inner)}"))
                 } else if let value = environment[name], !(value.isEmpty && fallback != nil) {
                     out += value
-                    if Secrets.isSecretName(name) { secrets.append(value) }
+                    if Secrets.isSecretName(name) { x.secrets.append(value) }
+                    x.variables[path, default: []].append(VariableUse(name: name, fromEnvironment: true))
                 } else if let fallback {
                     out += fallback
-                    if Secrets.isSecretName(name) { secrets.append(fallback) }
+                    if Secrets.isSecretName(name) { x.secrets.append(fallback) }
+                    x.variables[path, default: []].append(VariableUse(name: name, fromEnvironment: false))
                 } else {
-                    problems.append(ConfigProblem(line: line, path: path,
+                    x.problems.append(ConfigProblem(line: line, path: path,
                         message: "environment variable \(name) is not set (write ${\(name):-default} to give a default)"))
                 }
                 i = text.index(after: close)

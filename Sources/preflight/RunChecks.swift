@@ -131,12 +131,10 @@ struct Gate {
         Output.stdout(options.output == nil ? render(options.format, color: color) : render(.text, color: color))
     }
 
-    func loadConfig() throws -> Config {
+    /// The config from the file, the environment and the flags; `requireInputs`: exit 2 when no check has anything to do.
+    func loadConfig(requireInputs: Bool = true) throws -> Config {
         var overrides: ConfigLoader.Overrides = []
-        if let target = options.target { overrides.append(("target", target)) }
-        if let databaseURL = options.databaseURL { overrides.append(("database.url", databaseURL)) }
-        if let timeout = options.timeout { overrides.append(("timeout", timeout)) }
-        if options.probeConnections { overrides.append(("database.probe_connections", "true")) }
+        for f in options.overridingFlags { if let v = f.value { overrides.append((f.path, v)) } }
         let loader = ConfigLoader(sections: AllChecks.sections)
         let loaded: Config
         do {
@@ -156,7 +154,7 @@ struct Gate {
         }
         // Runnable when the config gives any check its inputs (a script-only or schema-only config too).
         let sectionKeys = Set(AllChecks.sections.map { $0.key })
-        if loaded.target == nil && loaded.givenKeys.isDisjoint(with: sectionKeys) {
+        if requireInputs && loaded.target == nil && loaded.givenKeys.isDisjoint(with: sectionKeys) {
             Output.stderr("preflight: nothing to check: set target, database.url, load.script, schema.prisma or checks (or --target / --database-url)\n")
             throw ExitCode(2)
         }

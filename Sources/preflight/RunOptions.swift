@@ -64,6 +64,13 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Show the evidence of passing checks too.")
     var verbose = false
 
+    /// The config values the flags replace (line 0 of the loaded tree), by dotted path: one table for the loader
+    /// and for `preflight config`'s sources.
+    var overridingFlags: [(path: String, flag: String, value: String?)] {
+        [("target", "--target", target), ("database.url", "--database-url", databaseURL), ("timeout", "--timeout", timeout),
+         ("database.probe_connections", "--probe-connections", probeConnections ? "true" : nil)]
+    }
+
     func validate() throws {
         if let wait, parseDuration(wait) == nil {
             throw ValidationError("--wait: expected a duration like 60s or 2m, found \"\(wait)\"")
