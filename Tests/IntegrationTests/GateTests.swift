@@ -42,7 +42,7 @@ import TestSupport
 
     @Test func waitSucceedsOnceALateBackendListens() async throws {
         let port = closedLoopbackPort()
-        let late = try await FixtureServer.start("json", ["200", #"{"status":"ok"}"#], options: ["--port", String(port), "--delay", "1.5"])
+        let late = try await FixtureServer.start("json", ["200", #"{"status":"ok"}"#], options: ["--port", String(port), "--delay", "4"])  // long enough that the first attempt meets a closed port on a loaded machine too
         defer { late.stop() }
         let out = try await preflight(["--target", "http://127.0.0.1:\(port)", "--wait", "20s", "--timeout", "1s"])
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
