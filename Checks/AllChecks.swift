@@ -11,6 +11,7 @@ public enum AllChecks {
         DatabaseCheck.self,
         PoolCheck.self,
         RateLimitCheck.self,
+        MigrationsCheck.self,
         SchemaCheck.self,
         ScriptCheck.self,
     ]

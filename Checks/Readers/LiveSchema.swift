@@ -79,7 +79,8 @@ struct LiveSchema: Sendable {
                 result.findings.append(SchemaFinding(
                     kind: .table, message: "\(what) `\(qualified)` of model \(model.name) is missing\(hint)", location: at,
                     fix: near.map { "add @@map(\"\($0)\") to model \(model.name), or rename the \(what) back; then run prisma generate" }
-                        ?? "apply the migrations (npx prisma migrate deploy), or remove model \(model.name) from schema.prisma"))
+                        ?? "apply the migrations (npx prisma migrate deploy), or remove model \(model.name) from schema.prisma",
+                    missing: .table(table)))
                 continue
             }
             result.tablesChecked += 1
@@ -98,7 +99,8 @@ struct LiveSchema: Sendable {
                     kind: .column, message: "`\(qualified).\(field.columnName)` is missing\(hint)",
                     location: "\(prismaFile):\(field.line)",
                     fix: near.map { "map the field to the column: \(field.name) \(field.type) @map(\"\($0)\") in model \(model.name) (or rename the column back), then run prisma generate and rebuild" }
-                        ?? "apply the migration that adds \(field.columnName) (npx prisma migrate deploy), or remove \(model.name).\(field.name)"))
+                        ?? "apply the migration that adds \(field.columnName) (npx prisma migrate deploy), or remove \(model.name).\(field.name)",
+                    missing: .column(table: table, column: field.columnName)))
             }
             result.unknownColumns += unclaimed.filter { c in !missing.contains { similarName($0.columnName, in: [c], ignoring: []) != nil } }
                 .map { "\(qualified).\($0)" }
@@ -111,7 +113,8 @@ struct LiveSchema: Sendable {
                 if used {
                     result.findings.append(SchemaFinding(
                         kind: .enumType, message: "enum type `\(e.typeName)` is missing in the database",
-                        location: "\(prismaFile):\(e.line)", fix: "apply the migrations (npx prisma migrate deploy)"))
+                        location: "\(prismaFile):\(e.line)", fix: "apply the migrations (npx prisma migrate deploy)",
+                        missing: .enumType(e.typeName)))
                 }
                 continue
             }

@@ -34,6 +34,7 @@ bad-password          1 no-go  database
 pools-oversubscribed  1 no-go  pool
 rate-limited          1 no-go  rate-limit
 schema-renamed        1 no-go  schema
+migration-not-deployed 1 no-go  migrations says=is_not_applied
 cursor-bug            1 no-go  script    says=the_API_confirmed_it
 health-degraded       1 no-go  health
 blackhole             1 no-go  health    maxsec=4

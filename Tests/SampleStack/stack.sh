@@ -17,7 +17,7 @@ PG_CLUSTER="$REPO/Tests/Fixtures/pg-cluster.sh"
 PY=/usr/bin/python3            # Debian's python3 (python3-flask, -flask-limiter, -psycopg2)
 
 SCENARIOS="healthy backend-down wrong-port ipv6-only db-down bad-password pools-oversubscribed
-rate-limited schema-renamed cursor-bug health-degraded blackhole fd-limit"
+rate-limited schema-renamed migration-not-deployed cursor-bug health-degraded blackhole fd-limit"
 
 APP_ROLE=chat
 APP_PASSWORD=chat-secret
@@ -236,6 +236,25 @@ stack_up() {
     schema-renamed)
       psql_admin "$APP_DB" -c "ALTER TABLE messages RENAME COLUMN type TO message_type" >/dev/null \
         || die "could not rename messages.type" ;;
+    migration-not-deployed)
+      # The project in DIR/prisma: schema.prisma with Message.editedAt, and two Prisma migrations. The first
+      # (schema.sql) is recorded in _prisma_migrations as migrate deploy records it (Prisma's DDL, the file's
+      # SHA-256); the second, which adds messages.edited_at, was committed but never deployed.
+      local m="$dir/prisma/migrations" init=20260101000000_init
+      rm -rf "$dir/prisma"; mkdir -p "$m/$init" "$m/20260301000000_message_edited_at"
+      sed 's/^  createdAt      DateTime      @default(now()) @map("created_at")$/&\n  editedAt       DateTime?     @map("edited_at")/' \
+        "$HERE/prisma/schema.prisma" >"$dir/prisma/schema.prisma"
+      printf 'provider = "postgresql"\n' >"$m/migration_lock.toml"
+      cp "$HERE/schema.sql" "$m/$init/migration.sql"
+      printf -- '-- AlterTable\nALTER TABLE "messages" ADD COLUMN     "edited_at" TIMESTAMP(3);\n' \
+        >"$m/20260301000000_message_edited_at/migration.sql"
+      psql -h "$PGHOST" -p "$PGPORT" -U "$APP_ROLE" -d "$APP_DB" -v ON_ERROR_STOP=1 -q -X -c "CREATE TABLE _prisma_migrations (
+          id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ,
+          migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ,
+          started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0)" \
+        -c "INSERT INTO _prisma_migrations (id, checksum, migration_name, finished_at, applied_steps_count)
+            VALUES (gen_random_uuid()::text, '$(sha256sum "$m/$init/migration.sql" | cut -c1-64)', '$init', now(), 1)" \
+        >/dev/null || die "could not record the init migration" ;;
   esac
   [ "$scenario" = bad-password ] && health_code=503
 
@@ -315,6 +334,11 @@ stack_up() {
     schema-renamed) CFG_NOTES=("messages.type was renamed to message_type after seeding; Prisma's Message.type"
                                "(and the app's SQL) no longer match: POST/GET messages answer 500 (seed 001 phase 4)."
                                "Expect: the schema check fails (health stays 200: it only runs SELECT 1).") ;;
+    migration-not-deployed)
+      CFG_PRISMA="$dir/prisma/schema.prisma"
+      CFG_NOTES=("prisma/migrations/20260301000000_message_edited_at (adds messages.edited_at, which schema.prisma"
+                 "has) was committed but never deployed. Expect: the migrations check fails, naming it; the schema"
+                 "check's missing column is its consequence.") ;;
     cursor-bug)
       CFG_LOAD_SCRIPT="$HERE/k6/chat-cursor-bug.js"
       CFG_NOTES=("The load script sends cursor=\${Date.now()} on half the history requests (seeds 000/003):"
