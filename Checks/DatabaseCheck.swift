@@ -31,7 +31,7 @@ public struct DatabaseCheck: BuiltInCheck {
         let session: any PostgresSession
         switch await probes.postgres.connect(url, timeout: context.timeout) {
         case .failure(let e):
-            evidence["error"] = .string(Self.oneLine(e.message))
+            evidence["error"] = .string(e.oneLine)
             return Self.classify(e, url: url, timeout: context.timeout, evidence: evidence)
         case .success(let s):
             session = s
@@ -44,7 +44,7 @@ public struct DatabaseCheck: BuiltInCheck {
         await session.close()
         switch result {
         case .failure(let e):
-            evidence["error"] = .string(Self.oneLine(e.message))
+            evidence["error"] = .string(e.oneLine)
             return Self.classify(e, url: url, timeout: context.timeout, evidence: evidence)
         case .success(let rows):
             let row = rows.first ?? []
@@ -65,70 +65,9 @@ public struct DatabaseCheck: BuiltInCheck {
         }
     }
 
-    /// One sentence per libpq failure class, then the fix.
+    /// libpq's failure as the check's verdict: the sentence and fix are the probe's (`PostgresError.sentence`).
     static func classify(_ e: PostgresError, url: DatabaseURL, timeout: Duration, evidence: Evidence) -> CheckOutcome {
-        let m = e.message
-        let lower = m.lowercased()
-        let at = url.hostPort
-        let user = url.user ?? "the user"
-        let db = url.database ?? url.user ?? "the database"
-        func fail(_ summary: String, _ fix: String) -> CheckOutcome { .fail(summary, evidence: evidence, fix: fix) }
-
-        if e.timedOut || lower.contains("timeout expired") {
-            return fail("PostgreSQL at \(at) did not answer within \(format(timeout))",
-                        "check that PostgreSQL is running and not stalled, and that nothing drops packets to \(at)")
-        }
-        if lower.contains("connection refused") {
-            return fail("connection refused on \(at): PostgreSQL is not running there",
-                        "start PostgreSQL, or correct host and port in database.url (pg_lsclusters / pg_ctl status show where it runs)")
-        }
-        if lower.contains("could not translate host name") || lower.contains("name or service not known")
-            || lower.contains("temporary failure in name resolution") {
-            return fail("the database host \(url.host ?? "?") does not resolve", "check the host name in database.url")
-        }
-        if lower.contains("password authentication failed") || lower.contains("no password supplied")
-            || lower.contains("authentication failed") {
-            return fail("PostgreSQL at \(at) rejects the password for \(user) (or the role does not exist)",
-                        "use the password the service uses (check DATABASE_URL), or ALTER ROLE \(user) PASSWORD '…'")
-        }
-        if lower.contains("no pg_hba.conf entry") {
-            return fail("PostgreSQL at \(at) has no pg_hba.conf entry for \(user) from this host",
-                        "add a host line for \(user) to pg_hba.conf and reload, or connect as an allowed user")
-        }
-        if lower.contains("database") && lower.contains("does not exist") {
-            return fail("database \"\(db)\" does not exist on \(at)",
-                        "create it (createdb \(db)) and run the migrations, or correct the database name in database.url")
-        }
-        if lower.contains("role") && lower.contains("does not exist") {
-            return fail("role \"\(user)\" does not exist on \(at)", "create the role, or correct the user in database.url")
-        }
-        if lower.contains("too many clients") || lower.contains("remaining connection slots are reserved")
-            || lower.contains("too many connections for") {
-            return fail("PostgreSQL at \(at) refuses new connections: \(firstLine(m))",
-                        "connections are exhausted: lower the services' pool sizes or raise max_connections (see the pool check)")
-        }
-        if lower.contains("ssl") {
-            return fail("SSL mismatch with PostgreSQL at \(at): \(firstLine(m))",
-                        "set sslmode in database.url to what the server supports (disable, prefer or require)")
-        }
-        if lower.contains("the database system is starting up") || lower.contains("shutting down") || lower.contains("recovery") {
-            return fail("PostgreSQL at \(at) is not ready: \(firstLine(m))", "wait for it to finish starting, then run preflight again (or use --wait)")
-        }
-        if lower.contains("server closed the connection unexpectedly") || lower.contains("received invalid response")
-            || lower.contains("expected authentication request") || lower.contains("unsupported frontend protocol") {
-            return fail("\(at) does not speak the PostgreSQL protocol: \(firstLine(m))", "check the port in database.url: another service listens there")
-        }
-        return fail("cannot log in to PostgreSQL at \(at): \(firstLine(m))", "see libpq's message in the evidence")
-    }
-
-    /// libpq's text on one line ("…failed: Connection refused Is the server running…").
-    static func oneLine(_ s: String) -> String {
-        Secrets.shared.scrub(s.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "; "))
-    }
-
-    static func firstLine(_ s: String) -> String {
-        let line = s.split(separator: "\n").first.map(String.init) ?? s
-        return line.replacingOccurrences(of: "FATAL:  ", with: "").replacingOccurrences(of: "ERROR:  ", with: "")
-            .replacingOccurrences(of: "connection to server at ", with: "")
+        let s = e.sentence(for: url, timeout: timeout)
+        return .fail(s.summary, evidence: evidence, fix: s.fix)
     }
 }

@@ -46,7 +46,7 @@ public struct MigrationsCheck: BuiltInCheck {
 
         let session: any PostgresSession
         switch await probes.postgres.connect(url, timeout: context.timeout) {
-        case .failure(let e): return .warn("the migration history could not be read: \(Self.oneLine(e.message))", fix: "see the database check")
+        case .failure(let e): return .warn("the migration history could not be read: \(e.oneLine)", fix: "see the database check")
         case .success(let s): session = s
         }
         let outcome: CheckOutcome
@@ -87,10 +87,6 @@ public struct MigrationsCheck: BuiltInCheck {
         }
     }
 
-    static func oneLine(_ s: String) -> String {
-        s.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: "; ")
-    }
-
     static func list(_ names: [String], max: Int = 5) -> String {
         let shown = names.prefix(max).joined(separator: ", ")
         return names.count > max ? "\(shown) and \(names.count - max) more" : shown
@@ -124,7 +120,7 @@ public struct MigrationsCheck: BuiltInCheck {
 
         let info: TableInfo
         switch await Self.tableInfo("_prisma_migrations", schema: schema, session: session, timeout: timeout) {
-        case .failure(let e): return .warn("the migration history could not be read: \(Self.oneLine(e.message))", evidence: evidence, fix: "see the database check")
+        case .failure(let e): return .warn("the migration history could not be read: \(e.oneLine)", evidence: evidence, fix: "see the database check")
         case .success(let i): info = i
         }
         let table = "\(info.schema)._prisma_migrations"
@@ -151,7 +147,7 @@ public struct MigrationsCheck: BuiltInCheck {
         let sql = "SELECT \(PrismaMigrations.rowsSQL) FROM \(Self.identifier(info.schema))._prisma_migrations ORDER BY started_at, migration_name LIMIT \(Self.maxRows)"
         switch await session.query(sql, timeout: timeout) {
         case .failure(let e):
-            return .warn("\(table) could not be read: \(Self.oneLine(e.message))", evidence: evidence,
+            return .warn("\(table) could not be read: \(e.oneLine)", evidence: evidence,
                          fix: "grant the role of database.url SELECT on \(table)")
         case .success(let r): rows = r.compactMap(PrismaMigrations.row)
         }
@@ -225,7 +221,7 @@ public struct MigrationsCheck: BuiltInCheck {
 
         let info: TableInfo
         switch await Self.tableInfo("alembic_version", schema: schema, session: session, timeout: timeout) {
-        case .failure(let e): return .warn("the migration history could not be read: \(Self.oneLine(e.message))", evidence: evidence, fix: "see the database check")
+        case .failure(let e): return .warn("the migration history could not be read: \(e.oneLine)", evidence: evidence, fix: "see the database check")
         case .success(let i): info = i
         }
         let table = "\(info.schema).alembic_version"
@@ -244,7 +240,7 @@ public struct MigrationsCheck: BuiltInCheck {
         let current: [String]
         switch await session.query("SELECT version_num FROM \(Self.identifier(info.schema)).alembic_version ORDER BY version_num LIMIT \(Self.maxRows)", timeout: timeout) {
         case .failure(let e):
-            return .warn("\(table) could not be read: \(Self.oneLine(e.message))", evidence: evidence, fix: "grant the role of database.url SELECT on \(table)")
+            return .warn("\(table) could not be read: \(e.oneLine)", evidence: evidence, fix: "grant the role of database.url SELECT on \(table)")
         case .success(let rows): current = rows.compactMap { $0.first ?? nil }
         }
         evidence["current"] = .array(current.map { .string($0) })

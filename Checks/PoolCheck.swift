@@ -130,16 +130,16 @@ public struct PoolCheck: BuiltInCheck {
         let server: ServerConnections
         switch await probes.postgres.connect(url, timeout: context.timeout) {
         case .failure(let e):
-            return .fail("cannot read the connection limits from \(url.hostPort): \(DatabaseCheck.firstLine(e.message))",
-                         evidence: Evidence(["error": .string(DatabaseCheck.oneLine(e.message))]),
+            return .fail("cannot read the connection limits from \(url.hostPort): \(e.firstLine)",
+                         evidence: Evidence(["error": .string(e.oneLine)]),
                          fix: "see the database check", suspects: ["database"])
         case .success(let session):
             let read = await ServerConnections.read(session, roles: route.roles, databases: route.databases, timeout: context.timeout)
             await session.close()
             switch read {
             case .failure(let e):
-                return .fail("cannot read the connection limits from \(url.hostPort): \(DatabaseCheck.firstLine(e.message))",
-                             evidence: Evidence(["error": .string(DatabaseCheck.oneLine(e.message))]))
+                return .fail("cannot read the connection limits from \(url.hostPort): \(e.firstLine)",
+                             evidence: Evidence(["error": .string(e.oneLine)]))
             case .success(let s): server = s
             }
         }

@@ -80,9 +80,9 @@ public struct SchemaCheck: BuiltInCheck {
                         report.evidence["columnsNotInSchema"] = .array(comparison.unknownColumns.map { .string($0) })
                     }
                 case .failure(let e):
-                    let why = DatabaseCheck.classify(e, url: url, timeout: context.timeout, evidence: Evidence()).summary
+                    let why = e.sentence(for: url, timeout: context.timeout).summary
                     liveNote = "the live database was not compared (\(why))"
-                    report.evidence["database"] = .string("not compared: \(DatabaseCheck.oneLine(e.message))")
+                    report.evidence["database"] = .string("not compared: \(e.oneLine)")
                 }
             } else {
                 report.evidence["database"] = .string("not compared (no database.url)")

@@ -119,21 +119,21 @@ public struct CustomCheck: Check {
         var evidence = Evidence(["query": .string(query), "server": .string(url.hostPort)])
         let session: any PostgresSession
         switch await probes.postgres.connect(url, timeout: context.timeout) {
-        case .failure(let e): return .fail("cannot connect to \(url.hostPort): \(DatabaseCheck.oneLine(e.message))", evidence: evidence)
+        case .failure(let e): return .fail("cannot connect to \(url.hostPort): \(e.oneLine)", evidence: evidence)
         case .success(let s): session = s
         }
         let result = await session.query(query, timeout: context.timeout)
         await session.close()
         switch result {
         case .failure(let e) where e.timedOut:
-            evidence["error"] = .string(DatabaseCheck.oneLine(e.message))
+            evidence["error"] = .string(e.oneLine)
             return .fail("the query did not finish within \(format(context.timeout)); preflight cancelled it", evidence: evidence,
                          fix: "it waits on a lock or is slow: look at pg_locks and pg_stat_activity for what blocks it, or raise --timeout")
         case .failure(let e):
-            evidence["error"] = .string(DatabaseCheck.oneLine(e.message))
+            evidence["error"] = .string(e.oneLine)
             let readOnly = e.message.contains("read-only transaction")
             return .fail(readOnly ? "the server refused the query: preflight's sessions are read-only, it never writes"
-                                  : "the query failed: \(DatabaseCheck.firstLine(e.message))", evidence: evidence)
+                                  : "the query failed: \(e.firstLine)", evidence: evidence)
         case .success(let rows):
             let first = rows.first.flatMap { $0.first } ?? nil
             evidence["rows"] = .int(rows.count)

@@ -22,7 +22,7 @@ public struct ConnectionProbe: Sendable {
             if let r = e.range(of: "FATAL:", options: .backwards) {
                 return e[r.upperBound...].trimmingCharacters(in: .whitespaces)
             }
-            return DatabaseCheck.firstLine(e)
+            return PostgresError.firstLine(e)
         }
     }
 
@@ -51,7 +51,7 @@ public struct ConnectionProbe: Sendable {
             switch o {
             case .success(let s): sessions.append(s)
             case .failure(let e) where e.timedOut || e.message.contains("timeout expired"): timedOut += 1
-            case .failure(let e): firstRefusal = firstRefusal ?? DatabaseCheck.oneLine(e.message)
+            case .failure(let e): firstRefusal = firstRefusal ?? e.oneLine
             }
         }
         // Hold them all until every attempt has finished, so the count is of simultaneous connections.
