@@ -71,11 +71,26 @@ public final class PostgresCluster: @unchecked Sendable {
         try await offThread { try PostgresCluster(maxConnections: maxConnections) }
     }
 
-    init(maxConnections: Int = 100, password: String = "pf-test-\(UUID().uuidString.prefix(6))") throws {
-        directory = try temporaryDirectory("pf-pg")
+    /// A hot standby of `primary` (pg_basebackup -R), on its own port and data dir: read-only, in recovery.
+    public static func standby(of primary: PostgresCluster) async throws -> PostgresCluster {
+        try await offThread { try PostgresCluster(standbyOf: primary) }
+    }
+
+    convenience init(maxConnections: Int = 100, password: String = "pf-test-\(UUID().uuidString.prefix(6))") throws {
+        let directory = try temporaryDirectory("pf-pg")
+        try self.init(directory: directory, password: password,
+                      ["start", directory.path, "--max-connections", String(maxConnections), "--password", password])
+    }
+
+    convenience init(standbyOf primary: PostgresCluster) throws {
+        let directory = try temporaryDirectory("pf-pg-standby")
+        try self.init(directory: directory, password: primary.password, ["standby", primary.directory.path, directory.path])
+    }
+
+    init(directory: URL, password: String, _ arguments: [String]) throws {
+        self.directory = directory
         self.password = password
-        let out = try runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pg-cluster.sh").path, "start",
-                                                directory.path, "--max-connections", String(maxConnections), "--password", password],
+        let out = try runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pg-cluster.sh").path] + arguments,
                                  limit: 120)
         guard out.status == 0 else { throw FixtureError("PostgreSQL did not start: \(out.stderr)") }
         var values: [String: String] = [:]
