@@ -2,8 +2,10 @@ import Foundation
 import PreflightCore
 import PreflightProbes
 
-/// Really logs in (pg_isready says "accepting" even for a bad password or a full server)
-/// and runs a read-only `SELECT` under the deadline.
+/// Really logs in (pg_isready says "accepting" even for a bad password or a full server), runs a read-only
+/// `SELECT` under the deadline, then reads what the application's own sessions will meet (DatabaseStates:
+/// a standby, a read-only default for its role or database, other sessions' locks and old transactions on its
+/// tables, its privileges), from the catalog: preflight's own session is read-only on purpose.
 public struct DatabaseCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "database", title: "Database login", layer: .database,
@@ -12,7 +14,17 @@ public struct DatabaseCheck: BuiltInCheck {
             CheckExample("connection refused, or no answer within the timeout", .fail),
             CheckExample("password authentication failed, or the database does not exist", .fail),
             CheckExample("sorry, too many clients already", .fail),
-        ])
+            CheckExample("the URL points at a read replica (pg_is_in_recovery()): every INSERT will fail", .fail),
+            CheckExample("default_transaction_read_only = on is set by ALTER ROLE chat SET (or ALTER DATABASE … SET)", .fail),
+            CheckExample("messages is locked ACCESS EXCLUSIVE by pid 4242 (psql, idle in transaction for 3 min): every read and write of messages will wait", .fail),
+            CheckExample("messages is locked SHARE by another session (CREATE INDEX): every INSERT, UPDATE and DELETE on it will wait", .fail),
+            CheckExample("chat lacks INSERT on messages (has_table_privilege), or USAGE on its schema: GRANT …", .fail),
+            CheckExample("another session is idle in transaction for more than 5 s, or has had a transaction open for more than a minute", .warn),
+            CheckExample("a catalog this role may not read (pg_locks, …): what it would show was not checked", .warn),
+        ],
+        // Log in (one timeout), the login query (one), what the application will meet (one: a single query, and
+        // when a catalog refuses it, its parts one by one within the same timeout).
+        timeoutBudget: 3)
     public static let settings: [any ConfigSection.Type] = []
     public static let facts: [any Fact.Type] = [DatabaseSettings.self]
 
@@ -41,6 +53,10 @@ public struct DatabaseCheck: BuiltInCheck {
             "SELECT current_setting('server_version'), current_setting('transaction_read_only'), current_user, current_database()",
             timeout: context.timeout)
         let ms = start.duration(to: clock.now).milliseconds
+        var states: DatabaseStates?
+        if case .success = result {
+            states = await DatabaseStates.read(session, schema: url.schema ?? "public", timeout: context.timeout)
+        }
         await session.close()
         switch result {
         case .failure(let e):
@@ -58,10 +74,18 @@ public struct DatabaseCheck: BuiltInCheck {
                                                        + " (the driver's; not passed to libpq)")
             }
             evidence["latencyMs"] = .double(round2(ms))
-            let who = row.count > 3 ? "\(row[2] ?? "?") on \(row[3] ?? "?")" : "\(url.user ?? "?")"
+            let role = row.count > 2 ? row[2] ?? url.user ?? "?" : url.user ?? "?"
+            let database = row.count > 3 ? row[3] ?? "?" : url.database ?? role
             let short = version.split(separator: " ").first.map(String.init) ?? version
-            return .pass("PostgreSQL \(short) at \(url.hostPort) accepts \(who) (read-only session, \(Int(ms.rounded())) ms)",
-                         evidence: evidence)
+            let login = "PostgreSQL \(short) at \(url.hostPort) accepts \(role) on \(database) (read-only session, \(Int(ms.rounded())) ms)"
+            guard let states else { return .pass(login, evidence: evidence) }
+            for (k, v) in states.evidence(role: role, database: database) { evidence[k] = v }
+            let findings = states.findings(role: role, database: database, hostPort: url.hostPort)
+            guard let worst = findings.first else { return .pass(login, evidence: evidence) }
+            evidence["login"] = .string(login)
+            return CheckOutcome(worst.status, Secrets.shared.scrub(findings.map(\.sentence).joined(separator: "; ")),
+                                evidence: evidence, fix: findings.map(\.fix).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+                                    .joined(separator: "; "))
         }
     }
 

@@ -59,7 +59,7 @@ import TestSupport
 
     @Test func sqlSeededRowExistsOrNot() async throws {
         let pg = try await PostgresCluster.shared()
-        try await pg.psql("CREATE TABLE IF NOT EXISTS conversations (id text primary key); INSERT INTO conversations VALUES ('8822dd87') ON CONFLICT DO NOTHING; GRANT SELECT ON conversations TO preflight", database: "preflight")
+        try await pg.psql("CREATE TABLE IF NOT EXISTS conversations (id text primary key); INSERT INTO conversations VALUES ('8822dd87') ON CONFLICT DO NOTHING; GRANT SELECT, INSERT, UPDATE, DELETE ON conversations TO preflight", database: "preflight")
         let c = config(database: pg.url)
         let found = try await check(.sql(query: "SELECT count(*) FROM conversations WHERE id = '8822dd87'", expect: .parse(">= 1"), url: nil)).run(context(c))
         #expect(found.status == .pass, "\(found.summary)")

@@ -75,7 +75,8 @@ struct FailingConnector: PostgresConnector {
         let pg = try await cluster()
         // A role of its own: other suites share this cluster and run preflight sessions at the same time.
         try await pg.psql("DROP ROLE IF EXISTS leakcheck; CREATE ROLE leakcheck LOGIN PASSWORD 'leakcheck-pw'; GRANT CONNECT ON DATABASE preflight TO leakcheck")
-        let o = try await run("postgresql://leakcheck:leakcheck-pw@127.0.0.1:\(pg.port)/preflight")
+        // Its schema has no tables (the shared database's tables were granted to other roles, not to this one).
+        let o = try await run("postgresql://leakcheck:leakcheck-pw@127.0.0.1:\(pg.port)/preflight?schema=leakcheck_none")
         #expect(o.status == .pass, "\(o.summary)")
         var left = "?"
         for _ in 0..<20 {  // the backend leaves pg_stat_activity a moment after the client disconnects

@@ -27,51 +27,6 @@ actor OwnDatabase {
     }
 }
 
-/// A psql session that takes a lock in an open transaction and keeps it until `release()`.
-final class LockHolder: @unchecked Sendable {
-    private let process = Process()
-    private let input = Pipe()
-    private let output = Pipe()
-
-    static func start(_ cluster: PostgresCluster, database: String, _ sql: String) async throws -> LockHolder {
-        try await offThread { try LockHolder(cluster, database: database, sql) }
-    }
-
-    private init(_ cluster: PostgresCluster, database: String, _ sql: String) throws {
-        let url = String(cluster.adminURL.dropLast("postgres".count)) + database
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = [url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"]
-        var env = ProcessInfo.processInfo.environment
-        env["PGAPPNAME"] = "lock-holder"
-        process.environment = env
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data("BEGIN;\n\(sql);\nSELECT 'locked';\n".utf8))
-        // Wait until the lock is taken: psql prints our marker after the LOCK statement returned.
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("locked") {
-            guard let b = try output.fileHandleForReading.read(upToCount: 1), !b.isEmpty else {
-                throw FixtureError("the lock holder exited: \(String(decoding: seen, as: UTF8.self))")
-            }
-            seen.append(b)
-        }
-    }
-
-    /// Commits and waits for psql to exit; returns its exit status (0: the session was unaffected).
-    func release() async throws -> Int32 {
-        try await offThread {
-            self.input.fileHandleForWriting.write(Data("COMMIT;\n\\q\n".utf8))
-            try? self.input.fileHandleForWriting.close()
-            self.process.waitUntilExit()
-            return self.process.terminationStatus
-        }
-    }
-
-    func kill() { if process.isRunning { process.terminate() } }
-}
-
 func preflightRun(_ args: [String], env: [String: String] = [:], in dir: URL? = nil, limit: TimeInterval = 60) async throws -> ProcessOutput {
     try #require(FileManager.default.isExecutableFile(atPath: preflightBinary), "build first: \(preflightBinary)")
     var environment = ProcessInfo.processInfo.environment
@@ -122,10 +77,11 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
 @Suite(.serialized) struct OwnDatabaseSuites {
     @Suite(.serialized) struct PostgresStallTests {
         /// A PostgreSQL that accepts, logs in and then stalls: the custom check's query waits on a lock that a
-        /// psql session holds. preflight must end at its deadline, leave the holder alone and leave nothing behind.
+        /// psql session holds. preflight must end at its deadline, leave the holder alone and leave nothing behind;
+        /// the database check names the lock (it reads pg_locks, not the table, so it does not wait on it).
         @Test func queryBlockedByALockEndsAtTheDeadline() async throws {
             let pg = try await OwnDatabase.instance.get()
-            try await pg.psql("CREATE TABLE IF NOT EXISTS stalled (id int); GRANT SELECT ON stalled TO preflight", database: OwnDatabase.name)
+            try await pg.psql("CREATE TABLE IF NOT EXISTS stalled (id int); GRANT SELECT, INSERT, UPDATE, DELETE ON stalled TO preflight", database: OwnDatabase.name)
             let holder = try await LockHolder.start(pg, database: OwnDatabase.name, "LOCK TABLE stalled IN ACCESS EXCLUSIVE MODE")
             defer { holder.kill() }
             let dir = try temporaryDirectory("pf-stall")
@@ -145,13 +101,15 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
                 schema:
                   prisma: prisma/schema.prisma
                 checks:
-                  - {id: stalled, type: sql, needs: [database], query: "SELECT count(*) FROM stalled"}
+                  - {id: stalled, type: sql, query: "SELECT count(*) FROM stalled"}
                 """.write(to: dir.appendingPathComponent("preflight.yml"), atomically: true, encoding: .utf8)
             let out = try await preflightRun(["--format", "json"], in: dir)
             #expect(out.seconds < 6, "took \(out.seconds) s")
             #expect(out.status == 1, "\(out.stdout) \(out.stderr)")
             let checks = try checksByID(out)
-            #expect(checks["database"]?["status"] as? String == "pass", "\(checks["database"] ?? [:])")
+            #expect(checks["database"]?["status"] as? String == "fail", "\(checks["database"] ?? [:])")
+            let found = checks["database"]?["summary"] as? String ?? ""
+            #expect(found.contains("stalled is locked ACCESS EXCLUSIVE by pid \(holder.pid) (lock-holder"), "\(found)")
             let summary = checks["stalled"]?["summary"] as? String ?? ""
             #expect(checks["stalled"]?["status"] as? String == "fail")
             #expect(summary.contains("did not finish within 1 s"), "\(summary)")
@@ -170,7 +128,7 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
         /// ends that query on its own (statement_timeout): no session of preflight's stays queued behind the lock.
         @Test func killedPreflightLeavesNoQueryQueuedBehindTheLock() async throws {
             let pg = try await OwnDatabase.instance.get()
-            try await pg.psql("CREATE TABLE IF NOT EXISTS stalled2 (id int); GRANT SELECT ON stalled2 TO preflight", database: OwnDatabase.name)
+            try await pg.psql("CREATE TABLE IF NOT EXISTS stalled2 (id int); GRANT SELECT, INSERT, UPDATE, DELETE ON stalled2 TO preflight", database: OwnDatabase.name)
             let holder = try await LockHolder.start(pg, database: OwnDatabase.name, "LOCK TABLE stalled2 IN ACCESS EXCLUSIVE MODE")
             defer { holder.kill() }
             let dir = try temporaryDirectory("pf-stall")

@@ -39,6 +39,7 @@ cursor-bug            1 no-go  script    says=the_API_confirmed_it
 health-degraded       1 no-go  health
 blackhole             1 no-go  health    maxsec=4
 fd-limit              1 no-go  generator ulimit=1024 says=too_many_open_files
+read-only-db          1 no-go  database  says=ALTER_ROLE_chat_SET
 '
 
 all=$(echo "$EXPECTATIONS" | awk 'NF {print $1}')

@@ -17,7 +17,7 @@ PG_CLUSTER="$REPO/Tests/Fixtures/pg-cluster.sh"
 PY=/usr/bin/python3            # Debian's python3 (python3-flask, -flask-limiter, -psycopg2)
 
 SCENARIOS="healthy backend-down wrong-port ipv6-only db-down bad-password pools-oversubscribed
-rate-limited schema-renamed migration-not-deployed cursor-bug health-degraded blackhole fd-limit"
+rate-limited schema-renamed migration-not-deployed cursor-bug health-degraded blackhole fd-limit read-only-db"
 
 APP_ROLE=chat
 APP_PASSWORD=chat-secret
@@ -255,6 +255,9 @@ stack_up() {
         -c "INSERT INTO _prisma_migrations (id, checksum, migration_name, finished_at, applied_steps_count)
             VALUES (gen_random_uuid()::text, '$(sha256sum "$m/$init/migration.sql" | cut -c1-64)', '$init', now(), 1)" \
         >/dev/null || die "could not record the init migration" ;;
+    read-only-db)
+      psql_admin postgres -c "ALTER ROLE $APP_ROLE SET default_transaction_read_only = on" >/dev/null \
+        || die "could not make $APP_ROLE read-only" ;;
   esac
   [ "$scenario" = bad-password ] && health_code=503
 
@@ -349,6 +352,9 @@ stack_up() {
       CFG_LOAD_VUS=2000
       CFG_NOTES=("The healthy stack, with load.vus 2000: under the default ulimit -n 1024 (run-scenarios.sh sets it)"
                  "k6 would fail with \"socket: too many open files\" (grafana/k6#2006). Expect: the generator check fails.") ;;
+    read-only-db) CFG_NOTES=("ALTER ROLE $APP_ROLE SET default_transaction_read_only = on: the backend logs in and reads (health"
+                             "stays 200), every INSERT fails with \"cannot execute INSERT in a read-only transaction\"."
+                             "Expect: the database check fails, naming the setting and ALTER ROLE $APP_ROLE RESET.") ;;
     blackhole) CFG_NOTES=("Target and database are loopback listeners that accept TCP and never answer."
                           "Expect: port passes, health fails after one timeout (1s); database times out too;"
                           "the whole run takes about one timeout.") ;;

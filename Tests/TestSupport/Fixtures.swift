@@ -71,11 +71,26 @@ public final class PostgresCluster: @unchecked Sendable {
         try await offThread { try PostgresCluster(maxConnections: maxConnections) }
     }
 
-    init(maxConnections: Int = 100, password: String = "pf-test-\(UUID().uuidString.prefix(6))") throws {
-        directory = try temporaryDirectory("pf-pg")
+    /// A hot standby of `primary` (pg_basebackup -R), on its own port and data dir: read-only, in recovery.
+    public static func standby(of primary: PostgresCluster) async throws -> PostgresCluster {
+        try await offThread { try PostgresCluster(standbyOf: primary) }
+    }
+
+    convenience init(maxConnections: Int = 100, password: String = "pf-test-\(UUID().uuidString.prefix(6))") throws {
+        let directory = try temporaryDirectory("pf-pg")
+        try self.init(directory: directory, password: password,
+                      ["start", directory.path, "--max-connections", String(maxConnections), "--password", password])
+    }
+
+    convenience init(standbyOf primary: PostgresCluster) throws {
+        let directory = try temporaryDirectory("pf-pg-standby")
+        try self.init(directory: directory, password: primary.password, ["standby", primary.directory.path, directory.path])
+    }
+
+    init(directory: URL, password: String, _ arguments: [String]) throws {
+        self.directory = directory
         self.password = password
-        let out = try runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pg-cluster.sh").path, "start",
-                                                directory.path, "--max-connections", String(maxConnections), "--password", password],
+        let out = try runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pg-cluster.sh").path] + arguments,
                                  limit: 120)
         guard out.status == 0 else { throw FixtureError("PostgreSQL did not start: \(out.stderr)") }
         var values: [String: String] = [:]
@@ -166,4 +181,63 @@ public final class PgBouncerFixture: @unchecked Sendable {
         _ = try? runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pgbouncer.sh").path, "stop", directory.path], limit: 30)
         try? FileManager.default.removeItem(at: directory)
     }
+}
+
+/// A psql session that runs `sql` in an open transaction (a LOCK, a SELECT, …) and keeps the transaction open
+/// until `release()`; it carries application_name `lock-holder` unless told otherwise.
+public final class LockHolder: @unchecked Sendable {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    /// The holder's backend pid (pg_backend_pid() inside its transaction).
+    public private(set) var pid = 0
+
+    /// As the superuser, on `database` of `cluster`.
+    public static func start(_ cluster: PostgresCluster, database: String, _ sql: String) async throws -> LockHolder {
+        try await start(url: String(cluster.adminURL.dropLast("postgres".count)) + database, sql)
+    }
+
+    /// As whoever `url` logs in as.
+    public static func start(url: String, _ sql: String, application: String = "lock-holder") async throws -> LockHolder {
+        try await offThread { try LockHolder(url: url, sql, application: application) }
+    }
+
+    private init(url: String, _ sql: String, application: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.arguments = [url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"]
+        var env = ProcessInfo.processInfo.environment
+        env["PGAPPNAME"] = application
+        process.environment = env
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data("BEGIN;\n\(sql);\nSELECT 'locked ' || pg_backend_pid() || ' .';\n".utf8))
+        // Wait until the statement returned: psql prints our marker after it.
+        var seen = Data()
+        while true {
+            let text = String(decoding: seen, as: UTF8.self)
+            if let r = text.range(of: "locked "), let end = text.range(of: " .", range: r.upperBound..<text.endIndex),
+               let p = Int(text[r.upperBound..<end.lowerBound]) {
+                pid = p
+                break
+            }
+            guard let b = try output.fileHandleForReading.read(upToCount: 1), !b.isEmpty else {
+                throw FixtureError("the lock holder exited: \(text)")
+            }
+            seen.append(b)
+        }
+    }
+
+    /// Commits and waits for psql to exit; returns its exit status (0: the session was unaffected).
+    public func release() async throws -> Int32 {
+        try await offThread {
+            self.input.fileHandleForWriting.write(Data("COMMIT;\n\\q\n".utf8))
+            try? self.input.fileHandleForWriting.close()
+            self.process.waitUntilExit()
+            return self.process.terminationStatus
+        }
+    }
+
+    public func kill() { if process.isRunning { process.terminate() } }
 }
