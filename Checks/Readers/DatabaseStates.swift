@@ -300,12 +300,12 @@ public struct DatabaseStates: Sendable, Equatable {
         if unreadable.count == Part.allCases.count, Set(unreadable.map(\.error)).count == 1, let e = unreadable.first?.error {
             // One failure for all (a timeout): one sentence.
             out.append(Finding(status: .warn,
-                               sentence: "could not read the catalog (\(DatabaseCheck.firstLine(e))): standby, read-only defaults, locks, transactions and privileges were not checked",
+                               sentence: "could not read the catalog (\(PostgresError.firstLine(e))): standby, read-only defaults, locks, transactions and privileges were not checked",
                                fix: "run preflight again with a longer --timeout, or let \(role) read the catalog"))
         } else {
             for u in unreadable {
                 out.append(Finding(status: .warn,
-                                   sentence: "could not read \(u.part.rawValue) (\(DatabaseCheck.firstLine(u.error))): \(Self.unchecked(u.part)) not checked",
+                                   sentence: "could not read \(u.part.rawValue) (\(PostgresError.firstLine(u.error))): \(Self.unchecked(u.part)) not checked",
                                    fix: "let \(role) read \(u.part.rawValue) (the check reads the catalog only), or run preflight as a role that can"))
             }
         }
@@ -506,7 +506,7 @@ public struct DatabaseStates: Sendable, Equatable {
         }
         e.append(("read", .array(readList)))
         if !unreadable.isEmpty {
-            e.append(("unreadable", .array(unreadable.map { .string("\($0.part.rawValue): \(DatabaseCheck.oneLine($0.error.replacingOccurrences(of: "ERROR:  ", with: "")))") })))
+            e.append(("unreadable", .array(unreadable.map { .string("\($0.part.rawValue): \(PostgresError.oneLine($0.error.replacingOccurrences(of: "ERROR:  ", with: "")))") })))
         }
         return e
     }

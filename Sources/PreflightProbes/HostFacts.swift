@@ -27,22 +27,7 @@ public struct LiveHostFacts: HostFacts {
         return (int(r.rlim_cur), int(r.rlim_max))
     }
 
-    /// Read with plain read(2): /proc files report size 0, so nothing that trusts the size works.
-    public func readFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var data = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while data.count < Self.readCap {
-            let n = read(fd, &buffer, buffer.count)
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { return nil }
-            if n == 0 { break }
-            data.append(contentsOf: buffer[0..<n])
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
+    public func readFile(_ path: String) -> String? { ProcFile.read(path, cap: Self.readCap) }
 
     public func cores() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
@@ -55,5 +40,25 @@ public struct LiveHostFacts: HostFacts {
             if stat(candidate, &s) == 0, (s.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 { return candidate }
         }
         return nil
+    }
+}
+
+/// A /proc file, read whole. /proc files report size 0, and Foundation's `String(contentsOfFile:)` returns only
+/// their first page (4 KiB: 27 of 1,904 rows of /proc/net/tcp, measured): read(2) until end of file instead.
+public enum ProcFile {
+    public static func read(_ path: String, cap: Int) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while data.count < cap {
+            let n = Glibc.read(fd, &buffer, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            data.append(contentsOf: buffer[0..<n])
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -48,7 +48,7 @@ public struct ProcListeningSocketTable: ListeningSocketTable {
     public func listeningSockets() -> [ListeningSocket] {
         var sockets: [ListeningSocket] = []
         for (file, family) in [("net/tcp", SocketAddress.Family.ipv4), ("net/tcp6", .ipv6)] {
-            if let text = try? String(contentsOfFile: "\(procRoot)/\(file)", encoding: .utf8) {
+            if let text = ProcFile.read("\(procRoot)/\(file)", cap: LiveHostFacts.readCap) {
                 sockets += Self.parse(text, family: family)
             }
         }
