@@ -97,7 +97,7 @@ struct LiveSchema: Sendable {
                 result.findings.append(SchemaFinding(
                     kind: .column, message: "`\(qualified).\(field.columnName)` is missing\(hint)",
                     location: "\(prismaFile):\(field.line)",
-                    fix: near.map { "map the field to the column: \(field.name) \(field.type) @map(\"\($0)\") in model \(model.name) (or rename the column back), then run prisma generate and rebuild" }
+                    fix: near.map { "map the field to the column: \(field.declaration(mappedTo: $0)) in model \(model.name) (or rename the column back), then run prisma generate and rebuild" }
                         ?? "apply the migration that adds \(field.columnName) (npx prisma migrate deploy), or remove \(model.name).\(field.name)"))
             }
             result.unknownColumns += unclaimed.filter { c in !missing.contains { similarName($0.columnName, in: [c], ignoring: []) != nil } }

@@ -147,14 +147,14 @@ private func findings(_ o: CheckOutcome) -> [(location: String?, message: String
 /// Against real PostgreSQL: each test gets its own database, built by the fixture's SQL migration.
 @Suite(.serialized) struct SchemaCheckLive {
     /// A fresh database with migrations/001_init.sql applied, then `change`; returns the app role's URL.
-    func database(_ change: String? = nil) async throws -> String {
+    func database(_ change: String? = nil, migration: String? = chatProject.appendingPathComponent("migrations/001_init.sql").path) async throws -> String {
         let pg = try await PostgresCluster.shared()
         let name = "schema_\(UUID().uuidString.prefix(8).lowercased())"
         try await pg.psql("CREATE DATABASE \(name) OWNER preflight")
         func on(_ url: String) -> String { String(url[..<url.lastIndex(of: "/")!]) + "/" + name }
         let admin = on(pg.adminURL)
-        let migration = chatProject.appendingPathComponent("migrations/001_init.sql").path
-        var args = [admin, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", migration]
+        var args = [admin, "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+        if let migration { args += ["-f", migration] }
         if let change { args += ["-c", change] }
         let out = try await run("/usr/bin/psql", args, limit: 30)
         guard out.status == 0 else { throw FixtureError("migration failed: \(out.stderr)") }
@@ -175,7 +175,7 @@ private func findings(_ o: CheckOutcome) -> [(location: String?, message: String
         let o = try await runSchema(schemaConfig(database: url))
         #expect(o.status == .fail)
         #expect(o.summary == "schema.prisma:46: `messages.type` is missing; the table has `message_type` — renamed by a migration that was not reflected in schema.prisma?")
-        #expect(o.fix == "map the field to the column: type MessageType @map(\"message_type\") in model Message (or rename the column back), then run prisma generate and rebuild")
+        #expect(o.fix == "map the field to the column: type MessageType @default(TEXT) @map(\"message_type\") in model Message (or rename the column back), then run prisma generate and rebuild")
         #expect(o.evidence["columnsNotInSchema"] == nil)
     }
 
@@ -232,6 +232,59 @@ private func findings(_ o: CheckOutcome) -> [(location: String?, message: String
         let o = try await runSchema(schemaConfig(project: dir, database: url))
         #expect(o.status == .fail)
         #expect(findings(o).map(\.message) == ["`audit.events.at` is missing", "table `audit.Gone` of model Gone is missing — a migration that was not applied, or a dropped table?"].reversed())
+    }
+
+    /// The large project's shape: `@map(name: …)`/`@@map(name: …)` everywhere, `?` and `@db.*` on the fields.
+    static let namedArguments = """
+        datasource db {
+          provider = "postgresql"
+          url      = env("DATABASE_URL")
+        }
+        model Webhook {
+          id        String    @id(map: "webhooks_pk") @default(value: dbgenerated("gen_random_uuid()")) @db.Uuid
+          createdAt DateTime? @map(name: "created_at") @db.Timestamptz(6) @default(now())
+          targetUrl String    @map(name: "target_url",) @db.VarChar(2048)
+          ownerId   Int       @map(name: "owner_id")
+          owner     Owner     @relation(name: "hooks", fields: [ownerId], references: [id], map: "webhooks_owner_fk")
+          @@map(name: "webhooks")
+          @@unique(fields: [ownerId, targetUrl], name: "owner_target", map: "webhooks_owner_target_key")
+        }
+        model Owner {
+          id    Int       @id
+          hooks Webhook[] @relation(name: "hooks")
+          @@map(name: "owners")
+          @@schema(map: "public")
+        }
+        """
+    static let namedArgumentsSQL = """
+        CREATE TABLE owners (id int PRIMARY KEY);
+        CREATE TABLE webhooks (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz(6) DEFAULT now(),
+          target_url varchar(2048) NOT NULL, owner_id int NOT NULL REFERENCES owners(id));
+        """
+
+    @Test func namedArgumentMapsMatchTheDatabase() async throws {
+        let url = try await database(Self.namedArgumentsSQL, migration: nil)
+        let dir = try temporaryDirectory("pf-schema")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.namedArguments.write(to: dir.appendingPathComponent("schema.prisma"), atomically: true, encoding: .utf8)
+        let o = try await runSchema(schemaConfig(project: dir, database: url))
+        #expect(o.status == .pass, "\(o.summary) \(findings(o))")
+        #expect(o.summary == "2 models in schema.prisma match the database")
+        #expect(o.evidence["tables"] == .int(2))
+        #expect(o.evidence["columnsNotInSchema"] == nil)
+    }
+
+    @Test func namedArgumentMapRenamedColumnIsCaught() async throws {
+        let url = try await database(Self.namedArgumentsSQL + "ALTER TABLE webhooks RENAME COLUMN created_at TO inserted_at;", migration: nil)
+        let dir = try temporaryDirectory("pf-schema")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.namedArguments.write(to: dir.appendingPathComponent("schema.prisma"), atomically: true, encoding: .utf8)
+        let o = try await runSchema(schemaConfig(project: dir, database: url))
+        #expect(o.status == .fail)
+        #expect(findings(o).count == 1, "\(findings(o))")
+        #expect(o.summary == "schema.prisma:7: `webhooks.created_at` is missing; the table has `inserted_at` — renamed by a migration that was not reflected in schema.prisma?")
+        // The field as written, `?` and `@db.*` kept, only its @map replaced.
+        #expect(o.fix == "map the field to the column: createdAt DateTime? @map(\"inserted_at\") @db.Timestamptz(6) @default(now()) in model Webhook (or rename the column back), then run prisma generate and rebuild")
     }
 
     @Test func sessionIsReadOnlyAndClosed() async throws {
