@@ -25,6 +25,23 @@ public struct PrismaSchema: Sendable, Equatable {
         return parser.parseSchema()
     }
 
+    /// A multi-file schema (`prismaSchemaFolder`): each file parsed on its own, then one schema; every model,
+    /// enum and problem keeps its file.
+    public static func parse(files: [(name: String, text: String)]) -> PrismaSchema {
+        var all = PrismaSchema()
+        for (name, text) in files {
+            var one = parse(text)
+            for k in one.models.indices { one.models[k].file = name }
+            for k in one.enums.indices { one.enums[k].file = name }
+            for k in one.problems.indices { one.problems[k].file = name }
+            all.models += one.models
+            all.enums += one.enums
+            all.datasources += one.datasources
+            all.problems += one.problems.prefix(max(0, PrismaParser.maxProblems - all.problems.count))
+        }
+        return all
+    }
+
     /// The field's native type attribute (`@db.VarChar(255)`), if any: `@<datasource>.<Type>`.
     public func nativeType(of field: PrismaField) -> PrismaAttribute? {
         let prefixes = (datasources.isEmpty ? ["db"] : datasources).map { $0 + "." }
@@ -35,6 +52,8 @@ public struct PrismaSchema: Sendable, Equatable {
 public struct PrismaSyntaxError: Sendable, Equatable, CustomStringConvertible {
     public let line: Int
     public let message: String
+    /// The file, in a multi-file schema.
+    public var file: String?
     public var description: String { "line \(line): \(message)" }
 }
 
@@ -44,6 +63,8 @@ public struct PrismaModel: Sendable, Equatable {
     public var kind: Kind
     public var name: String
     public var line: Int
+    /// The file it was declared in (set for a schema read from files).
+    public var file: String?
     public var fields: [PrismaField] = []
     public var attributes: [PrismaAttribute] = []
 
@@ -136,6 +157,7 @@ public struct PrismaField: Sendable, Equatable {
 public struct PrismaEnum: Sendable, Equatable {
     public var name: String
     public var line: Int
+    public var file: String?
     public var values: [PrismaEnumValue] = []
     public var attributes: [PrismaAttribute] = []
 
