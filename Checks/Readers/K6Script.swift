@@ -90,6 +90,11 @@ public enum ValueOrigin: Sendable, Equatable {
 
 /// A k6 script read statically: its requests with their URL expressions, options and custom metrics.
 public final class K6Script {
+    /// k6 reads these as TypeScript.
+    public static func isTypeScript(path: String) -> Bool {
+        path.hasSuffix(".ts") || path.hasSuffix(".mts") || path.hasSuffix(".cts")
+    }
+
     public let tokens: [JSToken]
     public let problems: [JSProblem]
     public let problemCount: Int
@@ -114,13 +119,14 @@ public final class K6Script {
     static let maxDepth = 24
     static let maxAlternatives = 16
 
-    public init(source: String, env: [String: String] = [:]) {
+    /// `typescript`: a `.ts` script (k6 runs TypeScript by stripping its types): the types are stripped first.
+    public init(source: String, env: [String: String] = [:], typescript: Bool = false) {
         let t = JSTokenizer.tokenize(source)
-        tokens = t.tokens
+        tokens = typescript ? TypeScriptStripper.strip(t.tokens) : t.tokens
         problems = t.problems
         problemCount = t.problemCount
         self.env = env
-        (match, reverse) = Self.matchBrackets(t.tokens)
+        (match, reverse) = Self.matchBrackets(tokens)
         collectBindings()
         collectRequests()
         readOptions()

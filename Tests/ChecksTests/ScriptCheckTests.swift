@@ -88,6 +88,72 @@ private func findings(_ o: CheckOutcome) -> [String] {
         #expect(o.summary.contains("tricky-syntax.js:15 sends after="), "\(o.summary)")
     }
 
+    @Test func typeScriptScriptReadsAsJavaScript() async throws {
+        let path = packageRoot.appendingPathComponent("Tests/Fixtures/k6-scripts/typescript.ts").path
+        let text = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8)
+        let s = K6Script(source: text, typescript: true)
+        #expect(s.problems.isEmpty, "\(s.problems)")
+        #expect(s.options.found)
+        #expect(s.options.scenarios.map(\.name) == ["readers"])
+        #expect(s.options.peakVUs == 30)
+        #expect(s.options.thresholds.map(\.metric) == ["http_req_failed"])
+        #expect(s.requests.count == 1)
+        #expect(K6Script.plainText(K6Script.resolve(s.requests[0].alternatives[1], env: [:])) == "http://127.0.0.1:3001/api/rooms/general/messages?limit=20")
+        // Read as plain JavaScript, the annotations hide the options and the base URL.
+        #expect(K6Script(source: text).options.peakVUs == nil)
+        let o = try await run(scriptConfig(path))
+        #expect(o.status == .pass, "\(o.summary) \(o.evidence)")
+        #expect(o.evidence["peakVUs"] == .int(30))
+    }
+
+    @Test func typeScriptCursorBugThroughHttpURLFails() async throws {
+        let o = try await run(scriptConfig(packageRoot.appendingPathComponent("Tests/Fixtures/k6-scripts/typescript-bug.ts").path, target: nil))
+        #expect(o.status == .fail)
+        #expect(o.summary.contains("typescript-bug.ts:10 sends cursor=${Date.now()} (a timestamp"), "\(o.summary)")
+        #expect(o.evidence["peakVUs"] == .int(5))
+    }
+
+    @Test func httpURLTaggedTemplateIsThePlainTemplate() {
+        let plain = K6Script(source: "import http from 'k6/http';\nconst B = 'http://h:1';\nexport default function () { http.get(`${B}/items?cursor=${Date.now()}`) }\n")
+        let tagged = K6Script(source: "import http from 'k6/http';\nconst B = 'http://h:1';\nexport default function () { http.get(http.url`${B}/items?cursor=${Date.now()}`) }\n")
+        let a = ScriptAnalysis(script: plain, path: "p.js", load: LoadSettings(), target: nil)
+        let b = ScriptAnalysis(script: tagged, path: "t.js", load: LoadSettings(), target: nil)
+        #expect(a.cursorFindings.map(\.valueSource) == ["${Date.now()}"])
+        #expect(b.cursorFindings.map(\.valueSource) == a.cursorFindings.map(\.valueSource))
+        let noSubstitution = K6Script(source: "import http from 'k6/http';\nhttp.get(http.url`http://h:1/a`)\n")
+        #expect(K6Script.plainText(noSubstitution.requests[0].alternatives[0]) == "http://h:1/a")
+    }
+
+    /// Each TypeScript form, stripped, gives the tokens of the JavaScript k6 would run.
+    @Test(arguments: [
+        ("const BASE_URL: string = __ENV.BASE_URL || 'x';", "const BASE_URL = __ENV.BASE_URL || 'x';"),
+        ("export const options: Options = { vus: 1 };", "export const options = { vus: 1 };"),
+        ("let a: number, b: Array<Map<string, number>>;", "let a, b;"),
+        ("let c!: string;", "let c;"),
+        ("const { x, y }: Point = p;", "const { x, y } = p;"),
+        ("const f: (a: number) => string = g;", "const f = g;"),
+        ("const o = { vus: 10 as number, d: '1m' } satisfies Options;", "const o = { vus: 10, d: '1m' };"),
+        ("const v = (r.json() as unknown as Page).next!;", "const v = (r.json()).next;"),
+        ("const k = x as const;", "const k = x;"),
+        ("function f<T extends string>(a: T, b?: number, ...rest: string[]): Promise<void> { return g(a); }", "function f(a, b, ...rest) { return g(a); }"),
+        ("const h = async (r: Response, n = 1): Promise<string> => r.body;", "const h = async (r, n = 1) => r.body;"),
+        ("const m = new Map<string, number>(); const s = parse<Page>(t);", "const m = new Map(); const s = parse(t);"),
+        ("import type { Options } from 'k6/options';\nimport http from 'k6/http';", "import http from 'k6/http';"),
+        ("import { check, type Checkers, sleep } from 'k6';", "import { check, sleep } from 'k6';"),
+        ("import * as http from 'k6/http';\nexport { a as b };", "import * as http from 'k6/http';\nexport { a as b };"),
+        ("interface A<T> extends B { x: T; y?: { z: string } }\nconst a = 1;", "const a = 1;"),
+        ("export type Pair<A, B> = [A, B];\ntype U = 'a' | 'b'\nconst b = 2;", "const b = 2;"),
+        ("export type { A, B } from './t';\ndeclare const X: number;\ndeclare module 'm' { const y: 1 }\nconst c = 3;", "const c = 3;"),
+        ("class C<T> extends D<T> implements E, F { run(a: T): void { go(a!); } }", "class C extends D { run(a) { go(a); } }"),
+        ("const t = a ? b : c; const u = a < b ? (c) : d; if (!ok) { x = y > (z) }", "const t = a ? b : c; const u = a < b ? (c) : d; if (!ok) { x = y > (z) }"),
+        ("const obj = { type: 'x', as: 1, get(k: string): number { return 1 } }; type = 5;", "const obj = { type: 'x', as: 1, get(k) { return 1 } }; type = 5;"),
+        ("try { f() } catch (e: unknown) { g(e as Error) }", "try { f() } catch (e) { g(e) }"),
+    ])
+    func typeScriptFormsStripToJavaScript(ts: String, js: String) {
+        let stripped = TypeScriptStripper.strip(JSTokenizer.tokenize(ts).tokens).map(\.text)
+        #expect(stripped == JSTokenizer.tokenize(js).tokens.map(\.text), "\(stripped.joined(separator: " "))")
+    }
+
     @Test func peakVUsPrefersLoadVus() {
         #expect(LoadPlan.derive(from: scriptConfig("batch-and-options.js")).peakVUs == 75)
         #expect(LoadPlan.derive(from: scriptConfig("batch-and-options.js", vus: 7)).peakVUs == 7)
