@@ -15,6 +15,9 @@ public struct ScriptCheck: BuiltInCheck {
             CheckExample("cursors taken from earlier responses; base URL resolves to the target", .pass),
             CheckExample("cursor=${Date.now()} or Math.random() in a history URL", .fail),
             CheckExample("the script falls back to http://localhost:3000 when CHAT_BASE_URL is unset; target is :3001", .fail),
+            CheckExample("${__ENV.API_URL}/posts with API_URL unset and no default: k6 will request `undefined/posts`", .fail),
+            CheckExample("a fixed cursor (cursor=msg_17: the same page every iteration); a cursor from __ENV.CURSOR set in load.env passes", .warn),
+            CheckExample("the base URL could not be resolved statically (a helper function, a request object in a variable)", .warn),
             CheckExample("threshold on a metric the script never defines, or one that cannot fail", .warn),
             CheckExample("load.script missing or unreadable", .fail),
         ],
@@ -44,11 +47,12 @@ public struct ScriptCheck: BuiltInCheck {
             analysis = a
             evidence["requests"] = .int(a.requestCount)
             if let peak = plan.peakVUs { evidence["peakVUs"] = .int(peak) }
+            else if let why = options.peakUnknown { evidence["peakVUs"] = .string("unknown (\(why))") }
             if let d = options.duration { evidence["duration"] = .string(d) }
         }
 
         var live: LiveConfirmation?
-        if let cursor = analysis.cursorFindings.first, let target = context.config.target {
+        if let cursor = analysis.cursorFindings.first(where: { !$0.fixed }), let target = context.config.target {
             live = await confirm(cursor, target: target, timeout: context.timeout)
         }
         return analysis.outcome(evidence: evidence, live: live)

@@ -186,6 +186,111 @@ private func findings(_ o: CheckOutcome) -> [String] {
     }
 }
 
+/// A script written for the test, in a folder of its own (removed by the caller).
+func writeScript(_ text: String, name: String = "load.js") throws -> (dir: URL, path: String) {
+    let dir = try temporaryDirectory("pf-script")
+    let url = dir.appendingPathComponent(name)
+    try text.write(to: url, atomically: true, encoding: .utf8)
+    return (dir, url.path)
+}
+
+/// Base URLs that are not on the target, cursor wording, and the peak of overlapping scenarios.
+@Suite struct ScriptCheckPlan {
+    func run(_ text: String, env: [String: String] = [:], target: String? = "http://127.0.0.1:3001/api/v1") async throws -> CheckOutcome {
+        let (dir, _) = try writeScript(text)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = scriptConfig("/load.js", target: target, env: env)
+        c.file = dir.appendingPathComponent("preflight.yml").path
+        var load = c.section(LoadSettings.self)
+        load.script = "load.js"
+        c.set(load)
+        return try await ScriptCheck(probes: .live).run(context(c, timeout: .seconds(1)))
+    }
+
+    @Test func unsetBaseURLWithoutDefaultFails() async throws {
+        let script = "import http from 'k6/http';\nexport default function () {\n  http.get(`${__ENV.API_URL}/posts`);\n}\n"
+        let o = try await run(script)
+        #expect(o.status == .fail)
+        #expect(o.summary == "load.js:3: k6 will request `undefined/posts`: API_URL is unset (load.env does not set it) and the script has no default", "\(o.summary)")
+        let set = try await run(script, env: ["API_URL": "http://127.0.0.1:3001/api/v1"])
+        #expect(set.status == .pass, "\(set.summary)")
+        #expect(set.summary.contains("base URL on the target"))
+    }
+
+    @Test(arguments: [
+        "import http from 'k6/http';\nconst BASE = 'http://127.0.0.1:3001';\nfunction url(p) { return BASE + p; }\nexport default function () {\n  http.get(url('/api/v1/items'));\n}\n",
+        "import http from 'k6/http';\nconst BASE = 'http://127.0.0.1:3001';\nconst req = { method: 'GET', url: `${BASE}/x` };\nexport default function () {\n  http.request(req.method, req.url);\n}\n",
+        "import http from 'k6/http';\nconst reqs = [];\nreqs.push(['GET', 'http://127.0.0.1:3001/x']);\nexport default function () {\n  http.batch(reqs);\n}\n",
+    ])
+    func unresolvableBaseURLWarns(script: String) async throws {
+        let o = try await run(script)
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.summary.hasPrefix("the base URL could not be resolved statically (load.js:5: "), "\(o.summary)")
+        #expect(!o.summary.contains("on the target"))
+    }
+
+    @Test func noTargetMakesNoClaimAboutTheBaseURL() async throws {
+        let o = try await run("import http from 'k6/http';\nexport default function () { http.get('http://127.0.0.1:9/x'); }\n", target: nil)
+        #expect(o.status == .pass)
+        #expect(o.summary == "load.js: 1 request, no invented cursors")
+    }
+
+    @Test func cursorFromLoadEnvIsFineAFixedOneWarns() async throws {
+        let script = "import http from 'k6/http';\nconst B = 'http://127.0.0.1:3001/api/v1';\nexport default function () {\n  http.get(`${B}/messages?cursor=${__ENV.CURSOR}`);\n}\n"
+        let set = try await run(script, env: ["CURSOR": "msg_0042"])
+        #expect(set.status == .pass, "\(set.summary)")
+        let unset = try await run(script)
+        #expect(unset.status == .warn, "\(unset.summary)")
+        #expect(unset.summary == "load.js:4 sends cursor=\"undefined\" on every iteration: a fixed value, so every request reads the same page (CURSOR is unset in load.env, so the script's default is used)", "\(unset.summary)")
+        let literal = try await run("import http from 'k6/http';\nexport default function () {\n  http.get('http://127.0.0.1:3001/api/v1/messages?after=msg_17');\n}\n")
+        #expect(literal.status == .warn, "\(literal.summary)")
+        #expect(literal.summary == "load.js:3 sends after=\"msg_17\" on every iteration: a fixed value, so every request reads the same page")
+        let invented = try await run("import http from 'k6/http';\nexport default function () {\n  http.get(`http://127.0.0.1:3001/api/v1/messages?cursor=${Math.random()}`);\n}\n")
+        #expect(invented.status == .fail)
+        #expect(invented.summary.contains("(a random number, not a value from an earlier response)"), "\(invented.summary)")
+    }
+
+    @Test func onlyOverlappingScenariosAddUp() {
+        func peak(_ scenarios: String) -> Int? {
+            K6Script(source: "export const options = { scenarios: { \(scenarios) } };\nexport default function () {}\n").options.peakVUs
+        }
+        // 50 VUs for 1m (+30s graceful stop), then 40 from 2m: never together.
+        #expect(peak("a: { executor: 'constant-vus', vus: 50, duration: '1m' }, b: { executor: 'constant-vus', vus: 40, duration: '1m', startTime: '2m' }") == 50)
+        // b starts at 1m, while a's graceful stop still holds its VUs.
+        #expect(peak("a: { executor: 'constant-vus', vus: 50, duration: '1m' }, b: { executor: 'constant-vus', vus: 40, duration: '1m', startTime: '1m' }") == 90)
+        #expect(peak("a: { executor: 'constant-vus', vus: 50, duration: '1m', gracefulStop: '0s' }, b: { executor: 'constant-vus', vus: 40, duration: '1m', startTime: '1m' }") == 50)
+        // Ramping: the stages' durations plus gracefulRampDown; three phases, the middle two overlap.
+        #expect(peak("""
+            warm: { executor: 'ramping-vus', stages: [{ duration: '30s', target: 10 }, { duration: '1m30s', target: 20 }], gracefulRampDown: '0s', gracefulStop: '0s' },
+            soak: { executor: 'constant-vus', vus: 100, duration: '10m', startTime: '1m' },
+            spike: { executor: 'constant-arrival-rate', rate: 50, preAllocatedVUs: 30, maxVUs: 60, duration: '1m', startTime: '20m' }
+            """) == 120)
+        // A duration that cannot be read overlaps everything (never understated).
+        #expect(peak("a: { executor: 'constant-vus', vus: 5, duration: __ENV.D }, b: { executor: 'constant-vus', vus: 7, duration: '1m', startTime: '1h' }") == 12)
+        #expect(K6Options.seconds("1h2m3.5s") == 3723.5)
+        #expect(K6Options.seconds("250ms") == 0.25)
+        #expect(K6Options.seconds("2d") == 172_800)
+        #expect(K6Options.seconds("1x") == nil)
+    }
+
+    @Test func optionsFromAnImportMakeThePeakUnknown() async throws {
+        let imported = "import http from 'k6/http';\nimport { readers } from './lib/scenarios.js';\nexport const options = { scenarios: { readers, writers: { executor: 'constant-vus', vus: 5, duration: '1m' } } };\nexport default function () { http.get('http://127.0.0.1:3001/api/v1/x'); }\n"
+        let s = K6Script(source: imported)
+        #expect(s.options.peakUnknown == "imports ./lib/scenarios.js")
+        #expect(s.options.peakVUs == nil)
+        let o = try await run(imported)
+        #expect(o.evidence["peakVUs"] == .string("unknown (imports ./lib/scenarios.js)"))
+        #expect(o.summary.hasSuffix("peak VUs unknown (imports ./lib/scenarios.js)"), "\(o.summary)")
+        let viaConst = K6Script(source: "import cfg from './cfg.js';\nconst VUS = cfg.vus;\nexport const options = { vus: VUS };\n")
+        #expect(viaConst.options.peakVUs == nil)
+        #expect(viaConst.options.peakUnknown == "imports ./cfg.js")
+        let reexported = K6Script(source: "export { options } from './lib/options.js';\nexport default function () {}\n")
+        #expect(reexported.options.peakUnknown == "imports ./lib/options.js")
+        let remoteLibrary = K6Script(source: "import { uuidv4 } from 'https://jslib.k6.io/k6-utils/1.4.0/index.js';\nexport const options = { vus: 3 };\n")
+        #expect(remoteLibrary.options.peakVUs == 3)
+    }
+}
+
 /// The live confirmation against the real sample stack (PostgreSQL + Flask).
 @Suite(.serialized) struct ScriptCheckLive {
     @Test func cursorBugIsConfirmedByTheAPI() async throws {
