@@ -37,6 +37,8 @@ struct ScriptAnalysis: Sendable {
     let requestCount: Int
     /// Requests listed by each `http.batch` call (nil: built at run time); read by the generator check.
     let batchSizes: [Int?]
+    /// The script's imports (line, module specifier): where a module k6 cannot find is imported; remote ones.
+    let modules: [(line: Int, specifier: String)]
 
     static let opaqueCursors: Set<String> = ["cursor", "after", "before", "pagetoken", "nextpagetoken", "next", "nextcursor",
                                              "sinceid", "maxid", "minid", "startingafter", "endingbefore", "continuationtoken",
@@ -55,6 +57,7 @@ struct ScriptAnalysis: Sendable {
         problemCount = script.problemCount
         requestCount = script.requests.count
         batchSizes = script.batchSizes
+        modules = script.modules
         targetConfigured = target != nil
         findCursors(script, env: load.env)
         if let target {
@@ -333,7 +336,15 @@ struct ScriptAnalysis: Sendable {
         }
     }
 
-    func outcome(evidence base: Evidence, live: ScriptCheck.LiveConfirmation?) -> CheckOutcome {
+    /// What `k6 inspect` said (ScriptCheck.inspect).
+    enum K6Judgement: Sendable {
+        case plan(K6Inspection.Plan)
+        case failure(K6Inspection.Failure)
+        case notRun(String)
+    }
+
+    func outcome(evidence base: Evidence, live: ScriptCheck.LiveConfirmation?, k6: K6Judgement? = nil,
+                 staticPeak: Int? = nil, staticUnknown: String? = nil) -> CheckOutcome {
         var evidence = base
         var findings: [JSONValue] = []
         for f in cursorFindings where !f.fixed {
@@ -357,6 +368,13 @@ struct ScriptAnalysis: Sendable {
         var failures: [String] = []
         var fixes: [String] = []
         let invented = cursorFindings.filter { !$0.fixed }, fixed = cursorFindings.filter(\.fixed)
+        var k6Failures = 0
+        if case .failure(let f)? = k6 {
+            // k6 stops here, before the first request: nothing else about the script matters as much.
+            failures.append("\(f.location.map { "\($0): " } ?? "\(path): ")k6 cannot load the script: \(f.message)")
+            fixes.append("fix the script so that `k6 inspect \(path)` loads it")
+            k6Failures = 1
+        }
         if let f = invented.first {
             var s = "\(f.location) sends \(f.param)=\(f.valueSource) (\(describe(f.origin)), not a value from an earlier response)"
             if let live, live.confirmed || live.accepted { s += ": \(live.text)" }
@@ -367,7 +385,7 @@ struct ScriptAnalysis: Sendable {
             failures.append("\(t.location): \(t.message)")
             fixes.append("set the base URL variable in load.env and pass it to k6 (-e NAME=…), or fix the script's default")
         }
-        let more = invented.count + targetFailures.count - failures.count
+        let more = k6Failures + invented.count + targetFailures.count - failures.count
         let tail = more > 0 ? " (+\(more) more)" : ""
         if !failures.isEmpty {
             // An API that accepts the value makes the cursor finding a warning, unless something else fails.
@@ -377,6 +395,11 @@ struct ScriptAnalysis: Sendable {
             return .fail(failures.joined(separator: "; ") + tail, evidence: evidence, fix: fixes.joined(separator: "; "))
         }
         var warnings: [(summary: String, fix: String)] = []
+        if case .plan(let p)? = k6, let k = p.maxVUs, staticPeak != k, staticPeak != nil || staticUnknown != nil {
+            let said = staticPeak.map { "\($0)" } ?? "unknown (\(staticUnknown!))"
+            warnings.append(("k6 evaluates the options to a peak of \(k) VUs; the static reading the pool, rate-limit and generator checks size for says \(said)",
+                             "set load.vus: \(k) in preflight.yml so every check sizes the test k6 will run"))
+        }
         for f in fixed {
             let unset = f.envName.map { " (\($0) is unset in load.env, so the script's default is used)" } ?? ""
             warnings.append(("\(f.location) sends \(f.param)=\(f.valueSource) on every iteration: a fixed value, so every request reads the same page\(unset)",
@@ -406,7 +429,7 @@ struct ScriptAnalysis: Sendable {
                          evidence: evidence, fix: "check that load.script is the JavaScript file k6 runs")
         }
         let vus = evidence["peakVUs"].map { v -> String in
-            if case .int = v { return ", peak \(v.display) VUs" }
+            if case .int(let n) = v { return ", peak \(v.display) VU\(n == 1 ? "" : "s")" }
             return ", peak VUs \(v.display)"
         } ?? ""
         let base = targetConfigured && targetsCompared > 0 ? ", base URL on the target" : ""

@@ -179,6 +179,8 @@ public final class K6Script {
     public internal(set) var batchSizes: [Int?] = []
     /// `http.batch(list)` calls whose list is built at run time: their line and the list's source.
     public internal(set) var opaqueBatches: [(line: Int, source: String)] = []
+    /// Every import's module specifier, with its line.
+    public internal(set) var modules: [(line: Int, specifier: String)] = []
     /// Names bound by imports of modules other than k6's own (`./lib/config.js`, remote modules): name → module.
     public internal(set) var importedNames: [String: String] = [:]
 

@@ -33,6 +33,7 @@ extension K6Script {
             }
             if tok(k)?.isIdent("from") == true { k += 1 }
             guard let module = tok(k), module.kind == .string else { continue }
+            modules.append((tokens[j].line, module.text))
             if module.text != "k6" && !module.text.hasPrefix("k6/") {
                 for n in names { importedNames[n] = module.text }
                 for (_, local) in named { importedNames[local] = module.text }
