@@ -278,7 +278,10 @@ struct Demand: Sendable {
         if plan.settings.vus != nil {
             vuSource = "load.vus"
         } else if !options.scenarios.isEmpty {
-            vuSource = "options.scenarios in \(file) (" + options.scenarios.map { "\($0.name) \($0.peakVUs ?? 0)" }.joined(separator: " + ") + ")"
+            let parts = options.scenarios.map { "\($0.name) \($0.peakVUs ?? 0)" }
+            let sum = options.scenarios.compactMap(\.peakVUs).reduce(0, +)
+            // Scenarios that never run at the same time do not add up (K6Options.peakVUs).
+            vuSource = "options.scenarios in \(file) (" + (sum == vus ? parts.joined(separator: " + ") : parts.joined(separator: ", ") + "; the most at the same time") + ")"
         } else if let s = options.stages.compactMap(\.target).max(), s >= (options.vus ?? 0) {
             vuSource = "options.stages in \(file)"
         } else {

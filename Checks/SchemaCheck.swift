@@ -6,6 +6,7 @@ import PreflightProbes
 public struct SchemaSettings: ConfigSection {
     public static let key = "schema"
     public static let keys = ["prisma", "sources", "build", "client"]
+    /// A schema.prisma file, a folder of .prisma files (multi-file schema), or a prisma.config.ts naming either.
     public var prisma: String?
     /// Folders of application code (TypeScript/JavaScript).
     public var sources: [String] = []
@@ -50,7 +51,9 @@ public struct SchemaCheck: BuiltInCheck {
             CheckExample("messages.type is missing; the table has message_type (renamed by a migration)", .fail),
             CheckExample("src/chat.repository.ts:204 uses messageType on Message; did you mean type?", .fail),
             CheckExample("dist/ still uses messageType, or the generated client's schema differs: rebuild / prisma generate", .fail),
+            CheckExample("a multi-file schema (schema.prisma: prisma/schema, or prisma.config.ts's schema) matches the database", .pass),
             CheckExample("the database could not be reached: only the code and build were compared", .warn),
+            CheckExample("the schema declares no model: nothing was compared", .warn),
         ],
         timeoutBudget: 4)
     public static let settings: [any ConfigSection.Type] = [SchemaSettings.self]
@@ -118,7 +121,7 @@ public struct SchemaCheck: BuiltInCheck {
     static func outcome(_ report: SchemaReport, liveNote: String?) -> CheckOutcome {
         var evidence = report.evidence
         let findings = report.findings.sorted { $0.kind < $1.kind }
-        let failures = findings.filter { $0.kind != .buildAge }
+        let failures = findings.filter { !$0.kind.isWarning }
         if !findings.isEmpty {
             evidence["findings"] = .array(findings.prefix(50).map { f in
                 var e = Evidence([("kind", .string(f.kind.name)), ("message", .string(f.message))])
@@ -147,7 +150,9 @@ public struct SchemaCheck: BuiltInCheck {
 /// One thing found; `kind` orders them by importance.
 struct SchemaFinding: Sendable, Equatable {
     enum Kind: Int, Sendable, Comparable {
-        case syntax, table, column, enumType, code, client, build, buildAge
+        case syntax, table, column, enumType, code, client, build, buildAge, noModels
+        /// Warnings: the rest fail.
+        var isWarning: Bool { self == .buildAge || self == .noModels }
         static func < (a: Kind, b: Kind) -> Bool { a.rawValue < b.rawValue }
         var name: String {
             switch self {
@@ -159,6 +164,7 @@ struct SchemaFinding: Sendable, Equatable {
             case .client: "client"
             case .build: "build"
             case .buildAge: "build-age"
+            case .noModels: "no-models"
             }
         }
     }
@@ -226,25 +232,100 @@ struct SchemaProject: Sendable {
         return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
     }
 
+    /// Where the schema lives: one file, or a folder of `.prisma` files (a multi-file schema, `prismaSchemaFolder`).
+    struct Location: Sendable {
+        /// The file or folder.
+        var path: String
+        var files: [String]
+        var isFolder: Bool
+        /// `prisma.config.ts` when the path came from it.
+        var via: String?
+    }
+
+    enum Located { case success(Location), failure(SchemaFinding) }
+
+    static let maxSchemaFiles = 2_000
+    static let configFileNames: Set<String> = ["prisma.config.ts", "prisma.config.mts", "prisma.config.cts", "prisma.config.js", "prisma.config.mjs", "prisma.config.cjs"]
+
+    /// schema.prisma (a file, a folder, or a prisma.config.ts) → the `.prisma` files to read.
+    func locate() -> Located {
+        var path = prismaPath
+        var via: String?
+        let name = (path as NSString).lastPathComponent
+        if Self.configFileNames.contains(name) || (name.hasPrefix("prisma.config.") && !Self.isDirectory(path)) {
+            guard let text = Self.read(path) else {
+                return .failure(SchemaFinding(kind: .syntax, message: "\(display(path)) cannot be read (missing?)", location: nil,
+                                              fix: "set schema.prisma to your prisma.config.ts, schema.prisma or schema folder"))
+            }
+            via = display(path)
+            let folder = (path as NSString).deletingLastPathComponent
+            switch PrismaConfigFile.schemaPath(text) {
+            case .path(let p):
+                path = p.hasPrefix("/") ? p : URL(fileURLWithPath: folder).appendingPathComponent(p).standardizedFileURL.path
+            case .unset:
+                // Prisma's defaults, next to the config file.
+                let defaults = ["prisma/schema.prisma", "schema.prisma"].map { (folder as NSString).appendingPathComponent($0) }
+                guard let found = defaults.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                    return .failure(SchemaFinding(kind: .syntax, message: "\(display(prismaPath)) sets no schema and neither prisma/schema.prisma nor schema.prisma exists next to it",
+                                                  location: display(prismaPath), fix: "set `schema:` in prisma.config.ts, or schema.prisma in preflight.yml to the schema file or folder"))
+                }
+                path = found
+            case .unresolved(let line, let reason):
+                return .failure(SchemaFinding(kind: .syntax, message: "the schema path in \(display(prismaPath)) could not be read statically (\(reason))",
+                                              location: "\(display(prismaPath)):\(line)",
+                                              fix: "set schema.prisma in preflight.yml to the schema file or folder (preflight does not run prisma.config.ts)"))
+            }
+        }
+        if Self.isDirectory(path) {
+            let files = Self.schemaFiles(under: path)
+            guard !files.isEmpty else {
+                return .failure(SchemaFinding(kind: .syntax, message: "\(display(path)) holds no .prisma file\(via.map { " (the schema of \($0))" } ?? "")",
+                                              location: nil, fix: "set schema.prisma to the folder that holds your .prisma files"))
+            }
+            return .success(Location(path: path, files: files, isFolder: true, via: via))
+        }
+        return .success(Location(path: path, files: [path], isFolder: false, via: via))
+    }
+
     func inspect() -> SchemaReport {
         var report = SchemaReport()
         report.evidence["prisma"] = .string(display(prismaPath))
-        guard let text = Self.read(prismaPath) else {
-            report.findings.append(SchemaFinding(kind: .syntax, message: "\(display(prismaPath)) cannot be read (missing?)",
-                                                 location: nil, fix: "set schema.prisma to the path of your schema.prisma"))
+        let location: Location
+        switch locate() {
+        case .failure(let finding):
+            report.findings.append(finding)
             return report
+        case .success(let l): location = l
         }
-        let schema = PrismaSchema.parse(text)
+        if location.via != nil || location.isFolder {
+            report.evidence["prisma"] = .string(display(location.path) + (location.via.map { " (from \($0))" } ?? ""))
+        }
+        if location.isFolder { report.evidence["schemaFiles"] = .int(location.files.count) }
+        var parts: [(name: String, text: String)] = []
+        for file in location.files {
+            guard let text = Self.read(file) else {
+                report.findings.append(SchemaFinding(kind: .syntax, message: "\(display(file)) cannot be read (missing?)",
+                                                     location: nil, fix: "set schema.prisma to the path of your schema.prisma or schema folder"))
+                return report
+            }
+            parts.append((display(file), text))
+        }
+        let text = parts.map(\.text).joined(separator: "\n")
+        let schema = PrismaSchema.parse(files: parts)
         report.schema = schema
-        let prismaName = display(prismaPath)
         for p in schema.problems {
             report.findings.append(SchemaFinding(kind: .syntax, message: "schema.prisma does not parse: \(p.message)",
-                                                 location: "\(prismaName):\(p.line)", fix: "fix the syntax (npx prisma validate shows the same line)"))
+                                                 location: "\(p.file ?? display(location.path)):\(p.line)", fix: "fix the syntax (npx prisma validate shows the same line)"))
         }
         let models = schema.models.filter { $0.kind != .type }
         report.evidence["models"] = .int(models.count)
         report.evidence["enums"] = .int(schema.enums.count)
         guard schema.problems.isEmpty else { return report }
+        if models.isEmpty {
+            let read = location.isFolder ? "\(location.files.count) .prisma files in \(display(location.path))" : display(location.path)
+            report.findings.append(SchemaFinding(kind: .noModels, message: "\(read) declare\(location.isFolder ? "" : "s") no model: nothing was compared",
+                                                 location: nil, fix: "point schema.prisma at the file or folder that holds your models"))
+        }
 
         // Code against the schema.
         let scanner = PrismaCodeScanner(schema: schema)
@@ -297,7 +378,7 @@ struct SchemaProject: Sendable {
         if let build {
             guard FileManager.default.fileExists(atPath: build) else {
                 report.evidence["build"] = .string("\(display(build)) does not exist")
-                return finish(report, schema: schema)
+                return finish(report, schema: schema, location: location)
             }
             let inSources = Set(sourceFindings.map { "\($0.model).\($0.key)" })
             var newestBuild: Date?
@@ -325,13 +406,13 @@ struct SchemaProject: Sendable {
                     location: display(file), fix: "rebuild (npm run build) and restart the service before the load test"))
             }
         }
-        return finish(report, schema: schema)
+        return finish(report, schema: schema, location: location)
     }
 
-    func finish(_ report: SchemaReport, schema: PrismaSchema) -> SchemaReport {
+    func finish(_ report: SchemaReport, schema: PrismaSchema, location: Location) -> SchemaReport {
         var r = report
         let models = schema.models.filter { $0.kind != .type }.count
-        r.subject = "\(models) models in \(display(prismaPath))"
+        r.subject = "\(models) models in \(display(location.path))\(location.isFolder ? " (\(location.files.count) files)" : "")"
         if !sources.isEmpty { r.compared.append("the code") }
         if case .string(let c)? = r.evidence["client"], c.hasSuffix("matches") || c.hasSuffix("only") { r.compared.append("the generated client") }
         if build != nil, case .string(let b)? = r.evidence["build"], b.hasSuffix("files") { r.compared.append("the build") }
@@ -381,6 +462,26 @@ struct SchemaProject: Sendable {
         defer { try? h.close() }
         guard let data = try? h.read(upToCount: maxFileBytes) else { return nil }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+    }
+
+    /// The `.prisma` files of a schema folder and its subfolders (Prisma reads them all), sorted, bounded;
+    /// node_modules, hidden folders and migrations left out.
+    static func schemaFiles(under folder: String) -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: folder) else { return [] }
+        var files: [String] = []
+        while let rel = walker.nextObject() as? String {
+            let name = (rel as NSString).lastPathComponent
+            if name == "node_modules" || name.hasPrefix(".") || name == "migrations" { walker.skipDescendants(); continue }
+            guard name.hasSuffix(".prisma") else { continue }
+            files.append((folder as NSString).appendingPathComponent(rel))
+            if files.count >= maxSchemaFiles { break }
+        }
+        return files.sorted()
     }
 
     static func modified(_ path: String) -> Date? {

@@ -14,12 +14,22 @@ struct ScriptAnalysis: Sendable {
         /// The URL as the script would build it, with a sample of the bad value; nil if other parts are run-time only.
         var liveURL: String?
         var sampleValue: String?
+        /// A value written in the script (or an unset variable's default): the same page every iteration, a warning;
+        /// an invented one (clock, die, counter) fails.
+        var fixed: Bool { if case .literal = origin { return true }; return false }
+        /// The variable the value comes from when it is one (`__ENV.CURSOR`, unset in load.env).
+        var envName: String?
     }
     struct Note: Sendable { var location: String; var message: String }
 
     var cursorFindings: [CursorFinding] = []
     var targetFailures: [Note] = []
     var targetNotes: [Note] = []
+    /// Requests whose base URL is only known at run time (a helper function, a request object in a variable).
+    var unresolvedBases: [Note] = []
+    /// Requests whose host was compared with the target.
+    var targetsCompared = 0
+    let targetConfigured: Bool
     var thresholdWarnings: [Note] = []
     let path: String
     let problems: [JSProblem]
@@ -27,6 +37,8 @@ struct ScriptAnalysis: Sendable {
     let requestCount: Int
     /// Requests listed by each `http.batch` call (nil: built at run time); read by the generator check.
     let batchSizes: [Int?]
+    /// The script's imports (line, module specifier): where a module k6 cannot find is imported; remote ones.
+    let modules: [(line: Int, specifier: String)]
 
     static let opaqueCursors: Set<String> = ["cursor", "after", "before", "pagetoken", "nextpagetoken", "next", "nextcursor",
                                              "sinceid", "maxid", "minid", "startingafter", "endingbefore", "continuationtoken",
@@ -45,8 +57,15 @@ struct ScriptAnalysis: Sendable {
         problemCount = script.problemCount
         requestCount = script.requests.count
         batchSizes = script.batchSizes
+        modules = script.modules
+        targetConfigured = target != nil
         findCursors(script, env: load.env)
-        if let target { compareTargets(script, target, env: load.env) }
+        if let target {
+            compareTargets(script, target, env: load.env)
+            for b in script.opaqueBatches {
+                unresolvedBases.append(Note(location: at(b.line), message: "http.batch(\(b.source)), a list built at run time"))
+            }
+        }
         checkThresholds(script)
     }
 
@@ -59,10 +78,16 @@ struct ScriptAnalysis: Sendable {
         for request in script.requests {
             for alternative in request.alternatives {
                 let pieces = K6Script.resolve(alternative, env: env)
-                for param in Self.queryParams(pieces) {
-                    let key = Self.normalized(param.name)
+                for raw in Self.queryParams(alternative) {
+                    let key = Self.normalized(raw.name)
                     let opaque = Self.opaqueCursors.contains(key)
                     guard opaque || Self.numericPaging.contains(key) else { continue }
+                    // A value load.env sets (`cursor=${__ENV.CURSOR}`) is the user's: a real cursor, passed on purpose.
+                    var envName: String?
+                    var fromEnv = false
+                    for p in raw.value { if case .env(let n, _) = p { envName = n; if let v = env[n], !v.isEmpty { fromEnv = true } } }
+                    if fromEnv { continue }
+                    let param = QueryParam(name: raw.name, value: K6Script.resolve(raw.value, env: env))
                     let holes = param.value.compactMap { p -> Range<Int>? in if case .hole(let r) = p { return r }; return nil }
                     let origin: ValueOrigin
                     if holes.isEmpty {
@@ -86,7 +111,7 @@ struct ScriptAnalysis: Sendable {
                         location: at(line), requestLocation: at(request.line), method: request.method, param: param.name,
                         origin: origin, valueSource: source,
                         liveURL: sampleValue.flatMap { Self.liveURL(pieces, replacing: Set(holes), with: $0) },
-                        sampleValue: sampleValue))
+                        sampleValue: sampleValue, envName: envName))
                 }
             }
         }
@@ -191,11 +216,30 @@ struct ScriptAnalysis: Sendable {
         for request in script.requests {
             for alternative in request.alternatives {
                 let resolved = K6Script.resolve(alternative, env: env)
-                guard case .text(let lead)? = resolved.first else { continue }
+                // `${__ENV.API_URL}/posts` with API_URL unset and no default: k6 requests "undefined/posts".
+                if case .env(let name, nil)? = alternative.first(where: { $0 != .text("") }), env[name]?.isEmpty ?? true {
+                    let url = Self.display(resolved, script)
+                    guard seen.insert("undefined|\(name)").inserted else { continue }
+                    targetFailures.append(Note(location: at(request.line),
+                                               message: "k6 will request `\(url)`: \(name) is unset (load.env does not set it) and the script has no default"))
+                    continue
+                }
+                guard case .text(let lead)? = resolved.first else {
+                    if case .hole(let r)? = resolved.first, seen.insert("hole@\(request.line)").inserted {
+                        unresolvedBases.append(Note(location: at(request.line), message: "\(request.method == "?" ? "" : request.method + " ")\(Self.display(resolved, script))"))
+                    }
+                    continue
+                }
                 // The host is known only when the text goes past the authority (or the URL is all text).
                 let complete = resolved.count == 1 || lead.dropFirst(lead.range(of: "://").map { lead.distance(from: lead.startIndex, to: $0.upperBound) } ?? 0)
                     .contains { $0 == "/" || $0 == "?" || $0 == "#" }
-                guard complete, let o = Self.origin(of: lead) else { continue }
+                guard complete, let o = Self.origin(of: lead) else {
+                    if seen.insert("partial@\(request.line)").inserted {
+                        unresolvedBases.append(Note(location: at(request.line), message: "\(request.method == "?" ? "" : request.method + " ")\(Self.display(resolved, script))"))
+                    }
+                    continue
+                }
+                targetsCompared += 1
                 let how: String
                 if case .env(let name, let fallback)? = alternative.first(where: { $0 != .text("") }) {
                     if let v = env[name], !v.isEmpty { how = "load.env sets \(name)=\(redactURL(v))" }
@@ -218,6 +262,20 @@ struct ScriptAnalysis: Sendable {
     }
 
     static func hostPort(_ h: String, _ p: Int) -> String { h.contains(":") ? "[\(h)]:\(p)" : "\(h):\(p)" }
+
+    /// A URL as the script builds it: text as is, run-time parts as `${…}`.
+    static func display(_ pieces: [URLPiece], _ script: K6Script) -> String {
+        var s = ""
+        for p in pieces {
+            switch p {
+            case .text(let t): s += t
+            case .hole(let r): s += "${\(script.source(r))}"
+            case .env(let n, _): s += "${__ENV.\(n)}"
+            }
+            if s.count > 160 { return String(s.prefix(160)) + "…" }
+        }
+        return s
+    }
 
     // MARK: thresholds
 
@@ -278,10 +336,18 @@ struct ScriptAnalysis: Sendable {
         }
     }
 
-    func outcome(evidence base: Evidence, live: ScriptCheck.LiveConfirmation?) -> CheckOutcome {
+    /// What `k6 inspect` said (ScriptCheck.inspect).
+    enum K6Judgement: Sendable {
+        case plan(K6Inspection.Plan)
+        case failure(K6Inspection.Failure)
+        case notRun(String)
+    }
+
+    func outcome(evidence base: Evidence, live: ScriptCheck.LiveConfirmation?, k6: K6Judgement? = nil,
+                 staticPeak: Int? = nil, staticUnknown: String? = nil) -> CheckOutcome {
         var evidence = base
         var findings: [JSONValue] = []
-        for f in cursorFindings {
+        for f in cursorFindings where !f.fixed {
             findings.append(.object(Evidence([
                 "location": .string(f.location), "request": .string("\(f.method) at \(f.requestLocation)"),
                 "problem": .string("\(f.param)=\(f.valueSource) is \(describe(f.origin)), not a value from an earlier response"),
@@ -301,7 +367,15 @@ struct ScriptAnalysis: Sendable {
 
         var failures: [String] = []
         var fixes: [String] = []
-        if let f = cursorFindings.first {
+        let invented = cursorFindings.filter { !$0.fixed }, fixed = cursorFindings.filter(\.fixed)
+        var k6Failures = 0
+        if case .failure(let f)? = k6 {
+            // k6 stops here, before the first request: nothing else about the script matters as much.
+            failures.append("\(f.location.map { "\($0): " } ?? "\(path): ")k6 cannot load the script: \(f.message)")
+            fixes.append("fix the script so that `k6 inspect \(path)` loads it")
+            k6Failures = 1
+        }
+        if let f = invented.first {
             var s = "\(f.location) sends \(f.param)=\(f.valueSource) (\(describe(f.origin)), not a value from an earlier response)"
             if let live, live.confirmed || live.accepted { s += ": \(live.text)" }
             failures.append(s)
@@ -311,7 +385,7 @@ struct ScriptAnalysis: Sendable {
             failures.append("\(t.location): \(t.message)")
             fixes.append("set the base URL variable in load.env and pass it to k6 (-e NAME=…), or fix the script's default")
         }
-        let more = cursorFindings.count + targetFailures.count - failures.count
+        let more = k6Failures + invented.count + targetFailures.count - failures.count
         let tail = more > 0 ? " (+\(more) more)" : ""
         if !failures.isEmpty {
             // An API that accepts the value makes the cursor finding a warning, unless something else fails.
@@ -320,17 +394,46 @@ struct ScriptAnalysis: Sendable {
             }
             return .fail(failures.joined(separator: "; ") + tail, evidence: evidence, fix: fixes.joined(separator: "; "))
         }
-        if let w = thresholdWarnings.first {
-            let more = thresholdWarnings.count > 1 ? " (+\(thresholdWarnings.count - 1) more)" : ""
-            return .warn("\(w.location): \(w.message)\(more)", evidence: evidence,
-                         fix: "define the metric (new Rate/Trend/Counter/Gauge) or fix the threshold expression")
+        var warnings: [(summary: String, fix: String)] = []
+        if case .plan(let p)? = k6, let k = p.maxVUs, staticPeak != k, staticPeak != nil || staticUnknown != nil {
+            let said = staticPeak.map { "\($0)" } ?? "unknown (\(staticUnknown!))"
+            warnings.append(("k6 evaluates the options to a peak of \(k) VUs; the static reading the pool, rate-limit and generator checks size for says \(said)",
+                             "set load.vus: \(k) in preflight.yml so every check sizes the test k6 will run"))
+        }
+        for f in fixed {
+            let unset = f.envName.map { " (\($0) is unset in load.env, so the script's default is used)" } ?? ""
+            warnings.append(("\(f.location) sends \(f.param)=\(f.valueSource) on every iteration: a fixed value, so every request reads the same page\(unset)",
+                             "take the cursor from the previous response, or set it in load.env (-e) if one fixed page is what you mean"))
+        }
+        if let u = unresolvedBases.first {
+            let more = unresolvedBases.count > 1 ? ", +\(unresolvedBases.count - 1) more" : ""
+            warnings.append(("the base URL could not be resolved statically (\(u.location): \(u.message)\(more)); it was not compared with the target",
+                             "build request URLs from a constant or __ENV.X || \"default\" (or check the URL k6 prints with --http-debug)"))
+        }
+        for w in thresholdWarnings {
+            warnings.append(("\(w.location): \(w.message)", "define the metric (new Rate/Trend/Counter/Gauge) or fix the threshold expression"))
+        }
+        if let w = warnings.first {
+            let more = warnings.count > 1 ? " (+\(warnings.count - 1) more)" : ""
+            for f in fixed {
+                findings.append(.object(Evidence(["location": .string(f.location), "problem": .string("\(f.param)=\(f.valueSource) is a fixed value: the same page every iteration")])))
+            }
+            evidence["findings"] = findings.isEmpty ? nil : .array(findings)
+            if !unresolvedBases.isEmpty { evidence["unresolved"] = .array(unresolvedBases.prefix(10).map { .string("\($0.location): \($0.message)") }) }
+            var fixes: [String] = []
+            for x in warnings where !fixes.contains(x.fix) { fixes.append(x.fix) }
+            return .warn("\(w.summary)\(more)", evidence: evidence, fix: fixes.joined(separator: "; "))
         }
         if problemCount > 0, let p = problems.first {
             return .warn("\(at(p.line)): \(p.message) (\(problemCount) unreadable part\(problemCount == 1 ? "" : "s"); requests after it may be missed)",
                          evidence: evidence, fix: "check that load.script is the JavaScript file k6 runs")
         }
-        let vus = evidence["peakVUs"].map { ", peak \($0.display) VUs" } ?? ""
-        return .pass("\(path): \(requestCount) request\(requestCount == 1 ? "" : "s"), no invented cursors, base URL on the target\(vus)",
+        let vus = evidence["peakVUs"].map { v -> String in
+            if case .int(let n) = v { return ", peak \(v.display) VU\(n == 1 ? "" : "s")" }
+            return ", peak VUs \(v.display)"
+        } ?? ""
+        let base = targetConfigured && targetsCompared > 0 ? ", base URL on the target" : ""
+        return .pass("\(path): \(requestCount) request\(requestCount == 1 ? "" : "s"), no invented cursors\(base)\(vus)",
                      evidence: evidence)
     }
 }

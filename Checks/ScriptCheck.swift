@@ -15,10 +15,15 @@ public struct ScriptCheck: BuiltInCheck {
             CheckExample("cursors taken from earlier responses; base URL resolves to the target", .pass),
             CheckExample("cursor=${Date.now()} or Math.random() in a history URL", .fail),
             CheckExample("the script falls back to http://localhost:3000 when CHAT_BASE_URL is unset; target is :3001", .fail),
+            CheckExample("${__ENV.API_URL}/posts with API_URL unset and no default: k6 will request `undefined/posts`", .fail),
+            CheckExample("a fixed cursor (cursor=msg_17: the same page every iteration); a cursor from __ENV.CURSOR set in load.env passes", .warn),
+            CheckExample("the base URL could not be resolved statically (a helper function, a request object in a variable)", .warn),
             CheckExample("threshold on a metric the script never defines, or one that cannot fail", .warn),
             CheckExample("load.script missing or unreadable", .fail),
+            CheckExample("k6 itself cannot load the script (k6 inspect: a syntax error, a missing import, open() of a missing file), with k6's message and file:line", .fail),
+            CheckExample("k6 evaluates the options to more VUs than the static reading the other checks sized for", .warn),
         ],
-        timeoutBudget: 2)
+        timeoutBudget: 3)
     public static let settings: [any ConfigSection.Type] = []
     public static let facts: [any Fact.Type] = [TargetURL.self, LoadPlan.self]
 
@@ -44,14 +49,86 @@ public struct ScriptCheck: BuiltInCheck {
             analysis = a
             evidence["requests"] = .int(a.requestCount)
             if let peak = plan.peakVUs { evidence["peakVUs"] = .int(peak) }
+            else if let why = options.peakUnknown { evidence["peakVUs"] = .string("unknown (\(why))") }
+            if plan.peakVUs != nil { evidence["peakVUsSource"] = .string(plan.settings.vus != nil ? "load.vus" : "the static reading of the script") }
             if let d = options.duration { evidence["duration"] = .string(d) }
         }
 
+        // k6 as the judge, when it is on PATH: its own evaluation of the options, or the error it stops at.
+        var judge: ScriptAnalysis.K6Judgement?
+        if let k6 = probes.host.which("k6") {
+            judge = await inspect(k6: k6, script: full, shown: path, analysis: analysis, env: plan.settings.env, timeout: context.timeout)
+            switch judge {
+            case .plan(let p)?:
+                evidence["k6"] = .string("k6 inspect --execution-requirements: maxVUs \(p.maxVUs.map(String.init) ?? "?"), totalDuration \(p.totalDuration ?? "?")")
+                if plan.settings.vus == nil, let k = p.maxVUs {
+                    if let s = plan.peakVUs, s != k { evidence["staticPeakVUs"] = .int(s) }
+                    evidence["peakVUs"] = .int(k)
+                    evidence["peakVUsSource"] = .string("k6 inspect --execution-requirements (maxVUs)")
+                }
+                if let d = p.totalDuration { evidence["duration"] = .string(d); evidence["durationSource"] = .string("k6 inspect (totalDuration)") }
+            case .failure(let f)?:
+                evidence["k6"] = .string("k6 inspect failed: \(f.message)")
+            case .notRun(let why)?:
+                evidence["k6"] = .string("k6 inspect not used: \(why)")
+            case nil: break
+            }
+        } else {
+            evidence["k6"] = .string("not on PATH: the options are the static reading")
+        }
+
         var live: LiveConfirmation?
-        if let cursor = analysis.cursorFindings.first, let target = context.config.target {
+        if let cursor = analysis.cursorFindings.first(where: { !$0.fixed }), let target = context.config.target {
             live = await confirm(cursor, target: target, timeout: context.timeout)
         }
-        return analysis.outcome(evidence: evidence, live: live)
+        return analysis.outcome(evidence: evidence, live: live, k6: judge, staticPeak: plan.settings.vus == nil ? plan.peakVUs : nil,
+                                staticUnknown: plan.settings.vus == nil ? plan.options?.peakUnknown : nil)
+    }
+
+    /// k6's proxies point at a closed loopback port, so a remote module it would fetch fails on this machine
+    /// instead of reaching past loopback; usage reports are off.
+    static let k6Environment: [String: String] = [
+        "K6_NO_USAGE_REPORT": "true",
+        "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+        "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+        "NO_PROXY": "", "no_proxy": "",
+    ]
+
+    /// `k6 inspect --execution-requirements -e K=V… SCRIPT` (never `k6 run`): bounded in time and output.
+    func inspect(k6: String, script full: String, shown path: String, analysis: ScriptAnalysis, env: [String: String],
+                 timeout: Duration) async -> ScriptAnalysis.K6Judgement {
+        if let remote = analysis.modules.first(where: { $0.specifier.hasPrefix("http://") || $0.specifier.hasPrefix("https://") }) {
+            return .notRun("\(path):\(remote.line) imports \(remote.specifier), which k6 would fetch (preflight keeps k6 on loopback)")
+        }
+        var argv = [k6, "inspect", "--execution-requirements"]
+        for key in env.keys.sorted() { argv += ["-e", "\(key)=\(env[key]!)"] }
+        argv.append(full)
+        var environment = ProcessInfo.processInfo.environment
+        for (k, v) in Self.k6Environment { environment[k] = v }
+        switch await probes.subprocess.run(argv, environment: environment, timeout: timeout, outputCap: 4 << 20) {
+        case .failure(let e):
+            return .notRun("cannot run \(k6): \(e.description)")
+        case .success(let r) where r.timedOut:
+            return .notRun("k6 inspect did not finish within \(format(timeout))")
+        case .success(let r) where r.status == 0:
+            guard let p = K6Inspection.parse(json: r.stdout) else { return .notRun("k6 inspect printed no options it could read") }
+            return .plan(p)
+        case .success(let r):
+            let stderr = String(decoding: r.stderr, as: UTF8.self)
+            let folder = (full as NSString).deletingLastPathComponent
+            let shown = (path as NSString).deletingLastPathComponent
+            guard var f = K6Inspection.failure(stderr: stderr, folder: folder, shown: shown.isEmpty ? "" : shown + "/") else {
+                return .notRun("k6 inspect exited \(r.status) without a message")
+            }
+            if f.message.contains("proxyconnect") {
+                return .notRun("a module k6 would fetch over the network (preflight keeps k6 on loopback): \(f.message)")
+            }
+            // k6 names the module it cannot find, not where it is imported: the script's own import line says it.
+            if f.location == nil, let m = K6Inspection.missingModule(f.message), let at = analysis.modules.first(where: { $0.specifier == m }) {
+                f.location = "\(path):\(at.line)"
+            }
+            return .failure(f)
+        }
     }
 
     struct LiveConfirmation {

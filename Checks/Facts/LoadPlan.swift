@@ -76,7 +76,7 @@ public struct LoadPlan: Fact {
             return .missing(full: full, exists: FileManager.default.fileExists(atPath: full))
         }
         guard data.count <= sizeCap else { return .tooLarge(bytes: data.count) }
-        let script = K6Script(source: String(decoding: data, as: UTF8.self), env: load.env)
+        let script = K6Script(source: String(decoding: data, as: UTF8.self), env: load.env, typescript: K6Script.isTypeScript(path: full))
         return .read(options: script.options, analysis: ScriptAnalysis(script: script, path: path, load: load, target: target))
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A piece of a statically evaluated string: known text, an environment variable, or a run-time hole.
 public enum URLPiece: Sendable, Equatable {
     case text(String)
@@ -29,9 +31,36 @@ public struct K6Options: Sendable, Equatable {
         /// Arrival-rate executors: iterations per `timeUnit` (for ramping-arrival-rate, the stages' targets are rates).
         public var rate: Int?
         public var timeUnit: String?
+        /// When it starts and how long it may hold VUs (k6's `startTime`, `duration`, `maxDuration`, `gracefulStop`, `gracefulRampDown`).
+        public var startTime: String?
+        public var duration: String?
+        public var maxDuration: String?
+        public var gracefulStop: String?
+        public var gracefulRampDown: String?
         public var peakVUs: Int? {
             let candidates = [vus, startVUs, maxVUs, preAllocatedVUs].compactMap { $0 } + stages.compactMap(\.target)
             return candidates.max()
+        }
+
+        /// The seconds during which the scenario may hold VUs, from the test's start: `startTime` to the end of its
+        /// duration plus its graceful stop (k6 keeps the VUs for it). nil end: not known, so it overlaps everything.
+        public var window: (start: Double, end: Double?) {
+            let start = startTime.map { K6Options.seconds($0) ?? 0 } ?? 0
+            let tail: Double = gracefulStop.flatMap(K6Options.seconds) ?? 30
+            let length: Double?
+            switch executor ?? "per-vu-iterations" {
+            case "constant-vus", "constant-arrival-rate", "externally-controlled":
+                length = duration.flatMap(K6Options.seconds)
+            case "ramping-vus", "ramping-arrival-rate":
+                let parts = stages.map { $0.duration.flatMap(K6Options.seconds) }
+                let rampDown: Double = executor == "ramping-vus" ? (gracefulRampDown.flatMap(K6Options.seconds) ?? 30) : 0
+                if parts.contains(where: { $0 == nil }) { length = nil } else { length = parts.compactMap { $0 }.reduce(0, +) + rampDown }
+            case "per-vu-iterations", "shared-iterations":
+                length = maxDuration == nil ? 600 : maxDuration.flatMap(K6Options.seconds)
+            default:
+                length = nil
+            }
+            return (start, length.map { start + $0 + tail })
         }
     }
     public struct Threshold: Sendable, Equatable {
@@ -53,12 +82,16 @@ public struct K6Options: Sendable, Equatable {
     public var batchPerHost: Int?
     public var noConnectionReuse: Bool?
     public var noVUConnectionReuse: Bool?
+    /// Why the peak cannot be read statically ("imports ./lib/x.js"): then there is no peak, never an understated one.
+    public var peakUnknown: String?
 
-    /// The most VUs the options ask for: scenarios run side by side, so their peaks add up.
+    /// The most VUs the options ask for: scenarios that overlap in time (startTime, duration, graceful stop) add up.
     public var peakVUs: Int? {
+        if peakUnknown != nil { return nil }
         if !scenarios.isEmpty {
-            let peaks = scenarios.compactMap(\.peakVUs)
-            return peaks.isEmpty ? nil : peaks.reduce(0, +)
+            let known = scenarios.filter { $0.peakVUs != nil }
+            guard !known.isEmpty else { return nil }
+            return Self.overlappingPeak(known.map { ($0.window.start, $0.window.end, $0.peakVUs!) })
         }
         let fromStages = stages.compactMap(\.target).max()
         switch (vus, fromStages) {
@@ -67,6 +100,46 @@ public struct K6Options: Sendable, Equatable {
         case let (nil, s?): return s
         default: return nil
         }
+    }
+
+    /// The largest sum of VUs over scenarios active at the same moment (the maximum is reached at some start).
+    static func overlappingPeak(_ s: [(start: Double, end: Double?, vus: Int)]) -> Int {
+        var best = 0
+        for a in s {
+            let t = a.start
+            var sum = 0
+            for b in s where b.start <= t && (b.end.map { t < $0 } ?? true) { sum = sum.addingReportingOverflow(b.vus).overflow ? Int.max : sum + b.vus }
+            best = max(best, sum)
+        }
+        return best
+    }
+
+    /// A k6 duration in seconds: "1m30s", "500ms", "2h", "1d", "1.5s"; a bare number is milliseconds (k6's JS options).
+    public static func seconds(_ text: String) -> Double? {
+        let s = Array(text.trimmingCharacters(in: .whitespaces).lowercased().utf8)
+        guard !s.isEmpty, s.count < 64 else { return nil }
+        if let v = Double(String(decoding: s, as: UTF8.self)) { return v.isFinite && v >= 0 ? v / 1000 : nil }
+        var total = 0.0, i = 0
+        while i < s.count {
+            let start = i
+            while i < s.count, (s[i] >= 48 && s[i] <= 57) || s[i] == 46 { i += 1 }
+            guard i > start, let v = Double(String(decoding: s[start..<i], as: UTF8.self)) else { return nil }
+            let u = i
+            while i < s.count, s[i] >= 97 && s[i] <= 122 { i += 1 }
+            let factor: Double
+            switch String(decoding: s[u..<i], as: UTF8.self) {
+            case "ns": factor = 1e-9
+            case "us": factor = 1e-6
+            case "ms": factor = 1e-3
+            case "s": factor = 1
+            case "m": factor = 60
+            case "h": factor = 3600
+            case "d": factor = 86400
+            default: return nil
+            }
+            total += v * factor
+        }
+        return total.isFinite ? total : nil
     }
 }
 
@@ -90,6 +163,11 @@ public enum ValueOrigin: Sendable, Equatable {
 
 /// A k6 script read statically: its requests with their URL expressions, options and custom metrics.
 public final class K6Script {
+    /// k6 reads these as TypeScript.
+    public static func isTypeScript(path: String) -> Bool {
+        path.hasSuffix(".ts") || path.hasSuffix(".mts") || path.hasSuffix(".cts")
+    }
+
     public let tokens: [JSToken]
     public let problems: [JSProblem]
     public let problemCount: Int
@@ -99,6 +177,12 @@ public final class K6Script {
     public internal(set) var customMetrics: Set<String> = []
     /// How many requests each `http.batch(…)` call lists, when its list is written out (nil: built at run time).
     public internal(set) var batchSizes: [Int?] = []
+    /// `http.batch(list)` calls whose list is built at run time: their line and the list's source.
+    public internal(set) var opaqueBatches: [(line: Int, source: String)] = []
+    /// Every import's module specifier, with its line.
+    public internal(set) var modules: [(line: Int, specifier: String)] = []
+    /// Names bound by imports of modules other than k6's own (`./lib/config.js`, remote modules): name → module.
+    public internal(set) var importedNames: [String: String] = [:]
 
     enum BindingKind { case value, element, counter }
     struct Binding { let kind: BindingKind; let range: Range<Int> }
@@ -114,13 +198,14 @@ public final class K6Script {
     static let maxDepth = 24
     static let maxAlternatives = 16
 
-    public init(source: String, env: [String: String] = [:]) {
+    /// `typescript`: a `.ts` script (k6 runs TypeScript by stripping its types): the types are stripped first.
+    public init(source: String, env: [String: String] = [:], typescript: Bool = false) {
         let t = JSTokenizer.tokenize(source)
-        tokens = t.tokens
+        tokens = typescript ? TypeScriptStripper.strip(t.tokens) : t.tokens
         problems = t.problems
         problemCount = t.problemCount
         self.env = env
-        (match, reverse) = Self.matchBrackets(t.tokens)
+        (match, reverse) = Self.matchBrackets(tokens)
         collectBindings()
         collectRequests()
         readOptions()

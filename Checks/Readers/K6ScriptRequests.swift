@@ -32,7 +32,13 @@ extension K6Script {
                 k += 1
             }
             if tok(k)?.isIdent("from") == true { k += 1 }
-            guard let module = tok(k), module.kind == .string, module.text == "k6/http" else { continue }
+            guard let module = tok(k), module.kind == .string else { continue }
+            modules.append((tokens[j].line, module.text))
+            if module.text != "k6" && !module.text.hasPrefix("k6/") {
+                for n in names { importedNames[n] = module.text }
+                for (_, local) in named { importedNames[local] = module.text }
+            }
+            guard module.text == "k6/http" else { continue }
             namespaces.formUnion(names)
             for (imported, local) in named where Self.httpMethods[imported] != nil || imported == "request" || imported == "batch" {
                 direct[local] = imported
@@ -62,6 +68,7 @@ extension K6Script {
                 let before = requests.count
                 let written = batch(stripParens(list), line: line)
                 batchSizes.append(written ? requests.count - before : nil)
+                if !written { opaqueBatches.append((line, source(list))) }
             }
         }
     }
@@ -178,7 +185,25 @@ extension K6Script {
         }
     }
 
+    /// The first module whose import the range uses, following the local names it mentions (bounded).
+    func importedModule(in r: Range<Int>, visited: inout Set<String>) -> String? {
+        for j in r where j < tokens.count && tokens[j].kind == .identifier {
+            let prev = tok(j - 1)
+            if prev?.isPunct(".") == true || prev?.isPunct("?.") == true { continue }
+            if tok(j + 1)?.isPunct(":") == true && !(prev?.isPunct("?") ?? false) { continue }  // a key
+            let name = tokens[j].text
+            if let m = importedNames[name] { return m }
+            guard visited.count < 256, visited.insert(name).inserted, let bs = bindings[name] else { continue }
+            for b in bs { if let m = importedModule(in: b.range, visited: &visited) { return m } }
+        }
+        return nil
+    }
+
     func readOptions() {
+        // `import { options } from "./config.js"`, or `export { options } from "./config.js"`.
+        if let module = importedNames["options"] ?? reexportedOptions() {
+            options.peakUnknown = "imports \(module)"
+        }
         guard let decl = bindings["options"]?.first(where: { $0.kind == .value }),
               let open = objectStart(decl.range, opener: "{") else { return }
         options.found = true
@@ -199,8 +224,16 @@ extension K6Script {
                     name: name, executor: g["executor"].flatMap(resolvedText), vus: g["vus"].flatMap(int),
                     startVUs: g["startVUs"].flatMap(int), maxVUs: g["maxVUs"].flatMap(int),
                     preAllocatedVUs: g["preAllocatedVUs"].flatMap(int), stages: g["stages"].map(stages) ?? [],
-                    rate: g["rate"].flatMap(int), timeUnit: g["timeUnit"].flatMap(resolvedText)))
+                    rate: g["rate"].flatMap(int), timeUnit: g["timeUnit"].flatMap(resolvedText),
+                    startTime: g["startTime"].flatMap(resolvedText), duration: g["duration"].flatMap(resolvedText),
+                    maxDuration: g["maxDuration"].flatMap(resolvedText), gracefulStop: g["gracefulStop"].flatMap(resolvedText),
+                    gracefulRampDown: g["gracefulRampDown"].flatMap(resolvedText)))
             }
+        }
+        // A value read from another module: k6 knows it, this reading does not; the peak is unknown, never understated.
+        var visited: Set<String> = []
+        if let module = importedModule(in: open..<(match[open] + 1), visited: &visited) {
+            options.peakUnknown = "imports \(module)"
         }
         if let th = f["thresholds"], let o = objectStart(th, opener: "{") {
             for (metric, value, line) in orderedFields(o) {
@@ -215,6 +248,22 @@ extension K6Script {
                 options.thresholds.append(K6Options.Threshold(metric: metric, line: line, expressions: exprs))
             }
         }
+    }
+
+    /// `export { options } from "…"` / `export * from "…"`: the module, else nil.
+    func reexportedOptions() -> String? {
+        for j in tokens.indices where tokens[j].isIdent("export") {
+            var k = j + 1
+            var names: Set<String> = []
+            if tok(k)?.isPunct("*") == true { names.insert("*"); k += 1 }
+            else if tok(k)?.isPunct("{") == true, match[k] > k {
+                for p in (k + 1)..<match[k] where tokens[p].kind == .identifier { names.insert(tokens[p].text) }
+                k = match[k] + 1
+            } else { continue }
+            guard tok(k)?.isIdent("from") == true, let m = tok(k + 1), m.kind == .string else { continue }
+            if names.contains("options") || names.contains("*") { return m.text }
+        }
+        return nil
     }
 
     // MARK: - helpers for the check

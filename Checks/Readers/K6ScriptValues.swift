@@ -137,6 +137,12 @@ extension K6Script {
             }
         }
         if first.kind == .templateHead, match[r.lowerBound] == r.upperBound - 1 { return evaluateTemplate(r) }
+        // k6's http.url`…${x}…`: a tagged template that builds the URL (and names it for the metrics) like the plain template.
+        if first.kind == .identifier, r.count >= 4, tokens[r.lowerBound + 1].isPunct("."), tokens[r.lowerBound + 2].isIdent("url") {
+            let t = r.lowerBound + 3
+            if tokens[t].kind == .template, r.count == 4 { return [[.text(tokens[t].text)]] }
+            if tokens[t].kind == .templateHead, match[t] == r.upperBound - 1 { return evaluateTemplate(t..<r.upperBound) }
+        }
         if first.kind == .identifier, Self.transparentCalls.contains(first.text), tok(r.lowerBound + 1)?.isPunct("(") == true,
            match[r.lowerBound + 1] == r.upperBound - 1, let a = arguments(r.lowerBound + 1).first {
             return evaluate(a)

@@ -69,7 +69,8 @@ struct LiveSchema: Sendable {
             let ns = model.schemaName ?? defaultSchema
             let table = model.tableName
             let qualified = ns == defaultSchema ? table : "\(ns).\(table)"
-            let at = "\(prismaFile):\(model.line)"
+            let file = model.file ?? prismaFile
+            let at = "\(file):\(model.line)"
             guard let columns = tables[ns]?[table] else {
                 let others = Array(tables[ns]?.keys ?? [:].keys).sorted()
                 let near = similarName(table, in: others, ignoring: [])
@@ -97,8 +98,8 @@ struct LiveSchema: Sendable {
                 let hint = near.map { "; the table has `\($0)` — renamed by a migration that was not reflected in schema.prisma?" } ?? ""
                 result.findings.append(SchemaFinding(
                     kind: .column, message: "`\(qualified).\(field.columnName)` is missing\(hint)",
-                    location: "\(prismaFile):\(field.line)",
-                    fix: near.map { "map the field to the column: \(field.name) \(field.type) @map(\"\($0)\") in model \(model.name) (or rename the column back), then run prisma generate and rebuild" }
+                    location: "\(file):\(field.line)",
+                    fix: near.map { "map the field to the column: \(field.declaration(mappedTo: $0)) in model \(model.name) (or rename the column back), then run prisma generate and rebuild" }
                         ?? "apply the migration that adds \(field.columnName) (npx prisma migrate deploy), or remove \(model.name).\(field.name)",
                     missing: .column(table: table, column: field.columnName)))
             }
@@ -113,7 +114,7 @@ struct LiveSchema: Sendable {
                 if used {
                     result.findings.append(SchemaFinding(
                         kind: .enumType, message: "enum type `\(e.typeName)` is missing in the database",
-                        location: "\(prismaFile):\(e.line)", fix: "apply the migrations (npx prisma migrate deploy)",
+                        location: "\(e.file ?? prismaFile):\(e.line)", fix: "apply the migrations (npx prisma migrate deploy)",
                         missing: .enumType(e.typeName)))
                 }
                 continue
@@ -127,7 +128,7 @@ struct LiveSchema: Sendable {
                 if !extra.isEmpty { parts.append("schema.prisma lacks \(extra.joined(separator: ", "))") }
                 result.findings.append(SchemaFinding(
                     kind: .enumType, message: "enum `\(e.typeName)` differs: \(parts.joined(separator: "; "))",
-                    location: "\(prismaFile):\(e.line)",
+                    location: "\(e.file ?? prismaFile):\(e.line)",
                     fix: "make the enum in schema.prisma and the database agree (a migration, or edit the enum), then run prisma generate"))
             }
         }

@@ -7,6 +7,9 @@ struct PrismaToken: Equatable {
     var kind: Kind
     var text: String
     var line: Int
+    /// Byte offsets in the source: `start..<end` (a field's or an attribute's text as written).
+    var start = 0
+    var end = 0
 }
 
 enum PrismaLexer {
@@ -17,8 +20,24 @@ enum PrismaLexer {
         var i = 0, line = 1
         func isIdentStart(_ c: UInt8) -> Bool { (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 }
         func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+        func hex4(_ s: ArraySlice<UInt8>) -> UInt32? {
+            var v: UInt32 = 0
+            for c in s {
+                switch c {
+                case 48...57: v = v * 16 + UInt32(c - 48)
+                case 65...70: v = v * 16 + UInt32(c - 55)
+                case 97...102: v = v * 16 + UInt32(c - 87)
+                default: return nil
+                }
+            }
+            return v
+        }
         while i < b.count {
             let c = b[i]
+            let tokenStart = i, before = out.count
+            defer {
+                if out.count > before { out[out.count - 1].start = tokenStart; out[out.count - 1].end = i }
+            }
             switch c {
             case 10:
                 out.append(PrismaToken(kind: .newline, text: "\n", line: line)); line += 1; i += 1
@@ -33,8 +52,21 @@ enum PrismaLexer {
                 var closed = false
                 while i < b.count && b[i] != 10 {
                     if b[i] == 92 && i + 1 < b.count && b[i + 1] != 10 {
+                        // JSON's escapes (Prisma's strings follow JSON's grammar), `\uXXXX` included.
                         let e = b[i + 1]
-                        bytes.append(e == 110 ? 10 : e == 116 ? 9 : e)
+                        if e == 117, i + 5 < b.count, let scalar = hex4(b[(i + 2)..<(i + 6)]).flatMap(UnicodeScalar.init) {
+                            bytes += Array(String(Character(scalar)).utf8)
+                            i += 6
+                            continue
+                        }
+                        switch e {
+                        case 110: bytes.append(10)  // n
+                        case 116: bytes.append(9)   // t
+                        case 114: bytes.append(13)  // r
+                        case 98: bytes.append(8)    // b
+                        case 102: bytes.append(12)  // f
+                        default: bytes.append(e)
+                        }
                         i += 2
                         continue
                     }
@@ -45,7 +77,8 @@ enum PrismaLexer {
                                   : PrismaToken(kind: .invalid, text: "unterminated string", line: start))
             case _ where isIdentStart(c):
                 let s = i
-                while i < b.count && (isIdentStart(b[i]) || isDigit(b[i])) { i += 1 }
+                // Prisma's identifiers may hold `-` after the first character (`ASCII_ALPHANUMERIC ~ ("_" | "-" | …)*`).
+                while i < b.count && (isIdentStart(b[i]) || isDigit(b[i]) || b[i] == 45) { i += 1 }
                 out.append(PrismaToken(kind: .identifier, text: String(decoding: b[s..<i], as: UTF8.self), line: line))
             case _ where isDigit(c) || (c == 45 && i + 1 < b.count && isDigit(b[i + 1])):
                 let s = i
@@ -78,12 +111,24 @@ enum PrismaLexer {
 /// Recursive descent over the tokens; an error skips to the end of the line (or block) and goes on.
 struct PrismaParser {
     let tokens: [PrismaToken]
+    /// The source bytes the tokens' offsets point into (for a field's declaration as written).
+    let source: [UInt8]
     var i = 0
     var schema = PrismaSchema()
     static let maxDepth = 32
     static let maxProblems = 50
 
-    init(tokens: [PrismaToken]) { self.tokens = tokens }
+    init(text: String) {
+        source = Array(text.utf8)
+        tokens = PrismaLexer.tokens(text)
+    }
+
+    /// The source from `start` to the end of the last token consumed.
+    func written(from start: Int) -> String {
+        let end = i > 0 ? tokens[i - 1].end : start
+        guard start < end, end <= source.count else { return "" }
+        return String(decoding: source[start..<end], as: UTF8.self)
+    }
 
     var current: PrismaToken { tokens[i] }
     mutating func advance() { if i < tokens.count - 1 { i += 1 } }
@@ -139,7 +184,10 @@ struct PrismaParser {
                 var e = PrismaEnum(name: name, line: line)
                 parseEnumBody(&e)
                 schema.enums.append(e)
-            case "datasource", "generator":
+            case "datasource":
+                schema.datasources.append(name)
+                skipBlock()
+            case "generator":
                 skipBlock()
             default:
                 problem("unknown block type '\(keyword)'", line: line)
@@ -174,7 +222,7 @@ struct PrismaParser {
                 problem("expected a field name in \(model.name), found \(describe(current))")
                 skipLine(); continue
             }
-            let name = current.text, line = current.line
+            let name = current.text, line = current.line, start = current.start
             advance()
             guard current.kind == .identifier else {
                 problem("field \(model.name).\(name) has no type", line: line)
@@ -197,6 +245,7 @@ struct PrismaParser {
                 guard let a = parseAttribute() else { ok = false; break }
                 field.attributes.append(a)
             }
+            field.declaration = written(from: start)
             if ok { endOfLine() }
             model.fields.append(field)
         }
@@ -220,7 +269,7 @@ struct PrismaParser {
             var ok = true
             while isPunct("@") {
                 guard let a = parseAttribute() else { ok = false; break }
-                if a.name == "map", let s = a.firstString { value.label = s }
+                if a.name == "map", let s = a.value("name")?.stringValue { value.label = s }
             }
             if ok { endOfLine() }
             e.values.append(value)
@@ -236,7 +285,7 @@ struct PrismaParser {
 
     /// `@name`, `@@name`, `@db.Type`, each with optional `(arguments)`. On error: reports, skips the line, returns nil.
     mutating func parseAttribute() -> PrismaAttribute? {
-        let line = current.line
+        let line = current.line, start = current.start
         advance()  // @ or @@
         guard current.kind == .identifier else {
             problem("expected an attribute name after '@', found \(describe(current))")
@@ -258,6 +307,7 @@ struct PrismaParser {
             }
             attribute.arguments = args
         }
+        attribute.written = written(from: start)
         return attribute
     }
 
@@ -270,11 +320,18 @@ struct PrismaParser {
         if isPunct(")") { advance(); return args }
         while true {
             skipNewlines()
+            // Prisma's grammar: `(argument, …, argument,)` — a trailing comma is allowed.
+            if isPunct(")") && !args.isEmpty { advance(); return args }
             var name: String?
             if current.kind == .identifier, i + 1 < tokens.count, tokens[i + 1].kind == .punct, tokens[i + 1].text == ":" {
                 name = current.text
                 advance(); advance()
                 skipNewlines()
+                // `name:` with no value parses (the grammar's empty_argument) but never validates.
+                if isPunct(",") || isPunct(")") {
+                    problem("argument `\(name!):` has no value")
+                    return nil
+                }
             }
             if isPunct("}") || current.kind == .end { problem("'(' is not closed", line: open); return nil }
             guard let value = parseValue(depth: depth + 1) else { return nil }

@@ -1,7 +1,11 @@
+import Foundation
+
 /// A parsed schema.prisma: models, views, enums and the syntax problems found on the way.
 public struct PrismaSchema: Sendable, Equatable {
     public var models: [PrismaModel] = []
     public var enums: [PrismaEnum] = []
+    /// The `datasource` blocks' names: native type attributes are `@<name>.Type` (`@db.VarChar(255)` for `datasource db`).
+    public var datasources: [String] = []
     /// Syntax problems, each with its line; parsing goes on after each one.
     public var problems: [PrismaSyntaxError] = []
 
@@ -17,14 +21,39 @@ public struct PrismaSchema: Sendable, Equatable {
 
     /// Parses schema.prisma text; never throws, never traps, linear in the input.
     public static func parse(_ text: String) -> PrismaSchema {
-        var parser = PrismaParser(tokens: PrismaLexer.tokens(text))
+        var parser = PrismaParser(text: text)
         return parser.parseSchema()
+    }
+
+    /// A multi-file schema (`prismaSchemaFolder`): each file parsed on its own, then one schema; every model,
+    /// enum and problem keeps its file.
+    public static func parse(files: [(name: String, text: String)]) -> PrismaSchema {
+        var all = PrismaSchema()
+        for (name, text) in files {
+            var one = parse(text)
+            for k in one.models.indices { one.models[k].file = name }
+            for k in one.enums.indices { one.enums[k].file = name }
+            for k in one.problems.indices { one.problems[k].file = name }
+            all.models += one.models
+            all.enums += one.enums
+            all.datasources += one.datasources
+            all.problems += one.problems.prefix(max(0, PrismaParser.maxProblems - all.problems.count))
+        }
+        return all
+    }
+
+    /// The field's native type attribute (`@db.VarChar(255)`), if any: `@<datasource>.<Type>`.
+    public func nativeType(of field: PrismaField) -> PrismaAttribute? {
+        let prefixes = (datasources.isEmpty ? ["db"] : datasources).map { $0 + "." }
+        return field.attributes.first { a in prefixes.contains { a.name.hasPrefix($0) } }
     }
 }
 
 public struct PrismaSyntaxError: Sendable, Equatable, CustomStringConvertible {
     public let line: Int
     public let message: String
+    /// The file, in a multi-file schema.
+    public var file: String?
     public var description: String { "line \(line): \(message)" }
 }
 
@@ -34,13 +63,15 @@ public struct PrismaModel: Sendable, Equatable {
     public var kind: Kind
     public var name: String
     public var line: Int
+    /// The file it was declared in (set for a schema read from files).
+    public var file: String?
     public var fields: [PrismaField] = []
     public var attributes: [PrismaAttribute] = []
 
-    /// The table: `@@map("…")`, else the model's own name.
-    public var tableName: String { attribute("map")?.firstString ?? name }
-    /// `@@schema("…")`, else nil (the datasource's default, usually public).
-    public var schemaName: String? { attribute("schema")?.firstString }
+    /// The table: `@@map("…")` or `@@map(name: "…")`, else the model's own name.
+    public var tableName: String { attribute("map")?.value("name")?.stringValue ?? name }
+    /// `@@schema("…")` or `@@schema(map: "…")`, else nil (the datasource's default, usually public).
+    public var schemaName: String? { attribute("schema")?.value("map")?.stringValue }
     public var isIgnored: Bool { attribute("ignore") != nil }
     /// `prisma.<delegate>`: the model name with a lowercase first letter.
     public var delegateName: String { name.prefix(1).lowercased() + name.dropFirst() }
@@ -48,7 +79,7 @@ public struct PrismaModel: Sendable, Equatable {
     public var compoundUniqueKeys: [String] {
         attributes.filter { $0.name == "id" || $0.name == "unique" }.compactMap { a in
             if let named = a.argument("name")?.stringValue { return named }
-            guard case .array(let items)? = a.firstPositional else { return nil }
+            guard case .array(let items)? = a.value("fields") else { return nil }
             let names = items.compactMap { v -> String? in
                 switch v {
                 case .identifier(let n): return n
@@ -72,14 +103,53 @@ public struct PrismaField: Sendable, Equatable {
     public var isList: Bool
     public var line: Int
     public var attributes: [PrismaAttribute] = []
+    /// The declaration as written, from the name to its last attribute (no comment): `createdAt DateTime? @db.Timestamptz(6)`.
+    public var declaration = ""
 
-    /// The column: `@map("…")`, else the field's own name.
-    public var columnName: String { attribute("map")?.firstString ?? name }
+    /// The column: `@map("…")` or `@map(name: "…")`, else the field's own name.
+    public var columnName: String { attribute("map")?.value("name")?.stringValue ?? name }
     public var isId: Bool { attribute("id") != nil }
     public var isIgnored: Bool { attribute("ignore") != nil }
-    /// `@default(…)` as written, e.g. `uuid()` or `"SENT"`.
-    public var defaultValue: PrismaValue? { attribute("default")?.firstPositional }
+    /// `@default(…)` (or `@default(value: …)`) as written, e.g. `uuid()` or `"SENT"`.
+    public var defaultValue: PrismaValue? { attribute("default")?.value("value") }
     public var relation: PrismaAttribute? { attribute("relation") }
+    /// `@relation("Name", …)` or `@relation(name: "Name", …)`.
+    public var relationName: String? { relation?.value("name")?.stringValue }
+    /// `@relation(fields: [a, b])` and `references: [x, y]`: the field names.
+    public var relationFields: [String] { relation?.argument("fields")?.names ?? [] }
+    public var relationReferences: [String] { relation?.argument("references")?.names ?? [] }
+
+    /// The declaration with `@map("column")` in place of its own `@map` (or added at the end): type, `?`,
+    /// `@db.*` and every other attribute as written.
+    public func declaration(mappedTo column: String) -> String {
+        let map = "@map(\(prismaStringLiteral(column)))"
+        let text = declaration.isEmpty ? "\(name) \(type)\(isList ? "[]" : "")\(isOptional ? "?" : "")" : declaration
+        let result: String
+        if let old = attribute("map"), !old.written.isEmpty, let r = text.range(of: old.written) {
+            result = text.replacingCharacters(in: r, with: map)
+        } else {
+            result = "\(text) \(map)"
+        }
+        return collapsingBlanks(result)
+    }
+
+    /// One space for each run of blanks outside string literals (the alignment of a schema's columns).
+    func collapsingBlanks(_ text: String) -> String {
+        var out = "", inString = false, escaped = false, blank = false
+        for c in text {
+            if inString {
+                out.append(c)
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+                continue
+            }
+            if c == " " || c == "\t" || c == "\n" || c == "\r" { blank = true; continue }
+            if blank && !out.isEmpty { out.append(" ") }
+            blank = false
+            if c == "\"" { inString = true }
+            out.append(c)
+        }
+        return out
+    }
 
     public func attribute(_ name: String) -> PrismaAttribute? { attributes.first { $0.name == name } }
 }
@@ -87,12 +157,13 @@ public struct PrismaField: Sendable, Equatable {
 public struct PrismaEnum: Sendable, Equatable {
     public var name: String
     public var line: Int
+    public var file: String?
     public var values: [PrismaEnumValue] = []
     public var attributes: [PrismaAttribute] = []
 
-    /// The database type: `@@map("…")`, else the enum's name.
-    public var typeName: String { attributes.first { $0.name == "map" }?.firstString ?? name }
-    public var schemaName: String? { attributes.first { $0.name == "schema" }?.firstString }
+    /// The database type: `@@map("…")` or `@@map(name: "…")`, else the enum's name.
+    public var typeName: String { attributes.first { $0.name == "map" }?.value("name")?.stringValue ?? name }
+    public var schemaName: String? { attributes.first { $0.name == "schema" }?.value("map")?.stringValue }
 }
 
 public struct PrismaEnumValue: Sendable, Equatable {
@@ -107,10 +178,16 @@ public struct PrismaAttribute: Sendable, Equatable {
     public var name: String
     public var arguments: [PrismaArgument] = []
     public var line: Int
+    /// The attribute as written (`@map(name: "created_at")`).
+    public var written = ""
 
     public var firstPositional: PrismaValue? { arguments.first { $0.name == nil }?.value }
     public var firstString: String? { firstPositional?.stringValue }
     public func argument(_ name: String) -> PrismaValue? { arguments.first { $0.name == name }?.value }
+    /// Prisma's "default argument" (parser-database's `visit_default_arg`): the argument named `name`, else the
+    /// first unnamed one. `@map("x")` ≡ `@map(name: "x")`, `@@id([a, b])` ≡ `@@id(fields: [a, b])`,
+    /// `@@schema("s")` ≡ `@@schema(map: "s")`, `@default(1)` ≡ `@default(value: 1)`, `@relation("R")` ≡ `@relation(name: "R")`.
+    public func value(_ name: String) -> PrismaValue? { argument(name) ?? firstPositional }
 }
 
 public struct PrismaArgument: Sendable, Equatable {
@@ -129,6 +206,36 @@ public indirect enum PrismaValue: Sendable, Equatable {
         if case .string(let s) = self { return s }
         return nil
     }
+
+    /// Field names in a list: `[a, b(sort: Desc)]` → a, b.
+    public var names: [String]? {
+        guard case .array(let items) = self else { return nil }
+        return items.compactMap { v in
+            switch v {
+            case .identifier(let n): n
+            case .call(let n, _): n
+            default: nil
+            }
+        }
+    }
+}
+
+/// A Prisma string literal (JSON's escapes).
+func prismaStringLiteral(_ s: String) -> String {
+    var out = "\""
+    for c in s.unicodeScalars {
+        switch c {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        case _ where c.value < 0x20:
+            let hex = String(c.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(c)
+        }
+    }
+    return out + "\""
 }
 
 /// Scalar types of Prisma's PostgreSQL connector: a field of any other type is an enum, a relation or a composite.

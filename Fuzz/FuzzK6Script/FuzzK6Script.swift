@@ -1,6 +1,6 @@
 import PreflightChecks
 
-/// The JS tokenizer on raw bytes, then the k6 script reader (options, requests, values) on the text.
+/// The JS tokenizer on raw bytes, then the k6 script reader (options, requests, values) on the text, as JavaScript and as TypeScript.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
@@ -9,5 +9,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let script = K6Script(source: source, env: ["BASE_URL": "http://127.0.0.1:8080", "VUS": "10"])
     for r in script.requests { _ = r.alternatives.count }
     _ = script.options.peakVUs
+    // The same bytes as a .ts script: the type stripper first.
+    let ts = K6Script(source: source, env: ["BASE_URL": "http://127.0.0.1:8080"], typescript: true)
+    for r in ts.requests { _ = r.alternatives.count }
+    _ = ts.options.peakVUs
     return 0
 }

@@ -13,6 +13,15 @@ public struct SubprocessResult: Sendable, Equatable {
 /// The seam for child processes: run a program, bounded in time and output.
 public protocol SubprocessRunner: Sendable {
     func run(_ argv: [String], timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError>
+    /// With exactly this environment (nil: preflight's own).
+    func run(_ argv: [String], environment: [String: String]?, timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError>
+}
+
+extension SubprocessRunner {
+    /// A runner that does not care about the environment (a test's fake) answers the same either way.
+    public func run(_ argv: [String], environment: [String: String]?, timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError> {
+        await run(argv, timeout: timeout, outputCap: outputCap)
+    }
 }
 
 /// The live runner: `Subprocess.run`.
@@ -20,6 +29,9 @@ public struct SpawnedSubprocess: SubprocessRunner {
     public init() {}
     public func run(_ argv: [String], timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError> {
         await Subprocess.run(argv, timeout: timeout, outputCap: outputCap)
+    }
+    public func run(_ argv: [String], environment: [String: String]?, timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError> {
+        await Subprocess.run(argv, environment: environment, timeout: timeout, outputCap: outputCap)
     }
 }
 

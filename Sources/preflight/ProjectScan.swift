@@ -50,7 +50,9 @@ struct ProjectScan {
             healthPath = Fact(value: "/health", source: "no health route found; /health is a guess", guessed: true)
         }
         if env["DATABASE_URL"] != nil { databaseURLVariable = "DATABASE_URL" }
-        for p in ["prisma/schema.prisma", "schema.prisma"] where exists(p) { prismaSchema = p; usesPrisma = true; break }
+        // A multi-file schema lives in a folder (prisma/schema/*.prisma, Prisma 6.7+).
+        // Prisma's own order: prisma.config.ts (its `schema:`), then the default locations.
+        for p in ["prisma.config.ts", "prisma/schema.prisma", "schema.prisma", "prisma/schema"] where exists(p) { prismaSchema = p; usesPrisma = true; break }
         if exists("src") { sources = "src" }
         if exists("dist") { build = "dist" }
         for dir in ["k6", "load-tests", "loadtests", "load-test", "loadtest", "tests/load", "test/load", "tests/k6", "perf", "scripts", "."] {

@@ -71,6 +71,105 @@ func fixtureText(_ path: String) throws -> String {
         #expect(s.model(named: "Address")?.kind == .type)
     }
 
+    /// Every argument form Prisma's grammar and parser-database accept for the attributes preflight reads:
+    /// the "default argument" may be named (`@map(name: …)`, `@@map(name: …)`, `@@schema(map: …)`,
+    /// `@default(value: …)`, `@relation(name: …)`, `@@id(fields: …)`, `@@unique(fields: …)`), arguments may end in a
+    /// comma and span lines, native types take the datasource's name, identifiers may hold `-`.
+    @Test func namedArgumentForms() throws {
+        let s = PrismaSchema.parse("""
+            datasource pg {
+              provider = "postgresql"
+              url      = env("DATABASE_URL")
+            }
+            enum Status {
+              ACTIVE   @map(name: "active")
+              ARCHIVED @map("archived")
+              @@map(name: "status")
+              @@schema(map: "billing")
+            }
+            model Webhook {
+              id        String   @id(map: "webhooks_pk") @default(value: uuid()) @pg.Uuid
+              createdAt DateTime @map(name: "created_at") @default(now(), map: "webhooks_created_default") @pg.Timestamptz(6)
+              url       String   @unique(map: "webhooks_url_key", sort: Desc) @pg.VarChar(2048)
+              ownerId   Int      @map(name: "owner_id",)
+              owner     Owner    @relation(name: "hooks", fields: [ownerId], references: [id], map: "webhooks_owner_fk",
+                                           onDelete: Cascade, onUpdate: NoAction)
+              status    Status   @default(value: ACTIVE)
+              secret    String?  @ignore
+              @@map(name: "webhooks")
+              @@schema(map: "billing")
+              @@unique(fields: [ownerId, url], name: "owner_url", map: "webhooks_owner_url_key")
+              @@index(fields: [createdAt(sort: Desc)], map: "webhooks_created_idx", type: BTree)
+            }
+            model Owner {
+              id     Int       @id
+              region String
+              hooks  Webhook[] @relation("hooks")
+              @@id(fields: [id, region], name: "owner_key", map: "owners_pk")
+              @@unique([region, id], map: "owners_region_id_key",)
+              @@schema("billing")
+            }
+            model Legacy {
+              id Int @id
+              @@ignore
+            }
+            """)
+        #expect(s.problems.isEmpty, "\(s.problems)")
+        #expect(s.datasources == ["pg"])
+        let w = try #require(s.model(named: "Webhook"))
+        #expect(w.tableName == "webhooks")
+        #expect(w.schemaName == "billing")
+        #expect(w.field("createdAt")?.columnName == "created_at")
+        #expect(w.field("ownerId")?.columnName == "owner_id")
+        #expect(w.field("id")?.isId == true)
+        #expect(w.field("id")?.defaultValue == .call("uuid", []))
+        #expect(w.field("createdAt")?.defaultValue == .call("now", []))
+        #expect(w.field("status")?.defaultValue == .identifier("ACTIVE"))
+        #expect(w.field("secret")?.isIgnored == true)
+        #expect(s.nativeType(of: w.field("url")!)?.name == "pg.VarChar")
+        #expect(s.nativeType(of: w.field("url")!)?.firstPositional == .number("2048"))
+        #expect(s.nativeType(of: w.field("status")!) == nil)
+        #expect(w.field("owner")?.relationName == "hooks")
+        #expect(w.field("owner")?.relationFields == ["ownerId"])
+        #expect(w.field("owner")?.relationReferences == ["id"])
+        #expect(w.field("owner")?.relation?.argument("map") == .string("webhooks_owner_fk"))
+        #expect(w.compoundUniqueKeys == ["owner_url"])
+        let o = try #require(s.model(named: "Owner"))
+        #expect(o.field("hooks")?.relationName == "hooks")
+        #expect(o.compoundUniqueKeys == ["owner_key", "region_id"])
+        #expect(o.schemaName == "billing")
+        #expect(s.model(named: "Legacy")?.isIgnored == true)
+        let e = try #require(s.enumType(named: "Status"))
+        #expect(e.typeName == "status")
+        #expect(e.schemaName == "billing")
+        #expect(e.values.map(\.label) == ["active", "archived"])
+    }
+
+    @Test func declarationAsWrittenWithTheMapAdded() throws {
+        let s = PrismaSchema.parse("""
+            model Post {
+              createdAt   DateTime?  @db.Timestamptz(6) @default(now()) // when
+              title       String     @map(name: "post_title") @db.VarChar(200)
+              tags        String[]
+              body        String     @default("a  \\"b\\"  c")
+            }
+            """)
+        #expect(s.problems.isEmpty, "\(s.problems)")
+        let p = try #require(s.model(named: "Post"))
+        #expect(p.field("createdAt")?.declaration == "createdAt   DateTime?  @db.Timestamptz(6) @default(now())")
+        #expect(p.field("createdAt")?.declaration(mappedTo: "created_at") == "createdAt DateTime? @db.Timestamptz(6) @default(now()) @map(\"created_at\")")
+        #expect(p.field("title")?.declaration(mappedTo: "title") == "title String @map(\"title\") @db.VarChar(200)")
+        #expect(p.field("tags")?.declaration(mappedTo: "tag_list") == "tags String[] @map(\"tag_list\")")
+        #expect(p.field("body")?.declaration(mappedTo: "text") == "body String @default(\"a  \\\"b\\\"  c\") @map(\"text\")")
+    }
+
+    @Test func jsonEscapesInStrings() {
+        let s = PrismaSchema.parse("model A {\n  id Int @id\n  n String @map(\"caf\\u00e9\") @default(\"a\\/b\\r\")\n}\n")
+        #expect(s.problems.isEmpty, "\(s.problems)")
+        #expect(s.model(named: "A")?.field("n")?.columnName == "café")
+        #expect(s.model(named: "A")?.field("n")?.defaultValue == .string("a/b\r"))
+    }
+
     @Test(arguments: [
         ("model User {\n  id Int @id\n  name\n}\n", 3, "has no type"),
         ("model User {\n  id Int @id\n  name String @map(\"x\"\n}\n", 3, "'(' is not closed"),
@@ -79,6 +178,8 @@ func fixtureText(_ path: String) throws -> String {
         ("modle User {\n}\n", 1, "unknown block type"),
         ("model User {\n  id Int @id\n  name String # nonsense\n}\n", 3, "unexpected character"),
         ("model {\n}\n", 1, "expected a name"),
+        ("model User {\n  id Int @id\n  name String @map(name:)\n}\n", 3, "argument `name:` has no value"),
+        ("model User {\n  id Int @id\n  name String @map(,)\n}\n", 3, "expected a value"),
     ])
     func syntaxErrorsCarryTheirLine(text: String, line: Int, words: String) {
         let s = PrismaSchema.parse(text)

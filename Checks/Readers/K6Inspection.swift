@@ -1,0 +1,138 @@
+import Foundation
+
+/// What `k6 inspect --execution-requirements SCRIPT` says: k6's own evaluation of the options (imports
+/// followed, `__ENV` from `-e`, defaults applied, `maxVUs` over overlapping scenarios), or the error k6
+/// stops at (a syntax error, a module it cannot find, `open()` of a missing file in the init context).
+enum K6Inspection: Sendable, Equatable {
+    struct Plan: Sendable, Equatable {
+        var options: K6Options
+        /// k6's peak: the most VUs its scenarios hold at the same time.
+        var maxVUs: Int?
+        var totalDuration: String?
+    }
+    struct Failure: Sendable, Equatable {
+        /// `file:line[:column]` relative to the script's folder as written, when k6 names one.
+        var location: String?
+        var message: String
+    }
+    case plan(Plan)
+    case failure(Failure)
+
+    /// The options JSON k6 prints on stdout (only the fields preflight reads; the rest is ignored).
+    struct Printed: Decodable {
+        struct Stage: Decodable { var duration: String?; var target: Double? }
+        struct Scenario: Decodable {
+            var executor: String?
+            var vus, startVUs, maxVUs, preAllocatedVUs, rate: Double?
+            var stages: [Stage]?
+            var timeUnit, startTime, duration, maxDuration, gracefulStop, gracefulRampDown: String?
+        }
+        var vus: Double?
+        var duration: String?
+        var stages: [Stage]?
+        var scenarios: [String: Scenario]?
+        var batch, batchPerHost: Double?
+        var noConnectionReuse, noVUConnectionReuse: Bool?
+        var maxVUs: Double?
+        var totalDuration: String?
+    }
+
+    static func parse(json data: Data) -> Plan? {
+        guard let p = try? JSONDecoder().decode(Printed.self, from: data) else { return nil }
+        func int(_ d: Double?) -> Int? { d.flatMap { $0.isFinite && abs($0) < 1e12 ? Int($0) : nil } }
+        func stages(_ s: [Printed.Stage]?) -> [K6Options.Stage] { (s ?? []).map { K6Options.Stage(duration: $0.duration, target: int($0.target)) } }
+        var o = K6Options()
+        o.found = true
+        o.vus = int(p.vus)
+        o.duration = p.duration
+        o.stages = stages(p.stages)
+        o.batch = int(p.batch)
+        o.batchPerHost = int(p.batchPerHost)
+        o.noConnectionReuse = p.noConnectionReuse
+        o.noVUConnectionReuse = p.noVUConnectionReuse
+        for name in (p.scenarios ?? [:]).keys.sorted() {
+            let g = p.scenarios![name]!
+            o.scenarios.append(K6Options.Scenario(
+                name: name, executor: g.executor, vus: int(g.vus), startVUs: int(g.startVUs), maxVUs: int(g.maxVUs),
+                preAllocatedVUs: int(g.preAllocatedVUs), stages: stages(g.stages), rate: int(g.rate), timeUnit: g.timeUnit,
+                startTime: g.startTime, duration: g.duration, maxDuration: g.maxDuration, gracefulStop: g.gracefulStop,
+                gracefulRampDown: g.gracefulRampDown))
+        }
+        return Plan(options: o, maxVUs: int(p.maxVUs), totalDuration: p.totalDuration)
+    }
+
+    /// k6's error from stderr (`level=error msg="…"`), its file:line made relative to `folder` (shown as `shown`).
+    static func failure(stderr: String, folder: String, shown: String) -> Failure? {
+        var message: String?
+        for line in stderr.split(separator: "\n", omittingEmptySubsequences: true) where line.contains("level=error") || line.contains("level=fatal") {
+            if let m = logField(String(line), "msg") { message = m; break }
+        }
+        if message == nil {
+            // A plain-text error (older k6, or no logrus formatting).
+            message = stderr.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map(String.init)
+        }
+        guard var m = message?.trimmingCharacters(in: .whitespacesAndNewlines), !m.isEmpty else { return nil }
+        let prefix = folder.hasSuffix("/") ? folder : folder + "/"
+        func relative(_ path: String) -> String {
+            var p = path
+            if p.hasPrefix("file://") { p = String(p.dropFirst(7)) }
+            return p.hasPrefix(prefix) ? shown + p.dropFirst(prefix.count) : p
+        }
+        var location: String?
+        // A syntax error: "file:///dir/x.js: Line 3:1 Unexpected token export (and 5 more errors)".
+        if let r = m.range(of: #"file://[^\s:]+: Line \d+:\d+"#, options: .regularExpression) {
+            let hit = String(m[r])
+            let file = String(hit[..<hit.range(of: ": Line ")!.lowerBound])
+            let lineCol = String(hit[hit.range(of: ": Line ")!.upperBound...])
+            location = "\(relative(file)):\(lineCol)"
+            m = String(m[r.upperBound...]).trimmingCharacters(in: .whitespaces)
+        } else if let r = m.range(of: #"at file://[^\s]+:\d+:\d+"#, options: .regularExpression) {
+            // A run-time exception in the init context: "…\n\tat file:///dir/x.js:2:18(13)".
+            let hit = String(m[r].dropFirst(3))
+            let parts = hit.split(separator: ":")
+            if parts.count >= 3 {
+                let file = parts.dropLast(2).joined(separator: ":")
+                location = "\(relative(file)):\(parts[parts.count - 2]):\(parts[parts.count - 1])"
+            }
+        }
+        // k6's first line is the message; the rest is a Go/JS stack.
+        m = String(m.split(separator: "\n").first ?? Substring(m))
+        if m.hasPrefix("GoError: ") { m = String(m.dropFirst(9)) }
+        // "The moduleSpecifier … couldn't be found on local disk. Make sure that …": the first sentence says it.
+        if m.hasPrefix("The moduleSpecifier"), let end = m.range(of: "local disk.") { m = String(m[..<end.upperBound]) }
+        m = m.replacingOccurrences(of: "file://" + prefix, with: shown).replacingOccurrences(of: prefix, with: shown)
+        if m.count > 300 { m = String(m.prefix(300)) + "…" }
+        return Failure(location: location, message: m)
+    }
+
+    /// A logrus field (`key="quoted \"value\""` or `key=bare`), unquoted.
+    static func logField(_ line: String, _ key: String) -> String? {
+        guard let r = line.range(of: " \(key)=") ?? (line.hasPrefix("\(key)=") ? line.range(of: "\(key)=") : nil) else { return nil }
+        var rest = line[r.upperBound...]
+        guard rest.first == "\"" else { return String(rest.prefix { $0 != " " }) }
+        rest = rest.dropFirst()
+        var out = ""
+        var escaped = false
+        for c in rest {
+            if escaped {
+                switch c {
+                case "n": out.append("\n")
+                case "t": out.append("\t")
+                default: out.append(c)
+                }
+                escaped = false
+                continue
+            }
+            if c == "\\" { escaped = true; continue }
+            if c == "\"" { return out }
+            out.append(c)
+        }
+        return out
+    }
+
+    /// The module k6 says it cannot find (`The moduleSpecifier "./lib/x.js" couldn't be found`).
+    static func missingModule(_ message: String) -> String? {
+        guard let r = message.range(of: #"moduleSpecifier "[^"]+""#, options: .regularExpression) else { return nil }
+        return String(message[r].dropFirst(17).dropLast())
+    }
+}
