@@ -33,7 +33,9 @@ public struct GeneratorCheck: BuiltInCheck {
             CheckExample("the hard limit is below the need too: the fix names limits.conf, LimitNOFILE= and --ulimit", .fail),
             CheckExample("keep-alive off (noConnectionReuse): requests/s × 60 s of TIME_WAIT exceeds the ephemeral ports, tcp_tw_reuse off", .fail),
             CheckExample("the conntrack table cannot hold the connections the plan opens", .fail),
-        ])
+        ],
+        // /proc and getrlimit are instant; `k6 version` may take its whole timeout on a loaded machine.
+        timeoutBudget: 2)
     public static let settings: [any ConfigSection.Type] = [GeneratorSettings.self]
     public static let facts: [any Fact.Type] = [LoadPlan.self]
 
