@@ -108,11 +108,12 @@ public enum Subprocess {
 }
 
 /// posix_spawn, retried for a moment on ETXTBSY: a script written just before may still be open for
-/// writing in a child another thread is starting, until that child's exec closes it.
+/// writing in a child another thread is starting, until that child's exec closes it. Up to 3 s: on a loaded
+/// machine (a fresh root beside three builds) that child took longer than the 0.5 s this used to allow.
 func spawnRetryingBusy(_ spawn: () -> Int32) -> Int32 {
     var rc = spawn()
     var tries = 0
-    while rc == ETXTBSY && tries < 20 {
+    while rc == ETXTBSY && tries < 120 {
         usleep(25_000)
         tries += 1
         rc = spawn()
