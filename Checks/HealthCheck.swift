@@ -143,6 +143,6 @@ public struct HealthCheck: BuiltInCheck {
 func round2(_ v: Double) -> Double { (v * 100).rounded() / 100 }
 
 /// The secrets in `health:`: the credentials of health.path when it is an absolute URL.
-extension HealthSettings: SecretBearing {
+extension HealthSettings {
     public var secrets: [String] { Secrets.inURL(path) }
 }

@@ -213,6 +213,6 @@ struct Routing: Sendable {
 }
 
 /// The secrets in `database.pools`: every pool's URL password.
-extension PoolSettings: SecretBearing {
+extension PoolSettings {
     public var secrets: [String] { pools.compactMap(\.url).flatMap { Secrets.inURL($0.raw) + ($0.password.map { [$0] } ?? []) } }
 }

@@ -250,7 +250,7 @@ public struct RateLimitCheck: BuiltInCheck {
 }
 
 /// The secrets in `rate_limit:`: credential headers, what the body carries, and the credentials of an absolute request URL.
-extension RateLimitSettings: SecretBearing {
+extension RateLimitSettings {
     public var secrets: [String] {
         Secrets.inURL(path) + Secrets.inHeaders(headers) + (body.map(Secrets.inText) ?? [])
     }

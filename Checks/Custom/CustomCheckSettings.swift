@@ -192,7 +192,7 @@ public struct CustomCheckSettings: ConfigSection {
 /// The secrets in `checks:`: each http check's URL credentials, credential headers and what its body carries,
 /// each sql check's database_url password, what each command line carries (`PGPASSWORD=…`, URLs, `-H 'Authorization: …'`).
 /// Values from secret-named `${VAR}`s are registered by the loader wherever they land.
-extension CustomCheckSettings: SecretBearing {
+extension CustomCheckSettings {
     public var secrets: [String] {
         specs.flatMap { spec -> [String] in
             switch spec.kind {

@@ -25,6 +25,6 @@ public struct DatabaseSettings: ConfigSection, Fact {
 }
 
 /// The secrets in `database.url`: its password in every form (URI userinfo, `?password=`, key=value), as libpq read it.
-extension DatabaseSettings: SecretBearing {
+extension DatabaseSettings {
     public var secrets: [String] { url.map { Secrets.inURL($0.raw) + ($0.password.map { [$0] } ?? []) } ?? [] }
 }

@@ -89,6 +89,6 @@ public struct LoadPlan: Fact {
     }
 }
 /// The secrets in `load:`: load.env values of secret-named variables, and the credentials written in any value.
-extension LoadSettings: SecretBearing {
+extension LoadSettings {
     public var secrets: [String] { Secrets.inEnvironment(env) }
 }

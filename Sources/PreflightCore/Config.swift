@@ -12,6 +12,13 @@ public protocol ConfigSection: Sendable {
     init()
     /// Reads the section, reporting every problem to the reader's sink.
     init(reading: SectionReader)
+    /// The secrets it holds (passwords, tokens, credential headers), found with `Secrets.inURL`, `inHeaders`,
+    /// `inText`, …: the loader asks every section once, after parsing, and registers them; parsers register nothing.
+    var secrets: [String] { get }
+}
+
+extension ConfigSection {
+    public var secrets: [String] { [] }
 }
 
 /// The loaded config: the keys every check shares, plus one value per registered section.
@@ -146,7 +153,7 @@ public struct ConfigLoader {
         // The one place the registry is filled: the secret-named variables' values, the target's and the replaced
         // values' credentials, and what each section holding secrets says it holds. Before any problem is thrown,
         // since a problem's message may quote a value.
-        for s in config.sections.values { if let bearing = s as? any SecretBearing { found += bearing.secrets } }
+        for s in config.sections.values { found += s.secrets }
         secrets.register(found)
         if !sink.problems.isEmpty { throw ConfigError(file: file, problems: sink.problems) }
         return config

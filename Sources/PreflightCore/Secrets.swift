@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// The one registry of secrets. `ConfigLoader.load` fills it, once, from the parsed config (see `SecretBearing`);
+/// The one registry of secrets. `ConfigLoader.load` fills it, once, from the parsed config (`ConfigSection.secrets`);
 /// the output sink passes every byte through `scrub` before it leaves the process.
 public final class Secrets: Sendable {
     public static let shared = Secrets()
@@ -67,13 +67,6 @@ public final class Secrets: Sendable {
         for case let c? in candidates where !out.contains(c) { out.append(c) }
         return out
     }
-}
-
-/// A config section that holds secrets (passwords, tokens, credential headers). The loader asks every section
-/// that conforms, once, after parsing, and registers what it says; parsers register nothing themselves.
-public protocol SecretBearing {
-    /// The secret values in this section, found with the rules below (`Secrets.inURL`, `inHeaders`, `inText`, …).
-    var secrets: [String] { get }
 }
 
 // MARK: - What counts as a secret

@@ -23,7 +23,7 @@ public struct DatabaseURL: Sendable, Equatable {
     /// Every host:port libpq will try, in order (multi-host URLs name several).
     public let hosts: [String]
     /// The password as libpq read it, in every form. The parser registers nothing: the sections holding a URL
-    /// report it (`SecretBearing`), and the loader registers it in one place.
+    /// report it (`ConfigSection.secrets`), and the loader registers it in one place.
     public let password: String?
     /// libpq's `target_session_attrs`, when set (`read-write`, `primary`, …).
     public let targetSessionAttrs: String?

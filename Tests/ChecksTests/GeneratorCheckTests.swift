@@ -117,7 +117,11 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
         #expect(missing.summary == "k6 is not on PATH")
         let hanging = try await run(try generatorConfig(vus: 10), k6: FakeK6(stdout: "", timesOut: true))
         #expect(hanging.status == .warn)
-        #expect(hanging.summary.contains("version` did not answer within 2 s"), "\(hanging.summary)")
+        #expect(hanging.summary.contains("version` did not answer within 4 s"), "\(hanging.summary)")
+        // Two timeouts for `k6 version`; without a plan a hanging k6 is evidence only, as a missing one is.
+        let unplanned = try await run(try generatorConfig(vus: nil), k6: FakeK6(stdout: "", timesOut: true))
+        #expect(unplanned.status == .pass, "\(unplanned.summary)")
+        #expect(unplanned.evidence["k6"]?.display.contains("did not answer within 4 s") == true, "\(unplanned.evidence)")
     }
 
     static let noReuse = """

@@ -36,12 +36,12 @@ import TestSupport
         // A stand-in for k6 that writes a genuine k6 summary (from the explain fixtures) where it is told to.
         let fixture = packageRoot.appendingPathComponent("Tests/PreflightExplainTests/Fixtures/refused.summary-export.json").path
         let k6 = dir.appendingPathComponent("k6")
-        try """
+        let script = """
             #!/bin/sh
             while [ $# -gt 0 ]; do [ "$1" = --summary-export ] && cp '\(fixture)' "$2"; shift; done
             exit 99
-            """.write(to: k6, atomically: true, encoding: .utf8)
-        chmod(k6.path, 0o755)
+            """
+        try writeExecutable(script, to: k6)
         let out = try await preflight(["exec", "--target", api.url, "--", k6.path, "run", "script.js"])
         #expect(out.status == 99)
         #expect(out.stderr.contains("the load test failed (exit 99)"))

@@ -3,7 +3,7 @@ import Testing
 @testable import PreflightCore
 
 /// A section holding secrets the way a check's own does: a URL and headers.
-struct VaultSection: ConfigSection, SecretBearing {
+struct VaultSection: ConfigSection {
     static let key = "vault"
     static let keys: [String] = []  // checks its own keys below
     var url: String?

@@ -31,6 +31,21 @@ public var preflightBinary: String {
     ProcessInfo.processInfo.environment["PREFLIGHT_BIN"] ?? packageRoot.appendingPathComponent(".build/debug/preflight").path
 }
 
+/// Writes an executable script through a descriptor opened with O_CLOEXEC. Foundation's `write(to:)` opens
+/// without it, so a process another test spawns at that moment (a fixture server, a cluster) inherits the
+/// write descriptor for its whole life, and exec of the script fails with ETXTBSY ("Text file busy") long
+/// after it was written: seen with preflight exec in a loaded test run.
+public func writeExecutable(_ text: String, to url: URL) throws {
+    let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+    guard fd >= 0 else { throw FixtureError("cannot create \(url.path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+        throw FixtureError("cannot write \(url.path)")
+    }
+    fchmod(fd, 0o755)
+}
+
 /// A temporary directory, removed by the caller.
 public func temporaryDirectory(_ prefix: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
