@@ -5,8 +5,10 @@ import PreflightProbes
 /// `health:` in preflight.yml.
 public struct HealthSettings: ConfigSection {
     public static let key = "health"
-    public static let keys = ["path"]
+    public static let keys = ["path", "ca"]
     public var path = "/health"
+    /// A CA bundle (PEM) to trust for an https target instead of the system's, as k6 will with SSL_CERT_FILE.
+    public var ca: String?
 
     public init() {}
     public init(reading r: SectionReader) {
@@ -20,6 +22,9 @@ public struct HealthSettings: ConfigSection {
                 path = p
             }
         }
+        if let c = r.string("ca") {
+            if c.isEmpty { r.problem("ca", "expected the path of a CA bundle (PEM file)") } else { ca = c }
+        }
     }
 }
 
@@ -32,9 +37,14 @@ public struct HealthCheck: BuiltInCheck {
             CheckExample("answers 503, or 200 with a component reported down", .fail),
             CheckExample("reports its database disconnected: points at the database check", .fail),
             CheckExample("accepts TCP but never answers; answers but not HTTP; TLS mismatch", .fail),
+            CheckExample("https: the certificate is trusted (health.ca or SSL_CERT_FILE), names the host, and outlives the test", .pass),
+            CheckExample("https: the certificate expires before the load test ends (now + load.duration or the script's duration)", .warn),
+            CheckExample("https: a bad certificate while the script sets insecureSkipTLSVerify: true (k6 accepts it)", .warn),
+            CheckExample("https: expired, not yet valid, self-signed or from an unknown CA, or not naming the host", .fail),
+            CheckExample("https: no TLS version or cipher suite in common with the script's tlsVersion / tlsCipherSuites", .fail),
         ])
     public static let settings: [any ConfigSection.Type] = [HealthSettings.self]
-    public static let facts: [any Fact.Type] = [TargetURL.self, DatabaseSettings.self]
+    public static let facts: [any Fact.Type] = [TargetURL.self, DatabaseSettings.self, LoadPlan.self]
 
     /// Bodies past 1 MiB are cut: a health page has no business being larger.
     static let bodyCap = 1 << 20
@@ -44,9 +54,32 @@ public struct HealthCheck: BuiltInCheck {
 
     public func run(_ context: CheckContext) async throws -> CheckOutcome {
         guard let target = context.config.target else { return .skipped("no target configured") }
-        let url = target.appending(path: context.config.section(HealthSettings.self).path)
-        let x = await probes.http.get(url, timeout: context.timeout, bodyCap: Self.bodyCap)
+        let settings = context.config.section(HealthSettings.self)
+        let url = target.appending(path: settings.path)
         var evidence = Evidence(["url": .string(redactURL(url))])
+        let x: HTTPExchange
+        var tlsWarning: (summary: String, fix: String)?
+        if url.lowercased().hasPrefix("https://") {
+            switch await tlsExchange(url, settings: settings, context: context, evidence: &evidence) {
+            case .refused(let outcome): return outcome
+            case .exchange(let e, let warning): x = e; tlsWarning = warning
+            }
+        } else {
+            x = await probes.http.get(url, timeout: context.timeout, bodyCap: Self.bodyCap)
+        }
+        let outcome = judge(x, url: url, context: context, evidence: evidence)
+        guard let w = tlsWarning else { return outcome }
+        switch outcome.status {
+        case .pass: return .warn("\(w.summary); otherwise \(outcome.summary)", evidence: outcome.evidence, fix: w.fix)
+        default:
+            var o = outcome
+            o.evidence["tlsWarning"] = .string(w.summary)
+            return o
+        }
+    }
+
+    func judge(_ x: HTTPExchange, url: String, context: CheckContext, evidence: Evidence) -> CheckOutcome {
+        var evidence = evidence
         let t = x.timings
         evidence["timingsMs"] = .object(Evidence([
             "dns": .double(round2(t.dnsMs)), "connect": .double(round2(t.connectMs)), "tls": .double(round2(t.tlsMs)),
