@@ -41,6 +41,8 @@ extension HealthCheck {
         }
         var options = HTTPRequestOptions()
         options.tlsEvidence = true
+        options.maxRedirects = Self.maxRedirects
+        options.checkReuse = true
         options.caFile = trust.file
         options.caPath = trust.dir
         // k6's defaults are Go's: TLS 1.2 and 1.3.

@@ -19,6 +19,8 @@
   http-fixture.py --port N --delay S json 200 '{}'       print PORT N at once, listen only after S seconds
   http-fixture.py --tls CERT KEY json 200 '{}'           serve json over TLS with that certificate (PEM files);
                   [--tls-max 1.2] [--client-ca CA]       highest TLS version; require a client certificate from CA
+  http-fixture.py --close json …                         close the connection after each response (no header says so)
+  http-fixture.py --http10 json …                        answer HTTP/1.0 (no keep-alive) and close
 """
 import json, os, socket, ssl, subprocess, sys, tempfile, threading
 
@@ -37,7 +39,14 @@ delay = 0.0
 tls_files = None
 tls_max = None
 client_ca = None
+close_after = False
+http10 = False
 while args and args[0].startswith("--"):
+    if args[0] in ("--close", "--http10"):
+        close_after = True
+        http10 = args[0] == "--http10"
+        args = args[1:]
+        continue
     if args[0] == "--tls":
         tls_files = (args[1], args[2])
         args = args[1:]
@@ -77,7 +86,7 @@ def announce(s):
 
 def response(status, body, headers):
     reason = {200: "OK", 201: "Created", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Status")
-    head = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json", f"Content-Length: {len(body)}"] + headers
+    head = [f"HTTP/{'1.0' if http10 else '1.1'} {status} {reason}", "Content-Type: application/json", f"Content-Length: {len(body)}"] + headers
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
@@ -131,6 +140,8 @@ def serve_http(s, status, body, headers, wrap=None):
                     raise
             while read_request(conn) is not None:
                 conn.sendall(response(status, body, headers))
+                if close_after:
+                    break
         except Exception:
             pass
         finally:
