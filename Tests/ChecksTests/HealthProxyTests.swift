@@ -142,3 +142,29 @@ final class NginxProxy: @unchecked Sendable {
         #expect(o.evidence["keepAlive"] == .string("no: the server answers HTTP/1.0 without keep-alive"), "\(o.evidence)")
     }
 }
+
+/// `localhost` as both ::1 and 127.0.0.1 (the fake resolver: this machine's /etc/hosts has no ::1 line), with
+/// real connects to real servers on one family only.
+@Suite struct LocalhostFamilies {
+    func check() -> PortCheck {
+        PortCheck(probes: Probes(resolver: FakeResolver(answers: ["localhost": .success([v6("::1"), v4("127.0.0.1")])]),
+                                 tcp: SystemTCPConnector(), sockets: FakeSocketTable(sockets: [])))
+    }
+
+    @Test func onlyIPv4AnswersAsNodePrefersIPv6() async throws {
+        let s = try await FixtureServer.start("json", ["200", "{}"])
+        defer { s.stop() }
+        let o = try await check().run(context(config(target: "http://localhost:\(s.port)")))
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.summary.contains("only 127.0.0.1 accepts, [::1]:\(s.port) refused: k6 (Go) tries both families and gets through; Node ≥ 17 prefers ::1 and gets ECONNREFUSED"), "\(o.summary)")
+    }
+
+    @Test func onlyIPv6Answers() async throws {
+        let s = try await FixtureServer.start("json", ["200", "{}"], host: "::1")
+        defer { s.stop() }
+        let o = try await check().run(context(config(target: "http://localhost:\(s.port)")))
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.summary.contains("only ::1 accepts"), "\(o.summary)")
+        #expect(o.summary.contains("clients that take 127.0.0.1 (Node < 17"), "\(o.summary)")
+    }
+}
