@@ -17,7 +17,8 @@ PG_CLUSTER="$REPO/Tests/Fixtures/pg-cluster.sh"
 PY=/usr/bin/python3            # Debian's python3 (python3-flask, -flask-limiter, -psycopg2)
 
 SCENARIOS="healthy backend-down wrong-port ipv6-only db-down bad-password pools-oversubscribed
-rate-limited schema-renamed migration-not-deployed cursor-bug health-degraded blackhole fd-limit read-only-db"
+rate-limited schema-renamed migration-not-deployed cursor-bug health-degraded blackhole fd-limit read-only-db
+https-self-signed"
 
 APP_ROLE=chat
 APP_PASSWORD=chat-secret
@@ -86,7 +87,7 @@ wait_http() {
   local url=$1 want=$2 pid=$3 log=$4 code=000 i
   for i in $(seq 1 100); do
     alive "$pid" || { cat "$log" >&2 || true; die "backend (pid $pid) exited; log above"; }
-    code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" || true)
+    code=$(curl -sk -o /dev/null -m 2 -w '%{http_code}' "$url" || true)
     [ "$code" = "$want" ] && return 0
     sleep 0.05
   done
@@ -201,7 +202,7 @@ stack_up() {
   : >"$dir/pids"
 
   local db_url="" backend_port="" target_port="" host=127.0.0.1 maxconn=100 pid
-  local pool_size=10 health_code=200
+  local pool_size=10 health_code=200 scheme=http
   local -a app_env=(DISABLE_RATE_LIMIT=true RATE_LIMIT="200 per 15 minutes")
 
   # ---- PostgreSQL (every scenario but blackhole)
@@ -255,6 +256,14 @@ stack_up() {
         -c "INSERT INTO _prisma_migrations (id, checksum, migration_name, finished_at, applied_steps_count)
             VALUES (gen_random_uuid()::text, '$(sha256sum "$m/$init/migration.sql" | cut -c1-64)', '$init', now(), 1)" \
         >/dev/null || die "could not record the init migration" ;;
+    https-self-signed)
+      # The healthy backend serving https with a self-signed certificate (grafana/k6 #218: k6 refuses it).
+      mkdir -p "$dir/tls"
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/tls/key.pem" -out "$dir/tls/cert.pem" -days 30 \
+        -subj "/CN=chat-backend.local" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >/dev/null 2>&1 \
+        || die "openssl could not make the self-signed certificate"
+      app_env+=(TLS_CERT="$dir/tls/cert.pem" TLS_KEY="$dir/tls/key.pem")
+      scheme=https ;;
     read-only-db)
       psql_admin postgres -c "ALTER ROLE $APP_ROLE SET default_transaction_read_only = on" >/dev/null \
         || die "could not make $APP_ROLE read-only" ;;
@@ -264,16 +273,16 @@ stack_up() {
   # ---- backend
   if [ "$scenario" != backend-down ] && [ "$scenario" != blackhole ]; then
     backend_port=$(free_port)
-    env -u DISABLE_RATE_LIMIT -u RATE_LIMIT -u HEALTH_DEGRADED -u DATABASE_POOL_SIZE \
+    env -u DISABLE_RATE_LIMIT -u RATE_LIMIT -u HEALTH_DEGRADED -u DATABASE_POOL_SIZE -u TLS_CERT -u TLS_KEY \
       DATABASE_URL="$db_url" DATABASE_POOL_SIZE="$pool_size" HOST="$host" PORT="$backend_port" \
       "${app_env[@]}" PYTHONUNBUFFERED=1 \
       "$PY" "$HERE/app.py" >"$dir/backend.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid app.py" >>"$dir/pids"
     local url_host=$host; [ "$host" = ::1 ] && url_host="[::1]"
-    wait_http "http://$url_host:$backend_port/api/v1/health" "$health_code" "$pid" "$dir/backend.log"
+    wait_http "$scheme://$url_host:$backend_port/api/v1/health" "$health_code" "$pid" "$dir/backend.log"
     echo "DATABASE_URL=$db_url" >>"$dir/env"
-    echo "BACKEND_URL=http://$url_host:$backend_port/api/v1" >>"$dir/env"
+    echo "BACKEND_URL=$scheme://$url_host:$backend_port/api/v1" >>"$dir/env"
   fi
   target_port=$backend_port
 
@@ -304,7 +313,7 @@ stack_up() {
   esac
 
   # ---- preflight.yml
-  CFG_TARGET="http://127.0.0.1:$target_port/api/v1"
+  CFG_TARGET="$scheme://127.0.0.1:$target_port/api/v1"
   # Prisma's own template, as the service's .env has it: the URL carries the driver's parameters.
   CFG_DB_URL="$db_url?schema=public&connection_limit=$pool_size"
   CFG_POOLS=("chat-backend $pool_size 1 $db_url")
@@ -355,6 +364,9 @@ stack_up() {
     read-only-db) CFG_NOTES=("ALTER ROLE $APP_ROLE SET default_transaction_read_only = on: the backend logs in and reads (health"
                              "stays 200), every INSERT fails with \"cannot execute INSERT in a read-only transaction\"."
                              "Expect: the database check fails, naming the setting and ALTER ROLE $APP_ROLE RESET.") ;;
+    https-self-signed) CFG_NOTES=("The healthy backend, served over https with a self-signed certificate (CN chat-backend.local)."
+                                  "k6 refuses it (x509: certificate signed by unknown authority). Expect: health fails, naming"
+                                  "the self-signed issuer; with insecureSkipTLSVerify: true in the script it would warn.") ;;
     blackhole) CFG_NOTES=("Target and database are loopback listeners that accept TCP and never answer."
                           "Expect: port passes, health fails after one timeout (1s); database times out too;"
                           "the whole run takes about one timeout.") ;;
