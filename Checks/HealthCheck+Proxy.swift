@@ -22,6 +22,7 @@ extension HealthCheck {
         }
         let u = redactURL(upstream)
         let x = await probes.http.get(upstream, timeout: context.timeout, bodyCap: 64 << 10)
+        Self.count(x, &evidence)
         if let f = x.failure {
             evidence["upstreamError"] = .string("curl \(f.code): \(f.message)")
             let why: String
@@ -42,6 +43,13 @@ extension HealthCheck {
         }
         return .fail("\(front), although the upstream \(u) answers \(status) directly: \(p.proxy) forwards somewhere else",
                      evidence: evidence, fix: "make \(p.configured) point at \(u)'s address (compare it with health.upstream)")
+    }
+
+    /// The health check's traffic, in its evidence: every request sent, redirects and keep-alive probes included.
+    static func count(_ x: HTTPExchange, _ e: inout Evidence) {
+        var sent = 0
+        if case .int(let n)? = e["requests"] { sent = n }
+        e["requests"] = .int(sent + x.requestsSent * (1 + x.redirects))  // the keep-alive probe follows the chain again
     }
 
     /// Where a followed request ended, for the summary: " after 2 redirects, at https://…/health".

@@ -60,6 +60,7 @@ extension HealthCheck {
         if insecure { evidence["insecureSkipTLSVerify"] = .bool(true) }
 
         var x = await probes.http.send("GET", url: url, headers: [:], body: nil, timeout: context.timeout, bodyCap: Self.bodyCap, options: options)
+        Self.count(x, &evidence)
         var session = x.tls
         var problems: [TLSVerdict.Problem] = []
         let now = Date()
@@ -70,6 +71,7 @@ extension HealthCheck {
             look.verifyPeer = false
             look.tlsEvidence = true
             let seen = await probes.http.send("GET", url: url, headers: [:], body: nil, timeout: context.timeout, bodyCap: 1024, options: look)
+            Self.count(seen, &evidence)
             session = seen.tls
             if let p = TLSVerdict.handshakeProblem(code: f.code, message: f.message, tls: k6, server: seen.tls,
                                                       requested: x.tls?.clientCertificateRequested == true && ![51, 60].contains(f.code)) {
@@ -96,6 +98,7 @@ extension HealthCheck {
                 if x.failure != nil {
                     options.verifyPeer = false
                     x = await probes.http.send("GET", url: url, headers: [:], body: nil, timeout: context.timeout, bodyCap: Self.bodyCap, options: options)
+                    Self.count(x, &evidence)
                     evidence["error"] = nil
                 }
                 return .exchange(x, warning: ("\(u): \(sentences); k6 accepts it only because the script sets insecureSkipTLSVerify: true",

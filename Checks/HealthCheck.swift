@@ -81,6 +81,7 @@ public struct HealthCheck: BuiltInCheck {
             options.maxRedirects = Self.maxRedirects
             options.checkReuse = true
             x = await probes.http.send("GET", url: url, headers: [:], body: nil, timeout: context.timeout, bodyCap: Self.bodyCap, options: options)
+            Self.count(x, &evidence)
         }
         let outcome = await judge(x, url: url, settings: settings, context: context, evidence: evidence)
         guard let w = tlsWarning else { return outcome }
@@ -207,5 +208,5 @@ func round2(_ v: Double) -> Double { (v * 100).rounded() / 100 }
 
 /// The secrets in `health:`: the credentials of health.path when it is an absolute URL.
 extension HealthSettings {
-    public var secrets: [String] { Secrets.inURL(path) }
+    public var secrets: [String] { Secrets.inURL(path) + (upstream.map(Secrets.inURL) ?? []) }
 }

@@ -37,6 +37,8 @@ public struct HTTPExchange: Sendable {
     public var connectionReused: Bool?
     /// libcurl closed the connection after the response ("Closing connection" in its own log).
     public var closedAfterResponse = false
+    /// Requests this exchange sent (2 with `checkReuse`), not counting redirects followed.
+    public var requestsSent = 1
 
     public func header(_ name: String) -> String? {
         headers.last { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
@@ -239,6 +241,7 @@ public struct CurlHTTPClient: HTTPClient {
                 // The same request again on the same handle: a kept connection is reused (no new connect).
                 let keptBody = sink.body, keptHeaders = sink.headerLines, keptTruncated = sink.truncated
                 sink.body = Data(); sink.headerLines = []
+                exchange.requestsSent = 2
                 if curl_easy_perform(h) == CURLE_OK {
                     var connects = 0
                     preflight_easy_getinfo_long(h, CURLINFO_NUM_CONNECTS, &connects)

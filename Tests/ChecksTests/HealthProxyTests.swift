@@ -84,6 +84,7 @@ final class NginxProxy: @unchecked Sendable {
         #expect(o.status == .fail)
         #expect(o.summary == "the upstream http://127.0.0.1:\(dead)/health refuses connections (nothing listens there): nginx on :\(n.port) answers 502 Bad Gateway because of it", "\(o.summary)")
         #expect(o.fix?.hasPrefix("start the upstream at http://127.0.0.1:\(dead)/health") == true)
+        #expect(o.evidence["requests"] == .int(3), "GET, keep-alive probe, the upstream")
     }
 
     @Test func aLiveUpstreamBehindAWrongProxyPass() async throws {
@@ -108,6 +109,7 @@ final class NginxProxy: @unchecked Sendable {
         #expect(o.status == .fail)
         #expect(o.summary == "\(n.url)/health after 1 redirect, at \(n.url)/login?next=/health answers 200 with an HTML login page, not a health answer", "\(o.summary)")
         #expect(o.evidence["redirects"] == .string("1, ended at \(n.url)/login?next=/health"))
+        #expect(o.evidence["requests"] == .int(4))
     }
 
     @Test func keepAliveOffIsEvidenceAndSaid() async throws {
@@ -125,6 +127,7 @@ final class NginxProxy: @unchecked Sendable {
         let o = try await run(s.url)
         #expect(o.status == .pass, "\(o.summary)")
         #expect(o.evidence["keepAlive"] == .string("yes"))
+        #expect(o.evidence["requests"] == .int(2), "the GET and its keep-alive probe are the traffic sent")
     }
 
     @Test func aServerThatClosesSilentlyAfterEachResponse() async throws {
