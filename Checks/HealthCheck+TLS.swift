@@ -29,18 +29,11 @@ extension HealthCheck {
         return (nil, nil, "trusted: the system's CA bundle")
     }
 
-    func tlsExchange(_ url: String, settings: HealthSettings, context: CheckContext, evidence: inout Evidence) async -> TLSResult {
-        let plan = context.fact(LoadPlan.self)
-        let k6 = plan.options?.tls ?? K6TLSOptions()
+    /// The request as k6 will make it: its trust store, the script's TLS options, redirects followed, keep-alive probed.
+    func k6RequestOptions(_ url: String, trust: (file: String?, dir: String?, source: String), k6: K6TLSOptions, plan: LoadPlan,
+                          evidence: inout Evidence) -> HTTPRequestOptions {
         let host = URLComponents(string: url)?.host ?? ""
-        let u = redactURL(url)
-        let trust = trust(settings, configFile: context.config.file)
-        if let f = trust.file, probes.host.readFile(f) == nil {
-            return .refused(.fail("\(trust.source.dropFirst(9)): no such readable file", evidence: evidence,
-                                  fix: "point health.ca (or SSL_CERT_FILE) at a PEM file of the CA certificates k6 should trust"))
-        }
         var options = HTTPRequestOptions()
-        options.tlsEvidence = true
         options.maxRedirects = Self.maxRedirects
         options.checkReuse = true
         options.caFile = trust.file
@@ -56,6 +49,32 @@ extension HealthCheck {
             options.clientKey = key.hasPrefix("/") ? key : folder + "/" + key
             evidence["clientCertificate"] = .string(cert)
         }
+        return options
+    }
+
+    /// An http:// target: the same request options, for a redirect to https (k6 follows it with the same TLS rules).
+    func plainRequestOptions(_ url: String, settings: HealthSettings, context: CheckContext, evidence: inout Evidence) -> HTTPRequestOptions {
+        let plan = context.fact(LoadPlan.self)
+        let k6 = plan.options?.tls ?? K6TLSOptions()
+        var trust = trust(settings, configFile: context.config.file)
+        if let f = trust.file, probes.host.readFile(f) == nil { trust.file = nil }
+        var options = k6RequestOptions(url, trust: trust, k6: k6, plan: plan, evidence: &evidence)
+        options.verifyPeer = k6.insecureSkipVerify != true
+        return options
+    }
+
+    func tlsExchange(_ url: String, settings: HealthSettings, context: CheckContext, evidence: inout Evidence) async -> TLSResult {
+        let plan = context.fact(LoadPlan.self)
+        let k6 = plan.options?.tls ?? K6TLSOptions()
+        let host = URLComponents(string: url)?.host ?? ""
+        let u = redactURL(url)
+        let trust = trust(settings, configFile: context.config.file)
+        if let f = trust.file, probes.host.readFile(f) == nil {
+            return .refused(.fail("\(trust.source.dropFirst(9)): no such readable file", evidence: evidence,
+                                  fix: "point health.ca (or SSL_CERT_FILE) at a PEM file of the CA certificates k6 should trust"))
+        }
+        var options = k6RequestOptions(url, trust: trust, k6: k6, plan: plan, evidence: &evidence)
+        options.tlsEvidence = true
         let insecure = k6.insecureSkipVerify == true
         if insecure { evidence["insecureSkipTLSVerify"] = .bool(true) }
 

@@ -77,9 +77,7 @@ public struct HealthCheck: BuiltInCheck {
             case .exchange(let e, let warning): x = e; tlsWarning = warning
             }
         } else {
-            var options = HTTPRequestOptions()
-            options.maxRedirects = Self.maxRedirects
-            options.checkReuse = true
+            let options = plainRequestOptions(url, settings: settings, context: context, evidence: &evidence)
             x = await probes.http.send("GET", url: url, headers: [:], body: nil, timeout: context.timeout, bodyCap: Self.bodyCap, options: options)
             Self.count(x, &evidence)
         }

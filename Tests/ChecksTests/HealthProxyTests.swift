@@ -112,6 +112,24 @@ final class NginxProxy: @unchecked Sendable {
         #expect(o.evidence["requests"] == .int(4))
     }
 
+    @Test func aRedirectToHTTPSIsFollowedWithK6sTrustAndSaid() async throws {
+        let tls = try await TestCertificates.server("good")
+        defer { tls.stop() }
+        let end = "https://127.0.0.1:\(tls.port)/health"
+        let n = try await NginxProxy.start("redirect", [end])
+        defer { n.stop() }
+        var c = config(target: n.url, healthPath: "/health")
+        var h = c.section(HealthSettings.self)
+        h.ca = try TestCertificates.path("ca.pem")
+        c.set(h)
+        let o = try await check.run(context(c, timeout: .seconds(3)))
+        #expect(o.status == .pass, "\(o.summary)")
+        #expect(o.summary.hasPrefix("\(n.url)/health after 1 redirect, at \(end) answers 200"), "\(o.summary)")
+        // Without the private CA the redirect's TLS fails as k6's would.
+        let refused = try await run(n.url)
+        #expect(refused.status == .fail, "\(refused.summary)")
+    }
+
     @Test func keepAliveOffIsEvidenceAndSaid() async throws {
         let n = try await NginxProxy.start("close")
         defer { n.stop() }

@@ -3,6 +3,7 @@
 #
 #   nginx-proxy.sh start DIR proxy UPSTREAM   proxy_pass every request to http://UPSTREAM (host:port)
 #   nginx-proxy.sh start DIR login            /health redirects (302) to /login, an HTML login form
+#   nginx-proxy.sh start DIR redirect URL     /health redirects (301) to URL (http → https)
 #   nginx-proxy.sh start DIR close            /health answers {"status":"ok"} with keep-alive off (Connection: close)
 #   nginx-proxy.sh stop DIR                   stop the nginx started in DIR (by its PID), remove DIR
 #
@@ -25,10 +26,12 @@ start() {
   case $mode in
     proxy) [ -n "$upstream" ] || { echo "nginx-proxy.sh: proxy needs UPSTREAM" >&2; exit 2; }
            locations="location / { proxy_pass http://$upstream; proxy_connect_timeout 2s; }" ;;
+    redirect) [ -n "$upstream" ] || { echo "nginx-proxy.sh: redirect needs URL" >&2; exit 2; }
+           locations="location = /health { return 301 $upstream; }" ;;
     login) locations="location = /health { return 302 /login?next=/health; } location = /login { root $dir/html; default_type text/html; }" ;;
     close) keepalive="keepalive_timeout 0;"
            locations="location / { root $dir/html; default_type application/json; }" ;;
-    *) echo "nginx-proxy.sh: unknown mode $mode (proxy, login, close)" >&2; exit 2 ;;
+    *) echo "nginx-proxy.sh: unknown mode $mode (proxy, redirect, login, close)" >&2; exit 2 ;;
   esac
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
@@ -80,5 +83,5 @@ cmd=${1:-}; shift || true
 case $cmd in
   start) start "${1:?DIR}" "${2:?MODE}" "${3:-}" ;;
   stop) stop "${1:?DIR}" ;;
-  *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,10p' "$0" >&2; exit 2 ;;
 esac
