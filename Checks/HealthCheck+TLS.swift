@@ -89,6 +89,8 @@ extension HealthCheck {
             var look = HTTPRequestOptions()
             look.verifyPeer = false
             look.tlsEvidence = true
+            look.tlsMin = .tls1_0
+            look.cipherList = "DEFAULT:@SECLEVEL=0"  // a legacy server's TLS 1.0/1.1 too, to name what it speaks
             let seen = await probes.http.send("GET", url: url, headers: [:], body: nil, timeout: context.timeout, bodyCap: 1024, options: look)
             Self.count(seen, &evidence)
             session = seen.tls

@@ -61,7 +61,7 @@ public struct PeerCertificate: Sendable, Equatable {
         guard inet_pton(AF_INET6, s, &a) == 1 else { return s.lowercased() }
         var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         inet_ntop(AF_INET6, &a, &buf, socklen_t(buf.count))
-        return String(cString: buf)
+        return buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 }
 
@@ -126,7 +126,10 @@ public struct TLSVerdict: Sendable {
                            fix: tls.clientCertificates.isEmpty ? "add tlsAuth: [{ domains: [...], cert: open(\"client.pem\"), key: open(\"client.key\") }] to the script's options"
                                : "check that tlsAuth's cert and key are the pair the server's CA signed, for this host's domain")
         }
-        if m.contains("unsupported protocol") || m.contains("protocol version") || m.contains("no protocols available") || m.contains("wrong version number") {
+        let legacy = ["SSLv3", "TLSv1", "TLSv1.1"].contains(server?.protocol ?? "")
+            && !["tls1.0", "tls1.1"].contains(tls.versionMin?.lowercased() ?? "")
+        if legacy || m.contains("unsupported protocol") || m.contains("protocol version") || m.contains("no protocols available")
+            || m.contains("wrong version number") || m.contains("legacy sigalg") {
             let asked = [tls.versionMin.map { "min \($0)" }, tls.versionMax.map { "max \($0)" }].compactMap { $0 }
             return Problem(kind: .protocolRefused,
                            sentence: "no TLS version in common: k6 allows \(asked.isEmpty ? "TLS 1.2 and 1.3 (its default)" : "tlsVersion " + asked.joined(separator: ", "))\(serverSpeaks); libcurl: \(message)",

@@ -176,6 +176,15 @@ export default function () { http.get(`${__ENV.TARGET}/health`); }
         #expect(fine.status == .pass, "k6's default (TLS 1.2 and 1.3) meets a TLS 1.2 server: \(fine.summary)")
     }
 
+    @Test func aLegacyTLSServerIsRefusedAsK6RefusesIt() async throws {
+        let s = try await TestCertificates.server("good", extra: ["--tls-max", "1.1"])
+        defer { s.stop() }
+        let o = try await run(try tlsConfig(s, ca: try TestCertificates.path("ca.pem")))
+        #expect(o.status == .fail)
+        #expect(o.summary.contains("no TLS version in common: k6 allows TLS 1.2 and 1.3 (its default) (the server negotiates TLSv1.1"), "\(o.summary)")
+        #expect(o.fix?.contains("enable TLS 1.2 or 1.3 on the server") == true)
+    }
+
     @Test func aCipherSuiteTheServerRefusesFails() async throws {
         // The server's key is RSA: an ECDSA-only suite list has nothing in common with it (TLS 1.2; 1.3 suites are not configurable).
         let s = try await TestCertificates.server("good", extra: ["--tls-max", "1.2"])

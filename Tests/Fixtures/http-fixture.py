@@ -18,7 +18,7 @@
   http-fixture.py --host ::1 json 200 '{}'               bind another loopback address
   http-fixture.py --port N --delay S json 200 '{}'       print PORT N at once, listen only after S seconds
   http-fixture.py --tls CERT KEY json 200 '{}'           serve json over TLS with that certificate (PEM files);
-                  [--tls-max 1.2] [--client-ca CA]       highest TLS version; require a client certificate from CA
+                  [--tls-max 1.1|1.2] [--client-ca CA]   highest TLS version; require a client certificate from CA
   http-fixture.py --close json …                         close the connection after each response (no header says so)
   http-fixture.py --http10 json …                        answer HTTP/1.0 (no keep-alive) and close
 """
@@ -116,7 +116,14 @@ def tls_wrap():
         return None
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(tls_files[0], tls_files[1])
-    if tls_max:
+    if tls_max == "1.1":
+        # A legacy server: TLS 1.0/1.1 only (OpenSSL 3 needs security level 0 for them).
+        import warnings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.set_ciphers("ALL:@SECLEVEL=0")
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    elif tls_max:
         ctx.maximum_version = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[tls_max]
     if client_ca:
         ctx.verify_mode = ssl.CERT_REQUIRED
