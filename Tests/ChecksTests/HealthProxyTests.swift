@@ -130,6 +130,14 @@ final class NginxProxy: @unchecked Sendable {
         #expect(refused.status == .fail, "\(refused.summary)")
     }
 
+    @Test func aRedirectLoopStopsAtTenAsK6Does() async throws {
+        let s = try await FixtureServer.start("json", ["302", "", "Location: /health"])
+        defer { s.stop() }
+        let o = try await run(s.url)
+        #expect(o.status == .fail)
+        #expect(o.summary.contains("more than 10 redirects (a redirect loop?)"), "\(o.summary)")
+    }
+
     @Test func keepAliveOffIsEvidenceAndSaid() async throws {
         let n = try await NginxProxy.start("close")
         defer { n.stop() }
