@@ -147,7 +147,8 @@ extension HealthCheck {
     }
 
     func record(_ s: TLSSession?, into evidence: inout Evidence) {
-        guard let s else { return }
+        // No certificate and no protocol: the handshake never happened (refused, timed out); nothing to show.
+        guard let s, !s.certificates.isEmpty || s.protocol != nil else { return }
         var e = Evidence()
         if let p = s.protocol { e["protocol"] = .string(p) }
         if let c = s.cipher { e["cipher"] = .string(c) }
