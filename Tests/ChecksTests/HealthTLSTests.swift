@@ -297,3 +297,27 @@ export default function () { http.get(`${__ENV.TARGET}/health`); }
         #expect(warned.summary.contains("insecureSkipTLSVerify: true"))
     }
 }
+
+@Suite struct HealthTLSConfig {
+    @Test func caIsReadRelativeToTheConfigFileAndABadUpstreamIsAProblem() async throws {
+        let dir = try temporaryDirectory("pf-tlscfg")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let certs = try TestCertificates.folder.get()
+        try FileManager.default.copyItem(at: certs.appendingPathComponent("ca.pem"), to: dir.appendingPathComponent("ca.pem"))
+        let s = try await TestCertificates.server("good")
+        defer { s.stop() }
+        let file = dir.appendingPathComponent("preflight.yml").path
+        let c = try ConfigLoader(sections: AllChecks.sections).load(yaml: """
+            target: https://127.0.0.1:\(s.port)
+            health: {ca: ca.pem}
+            """, file: file, environment: [:])
+        let o = try await HealthCheck(probes: .live).run(context(c, timeout: .seconds(5)))
+        #expect(o.status == .pass, "\(o.summary)")
+        do {
+            _ = try ConfigLoader(sections: AllChecks.sections).load(yaml: "health: {upstream: 'not a url'}", file: nil, environment: [:])
+            Issue.record("a bad health.upstream must be a config problem")
+        } catch {
+            #expect(error.problems.contains { $0.path.contains("upstream") }, "\(error.problems)")
+        }
+    }
+}
