@@ -18,7 +18,7 @@ PY=/usr/bin/python3            # Debian's python3 (python3-flask, -flask-limiter
 
 SCENARIOS="healthy backend-down wrong-port ipv6-only db-down bad-password pools-oversubscribed
 rate-limited schema-renamed migration-not-deployed cursor-bug health-degraded blackhole fd-limit read-only-db
-https-self-signed"
+https-self-signed proxy-upstream-down"
 
 APP_ROLE=chat
 APP_PASSWORD=chat-secret
@@ -71,6 +71,7 @@ stack_down() {
     fi
     rm -f "$dir/pgdir" "$dir/pg"
   fi
+  rm -rf "$dir/nginx" "$dir/tls"       # proxy-upstream-down's nginx prefix, https-self-signed's certificate
   rm -f "$dir/scenario"
 }
 
@@ -121,7 +122,7 @@ LIVE_KEYS=${STACK_LIVE_KEYS:-"target timeout health database.url database.pools 
 is_live() { case " $LIVE_KEYS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # Per-scenario values (set in stack_up):
-CFG_TARGET= CFG_TIMEOUT=3s CFG_HEALTH_PATH=/health CFG_DB_URL=
+CFG_TARGET= CFG_TIMEOUT=3s CFG_HEALTH_PATH=/health CFG_HEALTH_UPSTREAM= CFG_DB_URL=
 CFG_POOLS=()          # "name size replicas url" per entry
 CFG_RATE_REQUEST= CFG_RATE_BODY= CFG_RATE_BURST=
 CFG_PRISMA= CFG_LOAD_SCRIPT= CFG_LOAD_BASE= CFG_LOAD_VUS=
@@ -167,7 +168,10 @@ write_config() {  # write_config FILE SCENARIO
     echo
     is_live target && echo "target: $CFG_TARGET"
     is_live timeout && echo "timeout: $CFG_TIMEOUT"
-    if is_live health; then echo "health:"; echo "  path: $CFG_HEALTH_PATH"; fi
+    if is_live health; then
+      echo "health:"; echo "  path: $CFG_HEALTH_PATH"
+      [ -n "$CFG_HEALTH_UPSTREAM" ] && echo "  upstream: $CFG_HEALTH_UPSTREAM"
+    fi
     if is_live database.url || is_live database.pools; then
       echo "database:"
       is_live database.url && echo "  url: $CFG_DB_URL"
@@ -271,7 +275,7 @@ stack_up() {
   [ "$scenario" = bad-password ] && health_code=503
 
   # ---- backend
-  if [ "$scenario" != backend-down ] && [ "$scenario" != blackhole ]; then
+  if [ "$scenario" != backend-down ] && [ "$scenario" != blackhole ] && [ "$scenario" != proxy-upstream-down ]; then
     backend_port=$(free_port)
     env -u DISABLE_RATE_LIMIT -u RATE_LIMIT -u HEALTH_DEGRADED -u DATABASE_POOL_SIZE -u TLS_CERT -u TLS_KEY \
       DATABASE_URL="$db_url" DATABASE_POOL_SIZE="$pool_size" HOST="$host" PORT="$backend_port" \
@@ -299,6 +303,14 @@ stack_up() {
     db-down)
       "$PG_CLUSTER" stop "$(cat "$dir/pgdir")/c"
       wait_http "http://127.0.0.1:$backend_port/api/v1/health" 503 "$pid" "$dir/backend.log" ;;
+    proxy-upstream-down)
+      # A real nginx whose proxy_pass names the backend's port, where nothing runs (the backend crashed).
+      local dead; dead=$(free_port)
+      local ngx_out; ngx_out=$("$REPO/Tests/Fixtures/nginx-proxy.sh" start "$dir/nginx" proxy "127.0.0.1:$dead" 2>"$dir/nginx-start.log") \
+        || { cat "$dir/nginx-start.log" >&2; die "nginx did not start"; }
+      echo "$(echo "$ngx_out" | sed -n 's/^PID=//p') nginx" >>"$dir/pids"
+      target_port=$(echo "$ngx_out" | sed -n 's/^PORT=//p')
+      CFG_HEALTH_UPSTREAM="http://127.0.0.1:$dead/api/v1/health" ;;
     blackhole)
       local bh_http bh_pg
       bh_http=$(free_port); bh_pg=$(free_port)
@@ -367,6 +379,9 @@ stack_up() {
     https-self-signed) CFG_NOTES=("The healthy backend, served over https with a self-signed certificate (CN chat-backend.local)."
                                   "k6 refuses it (x509: certificate signed by unknown authority). Expect: health fails, naming"
                                   "the self-signed issuer; with insecureSkipTLSVerify: true in the script it would warn.") ;;
+    proxy-upstream-down) CFG_NOTES=("nginx listens on the target port and proxies to the backend's port, where nothing runs."
+                                    "Every port is open, every request is a 502. Expect: health fails with nginx's upstream down,"
+                                    "health.upstream (the backend itself) refusing as the root cause.") ;;
     blackhole) CFG_NOTES=("Target and database are loopback listeners that accept TCP and never answer."
                           "Expect: port passes, health fails after one timeout (1s); database times out too;"
                           "the whole run takes about one timeout.") ;;
