@@ -138,6 +138,21 @@ final class NginxProxy: @unchecked Sendable {
         #expect(o.summary.contains("more than 10 redirects (a redirect loop?)"), "\(o.summary)")
     }
 
+    @Test func alpnH2IsEvidence() async throws {
+        let n = try await NginxProxy.start("h2", [try TestCertificates.path("good.pem"), try TestCertificates.path("good.key")])
+        defer { n.stop() }
+        var c = config(target: "https://127.0.0.1:\(n.port)", healthPath: "/health")
+        var h = c.section(HealthSettings.self)
+        h.ca = try TestCertificates.path("ca.pem")
+        c.set(h)
+        let o = try await check.run(context(c, timeout: .seconds(3)))
+        #expect(o.status == .pass, "\(o.summary)")
+        guard case .object(let tls)? = o.evidence["tls"] else { Issue.record("no tls evidence"); return }
+        #expect(tls["alpn"] == .string("h2"), "\(tls)")
+        #expect(o.evidence["http"] == .string("2"))
+        #expect(o.evidence["keepAlive"] == .string("yes"))
+    }
+
     @Test func keepAliveOffIsEvidenceAndSaid() async throws {
         let n = try await NginxProxy.start("close")
         defer { n.stop() }

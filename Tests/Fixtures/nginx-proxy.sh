@@ -4,6 +4,7 @@
 #   nginx-proxy.sh start DIR proxy UPSTREAM   proxy_pass every request to http://UPSTREAM (host:port)
 #   nginx-proxy.sh start DIR login            /health redirects (302) to /login, an HTML login form
 #   nginx-proxy.sh start DIR redirect URL     /health redirects (301) to URL (http → https)
+#   nginx-proxy.sh start DIR h2 CERT KEY      https with HTTP/2 (ALPN h2), /health answers {"status":"ok"}
 #   nginx-proxy.sh start DIR close            /health answers {"status":"ok"} with keep-alive off (Connection: close)
 #   nginx-proxy.sh stop DIR                   stop the nginx started in DIR (by its PID), remove DIR
 #
@@ -18,7 +19,7 @@ free_port() {
 }
 
 start() {
-  local dir=$1 mode=$2 upstream=${3:-} port attempt locations keepalive="keepalive_timeout 65;"
+  local dir=$1 mode=$2 upstream=${3:-} key=${4:-} port attempt locations keepalive="keepalive_timeout 65;" tls=""
   mkdir -p "$dir/html" "$dir/tmp"
   dir=$(cd "$dir" && pwd)
   printf '{"status":"ok"}' >"$dir/html/health"
@@ -29,9 +30,12 @@ start() {
     redirect) [ -n "$upstream" ] || { echo "nginx-proxy.sh: redirect needs URL" >&2; exit 2; }
            locations="location = /health { return 301 $upstream; }" ;;
     login) locations="location = /health { return 302 /login?next=/health; } location = /login { root $dir/html; default_type text/html; }" ;;
+    h2) [ -n "$key" ] || { echo "nginx-proxy.sh: h2 needs CERT KEY" >&2; exit 2; }
+        tls=" ssl http2; ssl_certificate $upstream; ssl_certificate_key $key"
+        locations="location / { root $dir/html; default_type application/json; }" ;;
     close) keepalive="keepalive_timeout 0;"
            locations="location / { root $dir/html; default_type application/json; }" ;;
-    *) echo "nginx-proxy.sh: unknown mode $mode (proxy, redirect, login, close)" >&2; exit 2 ;;
+    *) echo "nginx-proxy.sh: unknown mode $mode (proxy, redirect, login, h2, close)" >&2; exit 2 ;;
   esac
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
@@ -48,7 +52,7 @@ http {
     uwsgi_temp_path $dir/tmp/uwsgi;
     scgi_temp_path $dir/tmp/scgi;
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port$tls;
         $locations
     }
 }
@@ -81,7 +85,7 @@ stop() {
 
 cmd=${1:-}; shift || true
 case $cmd in
-  start) start "${1:?DIR}" "${2:?MODE}" "${3:-}" ;;
+  start) start "${1:?DIR}" "${2:?MODE}" "${3:-}" "${4:-}" ;;
   stop) stop "${1:?DIR}" ;;
-  *) sed -n '2,10p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,11p' "$0" >&2; exit 2 ;;
 esac
