@@ -5,8 +5,12 @@ import PreflightProbes
 /// `health:` in preflight.yml.
 public struct HealthSettings: ConfigSection {
     public static let key = "health"
-    public static let keys = ["path"]
+    public static let keys = ["path", "ca", "upstream"]
     public var path = "/health"
+    /// A CA bundle (PEM) to trust for an https target instead of the system's, as k6 will with SSL_CERT_FILE.
+    public var ca: String?
+    /// The application behind a reverse proxy (http://127.0.0.1:4000/health): asked directly when the proxy answers 502/503/504.
+    public var upstream: String?
 
     public init() {}
     public init(reading r: SectionReader) {
@@ -20,6 +24,13 @@ public struct HealthSettings: ConfigSection {
                 path = p
             }
         }
+        if let c = r.string("ca") {
+            if c.isEmpty { r.problem("ca", "expected the path of a CA bundle (PEM file)") } else { ca = c }
+        }
+        if let u = r.string("upstream") {
+            let (_, why) = ServiceURL.parse(u)
+            if let why { r.problem("upstream", why) } else { upstream = u }
+        }
     }
 }
 
@@ -32,9 +43,20 @@ public struct HealthCheck: BuiltInCheck {
             CheckExample("answers 503, or 200 with a component reported down", .fail),
             CheckExample("reports its database disconnected: points at the database check", .fail),
             CheckExample("accepts TCP but never answers; answers but not HTTP; TLS mismatch", .fail),
-        ])
+            CheckExample("https: the certificate is trusted (health.ca or SSL_CERT_FILE), names the host, and outlives the test", .pass),
+            CheckExample("https: the certificate expires before the load test ends (now + load.duration or the script's duration)", .warn),
+            CheckExample("https: a bad certificate while the script sets insecureSkipTLSVerify: true (k6 accepts it)", .warn),
+            CheckExample("https: expired, not yet valid, self-signed or from an unknown CA, or not naming the host", .fail),
+            CheckExample("https: no TLS version or cipher suite in common with the script's tlsVersion / tlsCipherSuites", .fail),
+            CheckExample("redirected (http → https) and then answers 200: says where it ended", .pass),
+            CheckExample("nginx/HAProxy/Envoy/Traefik/Caddy/a cloud load balancer answers 502/503/504: its upstream is down (health.upstream asked directly)", .fail),
+            CheckExample("redirected to an HTML login page", .fail),
+        ],
+        // One GET, a second on the same connection (keep-alive), and for https a second look at a refused
+        // certificate; for a proxy's 502 the upstream itself.
+        timeoutBudget: 4)
     public static let settings: [any ConfigSection.Type] = [HealthSettings.self]
-    public static let facts: [any Fact.Type] = [TargetURL.self, DatabaseSettings.self]
+    public static let facts: [any Fact.Type] = [TargetURL.self, DatabaseSettings.self, LoadPlan.self]
 
     /// Bodies past 1 MiB are cut: a health page has no business being larger.
     static let bodyCap = 1 << 20
@@ -44,9 +66,34 @@ public struct HealthCheck: BuiltInCheck {
 
     public func run(_ context: CheckContext) async throws -> CheckOutcome {
         guard let target = context.config.target else { return .skipped("no target configured") }
-        let url = target.appending(path: context.config.section(HealthSettings.self).path)
-        let x = await probes.http.get(url, timeout: context.timeout, bodyCap: Self.bodyCap)
+        let settings = context.config.section(HealthSettings.self)
+        let url = target.appending(path: settings.path)
         var evidence = Evidence(["url": .string(redactURL(url))])
+        let x: HTTPExchange
+        var tlsWarning: (summary: String, fix: String)?
+        if url.lowercased().hasPrefix("https://") {
+            switch await tlsExchange(url, settings: settings, context: context, evidence: &evidence) {
+            case .refused(let outcome): return outcome
+            case .exchange(let e, let warning): x = e; tlsWarning = warning
+            }
+        } else {
+            let options = plainRequestOptions(url, settings: settings, context: context, evidence: &evidence)
+            x = await probes.http.send("GET", url: url, headers: [:], body: nil, timeout: context.timeout, bodyCap: Self.bodyCap, options: options)
+            Self.count(x, &evidence)
+        }
+        let outcome = await judge(x, url: url, settings: settings, context: context, evidence: evidence)
+        guard let w = tlsWarning else { return outcome }
+        switch outcome.status {
+        case .pass: return .warn("\(w.summary); otherwise \(outcome.summary)", evidence: outcome.evidence, fix: w.fix)
+        default:
+            var o = outcome
+            o.evidence["tlsWarning"] = .string(w.summary)
+            return o
+        }
+    }
+
+    func judge(_ x: HTTPExchange, url: String, settings: HealthSettings, context: CheckContext, evidence: Evidence) async -> CheckOutcome {
+        var evidence = evidence
         let t = x.timings
         evidence["timingsMs"] = .object(Evidence([
             "dns": .double(round2(t.dnsMs)), "connect": .double(round2(t.connectMs)), "tls": .double(round2(t.tlsMs)),
@@ -59,6 +106,17 @@ public struct HealthCheck: BuiltInCheck {
             return .fail("no HTTP status from \(redactURL(url))", evidence: evidence, fix: "check that target is the service's HTTP base URL")
         }
         evidence["status"] = .int(status)
+        if x.redirects > 0, let end = x.finalURL { evidence["redirects"] = .string("\(x.redirects), ended at \(redactURL(end))") }
+        if let k = Self.keepAlive(x) { evidence["keepAlive"] = .string(k) }
+        if let v = x.httpVersion { evidence["http"] = .string(v) }
+        if HealthLanding.isLoginPage(contentType: x.header("Content-Type"), body: x.body, finalURL: x.finalURL) {
+            return .fail("\(redactURL(url))\(Self.landing(x)) answers \(status) with an HTML login page, not a health answer",
+                         evidence: evidence,
+                         fix: "exempt the health route from authentication (k6 would get the same login page), or set health.path to a route that answers without a session")
+        }
+        if !(200...299).contains(status), let p = ReverseProxyAnswer.identify(status: status, headers: x.headers, body: x.body) {
+            return await proxyOutcome(p, url: url, settings: settings, context: context, evidence: evidence)
+        }
         if x.bodyTruncated { evidence["body"] = .string("cut at \(Self.bodyCap) bytes") }
         let body = HealthBody.parse(x.body)
         if let body {
@@ -92,7 +150,8 @@ public struct HealthCheck: BuiltInCheck {
                          fix: status == 404 ? "no route at \(URLComponents(string: url)?.path ?? url): set health.path to the service's health route"
                              : "look at the service's log for why it reports itself unhealthy")
         }
-        return .pass("\(redactURL(url)) answers \(status) in \(timing)\(body?.overallText.map { " (status \($0))" } ?? "")", evidence: evidence)
+        let keep = Self.keepAlive(x).flatMap { $0.hasPrefix("no: ") ? "; keep-alive off (\($0.dropFirst(4))): every k6 request opens a new connection" : nil } ?? ""
+        return .pass("\(redactURL(url))\(Self.landing(x)) answers \(status) in \(timing)\(body?.overallText.map { " (status \($0))" } ?? "")\(keep)", evidence: evidence)
     }
 
     func transportFailure(_ f: HTTPExchange.Failure, url: String, context: CheckContext, evidence: Evidence,
@@ -132,6 +191,9 @@ public struct HealthCheck: BuiltInCheck {
         case 7:
             return .fail("\(u): connection refused: \(f.message)", evidence: evidence,
                          fix: "the service stopped listening between checks: see the port check and the service's log")
+        case 47:
+            return .fail("\(u): more than \(Self.maxRedirects) redirects (a redirect loop?): \(f.message)", evidence: evidence,
+                         fix: "k6 stops after 10 redirects too: point target at the final URL, or fix the loop (e.g. a proxy that redirects to https while the app redirects back)")
         case 3:
             return .fail("\(u) is not a valid URL: \(f.message)", evidence: evidence, fix: "check target and health.path")
         default:
@@ -144,5 +206,5 @@ func round2(_ v: Double) -> Double { (v * 100).rounded() / 100 }
 
 /// The secrets in `health:`: the credentials of health.path when it is an absolute URL.
 extension HealthSettings {
-    public var secrets: [String] { Secrets.inURL(path) }
+    public var secrets: [String] { Secrets.inURL(path) + (upstream.map(Secrets.inURL) ?? []) }
 }

@@ -60,7 +60,7 @@ public struct PortCheck: BuiltInCheck {
                 return .pass("\(target.hostPort) accepts TCP connections (\(Self.ms(ms)))", evidence: evidence)
             }
             let bad = closed.map { "\($0.0.description) \($0.1.description)" }.joined(separator: ", ")
-            return .warn("\(target.host) resolves to \(addresses.count) addresses; only \(open.map(\.0.ip).joined(separator: ", ")) accepts, \(bad)",
+            return .warn("\(target.host) resolves to \(addresses.count) addresses; only \(open.map(\.0.ip).joined(separator: ", ")) accepts, \(bad)\(Self.familyNote(open: open.map(\.0), closed: closed.map(\.0)))",
                          evidence: evidence,
                          fix: "clients that try \(closed[0].0.ip) first will fail: bind the service to both, or target \(open[0].0.ip) directly")
         }
@@ -127,6 +127,16 @@ public struct PortCheck: BuiltInCheck {
         return .fail("connection refused on \(wanted): no process listens on port \(target.port): the backend is not running or has crashed",
                      evidence: evidence,
                      fix: "start the backend (check its log for a crash at start-up) and wait until it listens on \(target.port) before the load test")
+    }
+
+    /// Who gets through when one address family answers and the other does not: k6 (Go) tries every address
+    /// (Happy Eyeballs); Node ≥ 17 takes the resolver's order, where `localhost` usually comes as ::1 first.
+    static func familyNote(open: [SocketAddress], closed: [SocketAddress]) -> String {
+        let openFamilies = Set(open.map(\.family)), closedFamilies = Set(closed.map(\.family))
+        guard openFamilies.count == 1, !closedFamilies.isSubset(of: openFamilies) else { return "" }
+        return openFamilies.first == .ipv4
+            ? ": k6 (Go) tries both families and gets through; Node ≥ 17 prefers ::1 and gets ECONNREFUSED"
+            : ": k6 (Go) tries both families and gets through; clients that take 127.0.0.1 (Node < 17, many drivers and proxies) get ECONNREFUSED"
     }
 
     /// Listeners that are never the service under test.

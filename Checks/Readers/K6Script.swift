@@ -82,6 +82,8 @@ public struct K6Options: Sendable, Equatable {
     public var batchPerHost: Int?
     public var noConnectionReuse: Bool?
     public var noVUConnectionReuse: Bool?
+    /// TLS as k6 will do it (`insecureSkipTLSVerify`, `tlsVersion`, `tlsCipherSuites`, `tlsAuth`): Checks/Readers/K6TLSOptions.swift.
+    public var tls = K6TLSOptions()
     /// Why the peak cannot be read statically ("imports ./lib/x.js"): then there is no peak, never an understated one.
     public var peakUnknown: String?
 

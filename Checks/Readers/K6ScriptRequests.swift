@@ -216,6 +216,7 @@ extension K6Script {
         options.batchPerHost = f["batchPerHost"].flatMap(int)
         options.noConnectionReuse = f["noConnectionReuse"].flatMap(bool)
         options.noVUConnectionReuse = f["noVUConnectionReuse"].flatMap(bool)
+        options.tls = readTLSOptions(f)
         if let sc = f["scenarios"], let o = objectStart(sc, opener: "{") {
             for (name, value, _) in orderedFields(o) {
                 guard let so = objectStart(value, opener: "{") else { continue }

@@ -21,3 +21,10 @@ static inline int preflight_multi_msg_is_done(const CURLMsg *m) { return m->msg 
 static inline CURLcode preflight_multi_msg_result(const CURLMsg *m) { return m->data.result; }
 static inline CURL *preflight_multi_msg_handle(const CURLMsg *m) { return m->easy_handle; }
 static inline CURLcode preflight_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
+
+// TLS evidence: the certificate chain (CURLOPT_CERTINFO) and libcurl's own handshake lines (protocol, cipher, ALPN).
+typedef int (*preflight_curl_debug_cb)(CURL *, curl_infotype, char *, size_t, void *);
+static inline CURLcode preflight_easy_setopt_debug_cb(CURL *h, CURLoption o, preflight_curl_debug_cb v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode preflight_easy_getinfo_certinfo(CURL *h, struct curl_certinfo **v) { return curl_easy_getinfo(h, CURLINFO_CERTINFO, v); }
+static inline int preflight_certinfo_count(const struct curl_certinfo *c) { return c ? c->num_of_certs : 0; }
+static inline struct curl_slist *preflight_certinfo_at(const struct curl_certinfo *c, int i) { return c->certinfo[i]; }

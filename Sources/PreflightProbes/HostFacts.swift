@@ -11,6 +11,13 @@ public protocol HostFacts: Sendable {
     func cores() -> Int
     /// The full path `program` runs as from PATH, or nil.
     func which(_ program: String) -> String?
+    /// A variable of preflight's own environment, which k6 started from the same shell inherits (SSL_CERT_FILE).
+    func environment(_ name: String) -> String?
+}
+
+extension HostFacts {
+    /// Fakes see an empty environment unless they say otherwise.
+    public func environment(_ name: String) -> String? { nil }
 }
 
 /// The live machine.
@@ -28,6 +35,8 @@ public struct LiveHostFacts: HostFacts {
     }
 
     public func readFile(_ path: String) -> String? { ProcFile.read(path, cap: Self.readCap) }
+
+    public func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
 
     public func cores() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 

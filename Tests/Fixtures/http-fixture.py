@@ -17,6 +17,10 @@
                                                          in lower case); 200, or NNN for a path /status/NNN/…
   http-fixture.py --host ::1 json 200 '{}'               bind another loopback address
   http-fixture.py --port N --delay S json 200 '{}'       print PORT N at once, listen only after S seconds
+  http-fixture.py --tls CERT KEY json 200 '{}'           serve json over TLS with that certificate (PEM files);
+                  [--tls-max 1.1|1.2] [--client-ca CA]   highest TLS version; require a client certificate from CA
+  http-fixture.py --close json …                         close the connection after each response (no header says so)
+  http-fixture.py --http10 json …                        answer HTTP/1.0 (no keep-alive) and close
 """
 import json, os, socket, ssl, subprocess, sys, tempfile, threading
 
@@ -32,8 +36,25 @@ args = sys.argv[1:]
 host = "127.0.0.1"
 fixed_port = 0
 delay = 0.0
+tls_files = None
+tls_max = None
+client_ca = None
+close_after = False
+http10 = False
 while args and args[0].startswith("--"):
-    if args[0] == "--host":
+    if args[0] in ("--close", "--http10"):
+        close_after = True
+        http10 = args[0] == "--http10"
+        args = args[1:]
+        continue
+    if args[0] == "--tls":
+        tls_files = (args[1], args[2])
+        args = args[1:]
+    elif args[0] == "--tls-max":
+        tls_max = args[1]
+    elif args[0] == "--client-ca":
+        client_ca = args[1]
+    elif args[0] == "--host":
         host = args[1]
     elif args[0] == "--port":
         fixed_port = int(args[1])
@@ -65,7 +86,7 @@ def announce(s):
 
 def response(status, body, headers):
     reason = {200: "OK", 201: "Created", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Status")
-    head = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json", f"Content-Length: {len(body)}"] + headers
+    head = [f"HTTP/{'1.0' if http10 else '1.1'} {status} {reason}", "Content-Type: application/json", f"Content-Length: {len(body)}"] + headers
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
@@ -90,13 +111,44 @@ def read_request(conn):
     return head
 
 
+def tls_wrap():
+    if not tls_files:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tls_files[0], tls_files[1])
+    if tls_max == "1.1":
+        # A legacy server: TLS 1.0/1.1 only (OpenSSL 3 needs security level 0 for them).
+        import warnings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.set_ciphers("ALL:@SECLEVEL=0")
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    elif tls_max:
+        ctx.maximum_version = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[tls_max]
+    if client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(client_ca)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return lambda c: ctx.wrap_socket(c, server_side=True)
+
+
 def serve_http(s, status, body, headers, wrap=None):
+    wrap = wrap or tls_wrap()
+
     def handle(conn):
         try:
             if wrap:
-                conn = wrap(conn)
+                try:
+                    conn = wrap(conn)
+                except ssl.SSLError:
+                    # Let the client read the alert before the connection goes (else it may see only a reset).
+                    import time
+                    time.sleep(0.2)
+                    raise
             while read_request(conn) is not None:
                 conn.sendall(response(status, body, headers))
+                if close_after:
+                    break
         except Exception:
             pass
         finally:

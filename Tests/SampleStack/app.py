@@ -11,6 +11,7 @@ Environment:
   DATABASE_POOL_SIZE  max connections of the pool (default 10)
   DATABASE_POOL_TIMEOUT seconds a request waits for a pooled connection (default 10)
   PORT, HOST          listen address (default 127.0.0.1:3001; HOST may be ::1)
+  TLS_CERT, TLS_KEY   serve https with this certificate and key (PEM files)
   RATE_LIMIT          messaging limit (default "200 per 15 minutes")
   DISABLE_RATE_LIMIT  "true" skips the limiter, evaluated per request (seed: skip: () => ...)
   HEALTH_DEGRADED     "cache": health answers 200 with status "degraded" and cache down
@@ -331,9 +332,10 @@ def main():
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "3001"))
     WSGIRequestHandler.protocol_version = "HTTP/1.1"
-    server = make_server(host, port, buffer_body(app), threaded=True, request_handler=KeepAliveHandler)
+    tls = (os.environ["TLS_CERT"], os.environ["TLS_KEY"]) if os.environ.get("TLS_CERT") else None
+    server = make_server(host, port, buffer_body(app), threaded=True, request_handler=KeepAliveHandler, ssl_context=tls)
     shown = f"[{host}]" if ":" in host else host
-    print(f"chat-backend listening on http://{shown}:{port} (pool {db.size}, "
+    print(f"chat-backend listening on {'https' if tls else 'http'}://{shown}:{port} (pool {db.size}, "
           f"rate limit {'disabled' if rate_limit_disabled() else messaging_limit()})",
           flush=True)
     try:

@@ -40,6 +40,8 @@ health-degraded       1 no-go  health
 blackhole             1 no-go  health    maxsec=4
 fd-limit              1 no-go  generator ulimit=1024 says=too_many_open_files
 read-only-db          1 no-go  database  says=ALTER_ROLE_chat_SET
+https-self-signed     1 no-go  health    says=self-signed
+proxy-upstream-down   1 no-go  health    says=refuses_connections
 '
 
 all=$(echo "$EXPECTATIONS" | awk 'NF {print $1}')

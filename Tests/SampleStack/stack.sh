@@ -17,7 +17,8 @@ PG_CLUSTER="$REPO/Tests/Fixtures/pg-cluster.sh"
 PY=/usr/bin/python3            # Debian's python3 (python3-flask, -flask-limiter, -psycopg2)
 
 SCENARIOS="healthy backend-down wrong-port ipv6-only db-down bad-password pools-oversubscribed
-rate-limited schema-renamed migration-not-deployed cursor-bug health-degraded blackhole fd-limit read-only-db"
+rate-limited schema-renamed migration-not-deployed cursor-bug health-degraded blackhole fd-limit read-only-db
+https-self-signed proxy-upstream-down"
 
 APP_ROLE=chat
 APP_PASSWORD=chat-secret
@@ -70,6 +71,7 @@ stack_down() {
     fi
     rm -f "$dir/pgdir" "$dir/pg"
   fi
+  rm -rf "$dir/nginx" "$dir/tls"       # proxy-upstream-down's nginx prefix, https-self-signed's certificate
   rm -f "$dir/scenario"
 }
 
@@ -86,7 +88,7 @@ wait_http() {
   local url=$1 want=$2 pid=$3 log=$4 code=000 i
   for i in $(seq 1 100); do
     alive "$pid" || { cat "$log" >&2 || true; die "backend (pid $pid) exited; log above"; }
-    code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" || true)
+    code=$(curl -sk -o /dev/null -m 2 -w '%{http_code}' "$url" || true)
     [ "$code" = "$want" ] && return 0
     sleep 0.05
   done
@@ -120,7 +122,7 @@ LIVE_KEYS=${STACK_LIVE_KEYS:-"target timeout health database.url database.pools 
 is_live() { case " $LIVE_KEYS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # Per-scenario values (set in stack_up):
-CFG_TARGET= CFG_TIMEOUT=3s CFG_HEALTH_PATH=/health CFG_DB_URL=
+CFG_TARGET= CFG_TIMEOUT=3s CFG_HEALTH_PATH=/health CFG_HEALTH_UPSTREAM= CFG_DB_URL=
 CFG_POOLS=()          # "name size replicas url" per entry
 CFG_RATE_REQUEST= CFG_RATE_BODY= CFG_RATE_BURST=
 CFG_PRISMA= CFG_LOAD_SCRIPT= CFG_LOAD_BASE= CFG_LOAD_VUS=
@@ -166,7 +168,10 @@ write_config() {  # write_config FILE SCENARIO
     echo
     is_live target && echo "target: $CFG_TARGET"
     is_live timeout && echo "timeout: $CFG_TIMEOUT"
-    if is_live health; then echo "health:"; echo "  path: $CFG_HEALTH_PATH"; fi
+    if is_live health; then
+      echo "health:"; echo "  path: $CFG_HEALTH_PATH"
+      [ -n "$CFG_HEALTH_UPSTREAM" ] && echo "  upstream: $CFG_HEALTH_UPSTREAM"
+    fi
     if is_live database.url || is_live database.pools; then
       echo "database:"
       is_live database.url && echo "  url: $CFG_DB_URL"
@@ -201,7 +206,7 @@ stack_up() {
   : >"$dir/pids"
 
   local db_url="" backend_port="" target_port="" host=127.0.0.1 maxconn=100 pid
-  local pool_size=10 health_code=200
+  local pool_size=10 health_code=200 scheme=http
   local -a app_env=(DISABLE_RATE_LIMIT=true RATE_LIMIT="200 per 15 minutes")
 
   # ---- PostgreSQL (every scenario but blackhole)
@@ -255,6 +260,14 @@ stack_up() {
         -c "INSERT INTO _prisma_migrations (id, checksum, migration_name, finished_at, applied_steps_count)
             VALUES (gen_random_uuid()::text, '$(sha256sum "$m/$init/migration.sql" | cut -c1-64)', '$init', now(), 1)" \
         >/dev/null || die "could not record the init migration" ;;
+    https-self-signed)
+      # The healthy backend serving https with a self-signed certificate (grafana/k6 #218: k6 refuses it).
+      mkdir -p "$dir/tls"
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/tls/key.pem" -out "$dir/tls/cert.pem" -days 30 \
+        -subj "/CN=chat-backend.local" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >/dev/null 2>&1 \
+        || die "openssl could not make the self-signed certificate"
+      app_env+=(TLS_CERT="$dir/tls/cert.pem" TLS_KEY="$dir/tls/key.pem")
+      scheme=https ;;
     read-only-db)
       psql_admin postgres -c "ALTER ROLE $APP_ROLE SET default_transaction_read_only = on" >/dev/null \
         || die "could not make $APP_ROLE read-only" ;;
@@ -262,18 +275,18 @@ stack_up() {
   [ "$scenario" = bad-password ] && health_code=503
 
   # ---- backend
-  if [ "$scenario" != backend-down ] && [ "$scenario" != blackhole ]; then
+  if [ "$scenario" != backend-down ] && [ "$scenario" != blackhole ] && [ "$scenario" != proxy-upstream-down ]; then
     backend_port=$(free_port)
-    env -u DISABLE_RATE_LIMIT -u RATE_LIMIT -u HEALTH_DEGRADED -u DATABASE_POOL_SIZE \
+    env -u DISABLE_RATE_LIMIT -u RATE_LIMIT -u HEALTH_DEGRADED -u DATABASE_POOL_SIZE -u TLS_CERT -u TLS_KEY \
       DATABASE_URL="$db_url" DATABASE_POOL_SIZE="$pool_size" HOST="$host" PORT="$backend_port" \
       "${app_env[@]}" PYTHONUNBUFFERED=1 \
       "$PY" "$HERE/app.py" >"$dir/backend.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid app.py" >>"$dir/pids"
     local url_host=$host; [ "$host" = ::1 ] && url_host="[::1]"
-    wait_http "http://$url_host:$backend_port/api/v1/health" "$health_code" "$pid" "$dir/backend.log"
+    wait_http "$scheme://$url_host:$backend_port/api/v1/health" "$health_code" "$pid" "$dir/backend.log"
     echo "DATABASE_URL=$db_url" >>"$dir/env"
-    echo "BACKEND_URL=http://$url_host:$backend_port/api/v1" >>"$dir/env"
+    echo "BACKEND_URL=$scheme://$url_host:$backend_port/api/v1" >>"$dir/env"
   fi
   target_port=$backend_port
 
@@ -290,6 +303,14 @@ stack_up() {
     db-down)
       "$PG_CLUSTER" stop "$(cat "$dir/pgdir")/c"
       wait_http "http://127.0.0.1:$backend_port/api/v1/health" 503 "$pid" "$dir/backend.log" ;;
+    proxy-upstream-down)
+      # A real nginx whose proxy_pass names the backend's port, where nothing runs (the backend crashed).
+      local dead; dead=$(free_port)
+      local ngx_out; ngx_out=$("$REPO/Tests/Fixtures/nginx-proxy.sh" start "$dir/nginx" proxy "127.0.0.1:$dead" 2>"$dir/nginx-start.log") \
+        || { cat "$dir/nginx-start.log" >&2; die "nginx did not start"; }
+      echo "$(echo "$ngx_out" | sed -n 's/^PID=//p') nginx" >>"$dir/pids"
+      target_port=$(echo "$ngx_out" | sed -n 's/^PORT=//p')
+      CFG_HEALTH_UPSTREAM="http://127.0.0.1:$dead/api/v1/health" ;;
     blackhole)
       local bh_http bh_pg
       bh_http=$(free_port); bh_pg=$(free_port)
@@ -304,7 +325,7 @@ stack_up() {
   esac
 
   # ---- preflight.yml
-  CFG_TARGET="http://127.0.0.1:$target_port/api/v1"
+  CFG_TARGET="$scheme://127.0.0.1:$target_port/api/v1"
   # Prisma's own template, as the service's .env has it: the URL carries the driver's parameters.
   CFG_DB_URL="$db_url?schema=public&connection_limit=$pool_size"
   CFG_POOLS=("chat-backend $pool_size 1 $db_url")
@@ -355,6 +376,12 @@ stack_up() {
     read-only-db) CFG_NOTES=("ALTER ROLE $APP_ROLE SET default_transaction_read_only = on: the backend logs in and reads (health"
                              "stays 200), every INSERT fails with \"cannot execute INSERT in a read-only transaction\"."
                              "Expect: the database check fails, naming the setting and ALTER ROLE $APP_ROLE RESET.") ;;
+    https-self-signed) CFG_NOTES=("The healthy backend, served over https with a self-signed certificate (CN chat-backend.local)."
+                                  "k6 refuses it (x509: certificate signed by unknown authority). Expect: health fails, naming"
+                                  "the self-signed issuer; with insecureSkipTLSVerify: true in the script it would warn.") ;;
+    proxy-upstream-down) CFG_NOTES=("nginx listens on the target port and proxies to the backend's port, where nothing runs."
+                                    "Every port is open, every request is a 502. Expect: health fails with nginx's upstream down,"
+                                    "health.upstream (the backend itself) refusing as the root cause.") ;;
     blackhole) CFG_NOTES=("Target and database are loopback listeners that accept TCP and never answer."
                           "Expect: port passes, health fails after one timeout (1s); database times out too;"
                           "the whole run takes about one timeout.") ;;
