@@ -18,6 +18,10 @@ public struct PoolCheck: BuiltInCheck {
             CheckExample("a reports job on the pools' role holds idle connections no pool declares: less is free than the pools need", .fail),
             CheckExample("the role's or the database's CONNECTION LIMIT is lower than its pools", .fail),
             CheckExample("--probe-connections: the server refused some of the pools' connections", .fail),
+            CheckExample("PgBouncer's admin console: max_client_conn 4 (SHOW CONFIG) but the pools behind it open 6", .fail),
+            CheckExample("a Prisma pool through PgBouncer in transaction pool mode without pgbouncer=true in its url", .fail),
+            CheckExample("PgBouncer: clients waiting now for a server connection (SHOW POOLS cl_waiting, maxwait)", .warn),
+            CheckExample("database.pgbouncer_admin refuses preflight's login: judged from the ini", .warn),
             CheckExample("no database.url", .skipped),
         ],
         // Read the server (one timeout), probe (one more, all connections at once), close.
@@ -32,8 +36,11 @@ public struct PoolCheck: BuiltInCheck {
     public init(probes: Probes) { self.probes = probes }
 
     public func run(_ context: CheckContext) async throws -> CheckOutcome {
-        let settings = context.fact(PoolSettings.self)
+        var settings = context.fact(PoolSettings.self)
         guard let url = context.fact(DatabaseSettings.self).url else { return .skipped("no database.url configured") }
+        // PgBouncer's admin console, read beside the server: its live settings replace the ini's.
+        let admin = settings.pgbouncerAdmin
+        async let console = readConsole(admin, timeout: context.timeout)
         // Roles, databases and the probe plan follow the rollout's peak, as the verdict does.
         let demand = PoolDemand(settings.pools.map(\.atPeak))
         let route = Routing(settings: settings, demand: demand, fallback: url)
@@ -55,7 +62,17 @@ public struct PoolCheck: BuiltInCheck {
             }
         }
 
+        let live = await console
+        if case .success(let l)? = live {
+            settings.pgbouncer = l.config(over: settings.pgbouncer, source: "SHOW CONFIG on \(settings.pgbouncerAdmin!.hostPort)")
+        }
         var verdict = PoolVerdict(server: server, settings: settings, fallback: url, vus: context.fact(LoadPlan.self).peakVUs)
+        verdict.bouncerConsole = settings.pgbouncerAdmin?.hostPort
+        switch live {
+        case .success(let l)?: verdict.bouncerLive = l
+        case .failure(let e)?: verdict.bouncerConsoleError = e.firstLine
+        case nil: break
+        }
         if settings.probeConnections {
             let plan = route.probePlan()
             if plan.isEmpty {
@@ -65,6 +82,28 @@ public struct PoolCheck: BuiltInCheck {
             }
         }
         return verdict.outcome()
+    }
+}
+
+extension PoolCheck {
+    /// SHOW CONFIG, POOLS, DATABASES and LISTS over one admin-console session (the only commands it sends).
+    func readConsole(_ admin: DatabaseURL?, timeout: Duration) async -> Result<PgBouncerLive, PostgresError>? {
+        guard let admin else { return nil }
+        switch await probes.pgbouncer.connect(admin, timeout: timeout) {
+        case .failure(let e): return .failure(e)
+        case .success(let console):
+            var tables: [PgTable] = []
+            for what in [PgBouncerShow.config, .pools, .databases, .lists] {
+                switch await console.show(what, timeout: timeout) {
+                case .success(let t): tables.append(t)
+                case .failure(let e):
+                    await console.close()
+                    return .failure(PostgresError("\(what.rawValue): \(e.message)", timedOut: e.timedOut))
+                }
+            }
+            await console.close()
+            return .success(PgBouncerLive.parse(config: tables[0], pools: tables[1], databases: tables[2], lists: tables[3]))
+        }
     }
 }
 
@@ -87,10 +126,11 @@ struct Routing: Sendable {
     var roles: [String] { [fallback.user ?? "postgres"] + demand.pools.map(user) }
     var databases: [String] { [fallback.database ?? fallback.user ?? "postgres"] + demand.pools.map(database) }
 
-    /// A pool goes through PgBouncer when its URL (its own, else database.url) uses PgBouncer's listen_port.
+    /// A pool goes through PgBouncer when its URL (its own, else database.url) uses PgBouncer's listen_port or
+    /// says pgbouncer=true.
     func viaBouncer(_ p: ResolvedPool) -> Bool {
         guard let b = pgbouncer else { return false }
-        return url(p).port == b.listenPort
+        return url(p).port == b.listenPort || url(p).viaPgBouncer
     }
 
     var direct: [ResolvedPool] { demand.pools.filter { !viaBouncer($0) } }

@@ -12,6 +12,12 @@ struct PoolVerdict {
     var probeSkipped: String?
     /// The pools without their surge, when a surge adds replicas: shown beside the peak the verdict is on.
     var steady: Routing?
+    /// PgBouncer as it runs (its admin console), when `database.pgbouncer_admin` is set and answered.
+    var bouncerLive: PgBouncerLive?
+    /// Why the admin console could not be read, when it is set.
+    var bouncerConsoleError: String?
+    /// The admin console's host:port, for the sources of its numbers.
+    var bouncerConsole: String?
 
     /// Warn above this share of what ordinary roles may use.
     static let warnShare = 0.8
@@ -137,16 +143,7 @@ struct PoolVerdict {
                 fixes.append("ALTER DATABASE \(db) CONNECTION LIMIT \(n) (or -1), or lower the pools")
             }
         }
-        if let b = route.pgbouncer, route.bounced.isEmpty, !demand.pools.isEmpty {
-            notes.append("no pool's url uses PgBouncer's port \(b.listenPort): all pools counted as direct connections")
-        }
-        if let b = route.pgbouncer, !route.bounced.isEmpty {
-            let clients = route.bounced.compactMap(\.total).reduce(0, +)
-            if clients > b.maxClientConn {
-                failures.append("PgBouncer max_client_conn \(b.maxClientConn) but the pools behind it open \(clients)")
-                fixes.append("raise max_client_conn in \(b.source), or lower the pools")
-            }
-        }
+        bouncerFindings(failures: &failures, warnings: &warnings, notes: &notes, fixes: &fixes, evidence: &evidence)
         for p in demand.unbounded {
             warnings.append("\(p.spec.name) is unbounded (\(p.source)): under load it opens one connection per concurrent query")
             fixes.append("cap the \(p.spec.name) pool (db.SetMaxOpenConns) and give its size in database.pools")
