@@ -170,13 +170,14 @@ public struct TrafficSample: Sendable {
                                   stopAfterLimited: max(1, stopAfterLimited - limited))
             let sampler: Task<[[ActivityRow]], Never>? = session.map { s in
                 Task {
+                    // At least one sample per step, however short the step; then one every 100 ms until it ends.
                     var out: [[ActivityRow]] = []
-                    while !Task.isCancelled && out.count < samplesPerStep {
+                    repeat {
                         if case .success(let rows) = await s.query(activityQuery, timeout: min(timeout, .seconds(1))) {
                             out.append(rows.compactMap(ActivityRow.init(row:)))
                         }
                         do { try await Task.sleep(for: .milliseconds(100)) } catch { break }
-                    }
+                    } while !Task.isCancelled && out.count < samplesPerStep
                     return out
                 }
             }
