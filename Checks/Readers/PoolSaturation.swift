@@ -32,14 +32,16 @@ struct PoolSaturation {
     /// The script's tightest p(95)<N threshold on a duration metric, in seconds, and where it is.
     let threshold: (seconds: Double, text: String)?
 
-    /// A step's busiest sample of the pool's connections (state active or idle in transaction).
+    /// The pool's busy connections (state active or idle in transaction) in a step's median sample: "sit at its
+    /// size" means most of the step, not one sample that caught every fast query at once.
     func busy(_ s: TrafficSample.Step) -> Int? {
         guard !s.samples.isEmpty, let url = poolURL else { return nil }
         let db = url.database ?? url.user ?? "postgres", user = url.user ?? "postgres"
-        return s.samples.map { rows in
+        let counts = s.samples.map { rows in
             rows.filter { $0.database == db && $0.user == user && ($0.state == "active" || $0.state.hasPrefix("idle in transaction")) }
                 .map(\.count).reduce(0, +)
-        }.max()
+        }.sorted()
+        return counts[counts.count / 2]
     }
 
     static func ms(_ s: Double) -> String { s < 1 ? "\(Int((s * 1000).rounded())) ms" : String(format: "%.1f s", s) }
@@ -62,7 +64,7 @@ struct PoolSaturation {
         let latencies = stats.compactMap { s in s.p95.map { Self.ms($0) } }.joined(separator: " → ")
         let busyNow = sample.steps.map(busy)
         if busyNow.contains(where: { $0 != nil }) {
-            evidence["poolBusy"] = .array(zip(stats, busyNow).map { .string("\($0.concurrency) concurrent: \($1.map(String.init) ?? "-") busy") })
+            evidence["poolBusy"] = .array(zip(stats, busyNow).map { .string("\($0.concurrency) concurrent: \($1.map(String.init) ?? "-") busy (median sample)") })
         }
         let size = pool?.size.connections
         let name = pool.map { "\($0.spec.name) pool" } ?? "the pool"
