@@ -79,6 +79,13 @@ struct PoolVerdict {
         return " at a rollout's peak, \(steady.serverDemand) steady (surge on \(surged.joined(separator: ", ")))"
     }
 
+    /// ": pool_timeout=1 in its url" for the first pool, or Prisma's default when nothing is known.
+    var timeoutNote: String {
+        guard let p = demand.pools.first else { return "" }
+        if let t = PoolTimeout.of(url: p.spec.url ?? route.fallback, driver: p.spec.driver) { return ": \(t.source)" }
+        return ", Prisma's pool_timeout 10 s by default"
+    }
+
     /// "api 50 + worker 50", with PgBouncer's share shown as one term.
     var terms: String {
         var parts = route.direct.filter { $0.total != nil }.map(\.term)
@@ -154,7 +161,7 @@ struct PoolVerdict {
         if let vus, demand.total > 0 {
             evidence["peakEstimate"] = .string("each VU has at most one request in flight and each request holds at most one connection while it queries: up to \(vus) connections wanted at once")
             if vus > demand.total && mainStatus != .fail {
-                notes.append("\(vus) VUs share \(demand.total) pooled connections: at most \(demand.total) queries run at once and up to \(vus - demand.total) requests queue for a connection (they fail only if the wait exceeds the pool timeout, Prisma's pool_timeout 10 s by default)")
+                notes.append("\(vus) VUs share \(demand.total) pooled connections: at most \(demand.total) queries run at once and up to \(vus - demand.total) requests queue for a connection (they fail only if the wait exceeds the pool timeout\(timeoutNote); pool-traffic measures it)")
             }
         }
         if let probe {
