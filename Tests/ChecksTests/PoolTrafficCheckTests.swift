@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import PreflightChecks
 @testable import PreflightCore
 @testable import PreflightProbes
@@ -140,5 +141,41 @@ struct ActivityServer: PostgresConnector {
         #expect(b.calls.withLock { $0 } == [1, 5, 25, 100], "one ramp, not two")
         #expect(rate.summary.contains("no limiter answered 400 requests"), "\(rate.summary)")
         #expect(pool.status == .pass, "\(pool.summary)")
+    }
+}
+
+/// The real sample stack (Flask, psycopg2's pool, real PostgreSQL): the ramp and the sampler against the real thing.
+@Suite(.serialized) struct PoolTrafficSampleStack {
+    static let stack = packageRoot.appendingPathComponent("Tests/SampleStack/stack.sh").path
+
+    /// Both checks of one run, sharing its one burst.
+    func outcomes(_ scenario: String) async throws -> (pool: CheckOutcome, rate: CheckOutcome) {
+        let dir = try temporaryDirectory("pf-pt-stack")
+        let up = try await TestSupport.run("/bin/bash", [Self.stack, "up", scenario, "--dir", dir.path], limit: 120)
+        defer {
+            _ = try? runProcess("/bin/bash", [Self.stack, "down", "--dir", dir.path], limit: 60)
+            try? FileManager.default.removeItem(at: dir)
+        }
+        guard up.status == 0 else { throw FixtureError("stack.sh up \(scenario) failed: \(up.stderr)") }
+        let config = try ConfigLoader(sections: AllChecks.sections).load(file: dir.appendingPathComponent("preflight.yml").path,
+                                                                       environment: [:])
+        let shared = CheckContext(config: config, timeout: .seconds(3))
+        async let p = PoolTrafficCheck(probes: .live).run(shared)
+        async let r = RateLimitCheck(probes: .live).run(shared)
+        return try await (p, r)
+    }
+
+    @Test func poolTooSmallIsFoundByTheRamp() async throws {
+        let (o, rate) = try await outcomes("pool-too-small")
+        #expect(o.status == .fail, "\(o.summary)")
+        #expect(o.summary.contains("chat-backend pool 2 saturates at"), "\(o.summary)")
+        #expect(o.summary.contains("past pool_timeout=1 in its url: expect 5xx"), "\(o.summary)")
+        #expect(o.summary.contains("GET requests in"), "\(o.summary)")
+        guard case .object(let t)? = o.evidence["traffic"], case .object(let rt)? = rate.evidence["traffic"] else {
+            Issue.record("no traffic evidence"); return
+        }
+        #expect(t["sent"] == rt["sent"], "the rate-limit check read the same burst")
+        guard case .array(let busy)? = o.evidence["poolBusy"] else { Issue.record("no poolBusy: \(o.evidence)"); return }
+        #expect(busy.contains(.string("25 concurrent: 2 busy (median sample)")) || busy.contains(.string("5 concurrent: 2 busy (median sample)")), "\(busy)")
     }
 }
