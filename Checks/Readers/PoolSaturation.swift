@@ -73,7 +73,8 @@ struct PoolSaturation {
 
         // Errors that appear with concurrency (5xx, no answer) are evidence on their own.
         if let bad = stats.dropFirst().first(where: { $0.errorRate > TrafficPlan.distress }) {
-            failures.append("at \(bad.concurrency) concurrent requests \(bad.errors) of \(bad.answered) failed (\(bad.errorStatuses)); at 1 concurrent none did")
+            let against = size.map { n in bad.concurrency > n ? " (more than the \(name)'s \(n) connections\(timeout.map { ", \($0.source)" } ?? ""))" : "" } ?? ""
+            failures.append("at \(bad.concurrency) concurrent requests \(bad.errors) of \(bad.answered) failed (\(bad.errorStatuses))\(against); at 1 concurrent none did")
         } else if let some = stats.first(where: { $0.errors > 0 }) {
             warnings.append("at \(some.concurrency) concurrent requests \(some.errors) of \(some.answered) failed (\(some.errorStatuses))")
         }

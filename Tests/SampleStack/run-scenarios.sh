@@ -40,7 +40,7 @@ health-degraded       1 no-go  health
 blackhole             1 no-go  health    maxsec=4
 fd-limit              1 no-go  generator ulimit=1024 says=too_many_open_files
 read-only-db          1 no-go  database  says=ALTER_ROLE_chat_SET
-pool-too-small        1 no-go  pool-traffic says=expect_5xx
+pool-too-small        1 no-go  pool-traffic says=concurrent_requests
 '
 
 all=$(echo "$EXPECTATIONS" | awk 'NF {print $1}')
