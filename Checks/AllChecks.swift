@@ -10,6 +10,7 @@ public enum AllChecks {
         HealthCheck.self,
         DatabaseCheck.self,
         PoolCheck.self,
+        PoolTrafficCheck.self,
         RateLimitCheck.self,
         MigrationsCheck.self,
         SchemaCheck.self,

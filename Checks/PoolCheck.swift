@@ -2,98 +2,6 @@ import Foundation
 import PreflightCore
 import PreflightProbes
 
-/// The pool check's keys in `database:`: the services' pools, PgBouncer, the connection probe.
-/// (`database.url` is the shared `DatabaseSettings`, Checks/Facts/Database.swift.)
-public struct PoolSettings: ConfigSection {
-    public static let key = "database"
-    public static let keys = ["pools", "pgbouncer", "probe_connections"]
-    /// A generated config cannot ask for more pools than this (each may be probed for real).
-    public static let poolCap = 100
-    /// The services' pools that will draw on this database (read by the pool check).
-    public var pools: [PoolSpec] = []
-    /// PgBouncer between the services and PostgreSQL, when there is one.
-    public var pgbouncer: PgBouncerConfig?
-    /// Open the pools' worth of connections for real (`--probe-connections`).
-    public var probeConnections = false
-
-    public init() {}
-    public init(pools: [PoolSpec] = [], pgbouncer: PgBouncerConfig? = nil, probeConnections: Bool = false) {
-        self.pools = pools
-        self.pgbouncer = pgbouncer
-        self.probeConnections = probeConnections
-    }
-    public init(reading r: SectionReader) {
-        if case .sequence(let items, _)? = r.node?["pools"], items.count > Self.poolCap {
-            r.problem("pools", "\(items.count) pools; at most \(Self.poolCap) are allowed (each may be probed with real connections)")
-            return
-        }
-        pools = r.list("pools", Self.pool)
-        var seen = Set<String>()
-        for (i, p) in pools.enumerated() where !seen.insert(p.name).inserted {
-            r.problem("pools", "pool \"\(p.name)\" appears twice (entry \(i + 1))")
-        }
-        pgbouncer = Self.pgbouncer(r)
-        probeConnections = r.bool("probe_connections") ?? false
-    }
-
-    static func pool(_ r: SectionReader) -> PoolSpec? {
-        r.allowKeys(["name", "size", "url", "replicas", "driver"])
-        guard case .mapping(_, _)? = r.node else { return nil }
-        guard let name = r.string("name"), !name.isEmpty else {
-            r.problem(nil, "a pool needs a name (the service that owns it)")
-            return nil
-        }
-        var p = PoolSpec(name: name)
-        p.size = r.int("size", in: 1...100_000)
-        p.replicas = r.int("replicas", in: 1...10_000) ?? 1
-        if let raw = r.string("url") {
-            let (parsed, why) = DatabaseURL.parse(raw)
-            if let why { r.problem("url", why) }
-            p.url = parsed
-        }
-        if let d = r.string("driver") {
-            p.driver = PoolDriver.parse(d)
-            if p.driver == nil { r.problem("driver", "unknown driver \"\(d)\"; known: \(PoolDriver.spellings)") }
-        }
-        return p
-    }
-
-    /// `pgbouncer: /etc/pgbouncer/pgbouncer.ini`, or a mapping with `ini` and/or the settings themselves.
-    static func pgbouncer(_ r: SectionReader) -> PgBouncerConfig? {
-        guard let node = r.node?["pgbouncer"] else { return nil }
-        func load(_ path: String, line: Int?) -> PgBouncerConfig {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                r.problem("pgbouncer", "cannot read \(path)", line: line)
-                return PgBouncerConfig()
-            }
-            let (c, problems) = PgBouncerConfig.parse(ini: text, source: path)
-            for m in problems { r.problem("pgbouncer", "\(path) \(m)", line: line) }
-            return c
-        }
-        switch node {
-        case .null: return nil
-        case .scalar(let path, let line): return load(path, line: line)
-        case .mapping:
-            let b = r.child("pgbouncer")
-            b.allowKeys(["ini", "listen_port", "default_pool_size", "reserve_pool_size", "max_client_conn",
-                         "max_db_connections", "max_user_connections", "pool_mode"])
-            var c = b.string("ini").map { load($0, line: node["ini"]?.line) } ?? PgBouncerConfig()
-            if b.string("ini") == nil { c.source = "database.pgbouncer" }
-            if let v = b.int("listen_port", in: 1...65535) { c.listenPort = v }
-            if let v = b.int("default_pool_size", in: 1...100_000) { c.defaultPoolSize = v }
-            if let v = b.int("reserve_pool_size", in: 0...100_000) { c.reservePoolSize = v }
-            if let v = b.int("max_client_conn", in: 1...1_000_000) { c.maxClientConn = v }
-            if let v = b.int("max_db_connections", in: 0...100_000) { c.maxDBConnections = v }
-            if let v = b.int("max_user_connections", in: 0...100_000) { c.maxUserConnections = v }
-            if let v = b.string("pool_mode") { c.poolMode = v.lowercased() }
-            return c
-        default:
-            r.problem("pgbouncer", "expected a pgbouncer.ini path or a mapping")
-            return nil
-        }
-    }
-}
-
 /// max_connections against every pool that will draw on the database (seed 004: two pools of 50
 /// met max_connections 100, and 7% of requests failed with "sorry, too many clients already").
 public struct PoolCheck: BuiltInCheck {
@@ -103,17 +11,23 @@ public struct PoolCheck: BuiltInCheck {
             CheckExample("pools need 10 (api 10); the server allows 17 (20 − 3 reserved)", .pass),
             CheckExample("no database.pools: the server's numbers only", .pass),
             CheckExample("pools need 16 of the 17 the server allows (above 80%)", .warn),
+            CheckExample("pools need 30 at a rollout's peak (api (2+1)×10, surge 1), 20 steady, of the 37 the server allows", .warn),
             CheckExample("a Go database/sql pool without SetMaxOpenConns (unbounded)", .warn),
             CheckExample("pools need 100 (api 50 + worker 50); the server allows 97 (100 − 3 reserved)", .fail),
             CheckExample("pools fit, but psql and pgAdmin already hold the rest", .fail),
-            CheckExample("the role's CONNECTION LIMIT is lower than its pools", .fail),
+            CheckExample("a reports job on the pools' role holds idle connections no pool declares: less is free than the pools need", .fail),
+            CheckExample("the role's or the database's CONNECTION LIMIT is lower than its pools", .fail),
             CheckExample("--probe-connections: the server refused some of the pools' connections", .fail),
+            CheckExample("PgBouncer's admin console: max_client_conn 4 (SHOW CONFIG) but the pools behind it open 6", .fail),
+            CheckExample("a Prisma pool through PgBouncer in transaction pool mode without pgbouncer=true in its url", .fail),
+            CheckExample("PgBouncer: clients waiting now for a server connection (SHOW POOLS cl_waiting, maxwait)", .warn),
+            CheckExample("database.pgbouncer_admin refuses preflight's login: judged from the ini", .warn),
             CheckExample("no database.url", .skipped),
         ],
         // Read the server (one timeout), probe (one more, all connections at once), close.
         timeoutBudget: 3)
-    public static let settings: [any ConfigSection.Type] = [PoolSettings.self]
-    public static let facts: [any Fact.Type] = [DatabaseSettings.self, LoadPlan.self]
+    public static let settings: [any ConfigSection.Type] = []
+    public static let facts: [any Fact.Type] = [DatabaseSettings.self, PoolSettings.self, LoadPlan.self]
 
     /// Interactive tools: their connections are never a configured service's pool.
     static let tools = ["psql", "pgadmin", "dbeaver", "datagrip", "tableplus", "postico", "pgcli"]
@@ -122,9 +36,13 @@ public struct PoolCheck: BuiltInCheck {
     public init(probes: Probes) { self.probes = probes }
 
     public func run(_ context: CheckContext) async throws -> CheckOutcome {
-        let settings = context.config.section(PoolSettings.self)
+        var settings = context.fact(PoolSettings.self)
         guard let url = context.fact(DatabaseSettings.self).url else { return .skipped("no database.url configured") }
-        let demand = PoolDemand(settings.pools)
+        // PgBouncer's admin console, read beside the server: its live settings replace the ini's.
+        let admin = settings.pgbouncerAdmin
+        async let console = readConsole(admin, timeout: context.timeout)
+        // Roles, databases and the probe plan follow the rollout's peak, as the verdict does.
+        let demand = PoolDemand(settings.pools.map(\.atPeak))
         let route = Routing(settings: settings, demand: demand, fallback: url)
 
         let server: ServerConnections
@@ -144,8 +62,17 @@ public struct PoolCheck: BuiltInCheck {
             }
         }
 
-        var verdict = PoolVerdict(server: server, demand: demand, route: route,
-                                  vus: context.fact(LoadPlan.self).peakVUs)
+        let live = await console
+        if case .success(let l)? = live {
+            settings.pgbouncer = l.config(over: settings.pgbouncer, source: "SHOW CONFIG on \(settings.pgbouncerAdmin!.hostPort)")
+        }
+        var verdict = PoolVerdict(server: server, settings: settings, fallback: url, vus: context.fact(LoadPlan.self).peakVUs)
+        verdict.bouncerConsole = settings.pgbouncerAdmin?.hostPort
+        switch live {
+        case .success(let l)?: verdict.bouncerLive = l
+        case .failure(let e)?: verdict.bouncerConsoleError = e.firstLine
+        case nil: break
+        }
         if settings.probeConnections {
             let plan = route.probePlan()
             if plan.isEmpty {
@@ -155,6 +82,28 @@ public struct PoolCheck: BuiltInCheck {
             }
         }
         return verdict.outcome()
+    }
+}
+
+extension PoolCheck {
+    /// SHOW CONFIG, POOLS, DATABASES and LISTS over one admin-console session (the only commands it sends).
+    func readConsole(_ admin: DatabaseURL?, timeout: Duration) async -> Result<PgBouncerLive, PostgresError>? {
+        guard let admin else { return nil }
+        switch await probes.pgbouncer.connect(admin, timeout: timeout) {
+        case .failure(let e): return .failure(e)
+        case .success(let console):
+            var tables: [PgTable] = []
+            for what in [PgBouncerShow.config, .pools, .databases, .lists] {
+                switch await console.show(what, timeout: timeout) {
+                case .success(let t): tables.append(t)
+                case .failure(let e):
+                    await console.close()
+                    return .failure(PostgresError("\(what.rawValue): \(e.message)", timedOut: e.timedOut))
+                }
+            }
+            await console.close()
+            return .success(PgBouncerLive.parse(config: tables[0], pools: tables[1], databases: tables[2], lists: tables[3]))
+        }
     }
 }
 
@@ -177,10 +126,11 @@ struct Routing: Sendable {
     var roles: [String] { [fallback.user ?? "postgres"] + demand.pools.map(user) }
     var databases: [String] { [fallback.database ?? fallback.user ?? "postgres"] + demand.pools.map(database) }
 
-    /// A pool goes through PgBouncer when its URL (its own, else database.url) uses PgBouncer's listen_port.
+    /// A pool goes through PgBouncer when its URL (its own, else database.url) uses PgBouncer's listen_port or
+    /// says pgbouncer=true.
     func viaBouncer(_ p: ResolvedPool) -> Bool {
         guard let b = pgbouncer else { return false }
-        return url(p).port == b.listenPort
+        return url(p).port == b.listenPort || url(p).viaPgBouncer
     }
 
     var direct: [ResolvedPool] { demand.pools.filter { !viaBouncer($0) } }
@@ -199,20 +149,24 @@ struct Routing: Sendable {
     /// What the pools ask of PostgreSQL itself.
     var serverDemand: Int { direct.compactMap(\.total).reduce(0, +) + (bouncerServerSide ?? 0) }
 
-    /// The (database, user) pairs the configured services connect as.
+    /// Connections a declared pool explains: its (database, user), and an application_name that is empty, a
+    /// driver's default, or the pool's name. Anything else (a `reports` job logging in as the same role) is held by others.
     func isPools(_ h: HeldConnections) -> Bool {
-        let app = h.application.lowercased()
+        let app = Self.folded(h.application)
         if PoolCheck.tools.contains(where: { app.hasPrefix($0) }) { return false }
-        return demand.pools.contains { database($0) == h.database && user($0) == h.user }
+        return demand.pools.contains { p in
+            guard database(p) == h.database && user(p) == h.user else { return false }
+            let name = Self.folded(p.spec.name)
+            return app.isEmpty || Self.driverDefaults.contains(app) || app.contains(name) || name.contains(app)
+        }
     }
+
+    /// application_name values drivers set on their own (PgJDBC); the others leave it empty.
+    static let driverDefaults: Set<String> = ["postgresqljdbcdriver"]
+    static func folded(_ s: String) -> String { s.lowercased().filter { $0.isLetter || $0.isNumber } }
 
     /// Each pool's connections with its own URL, as its service would open them.
     func probePlan() -> [(url: DatabaseURL, count: Int)] {
         demand.pools.compactMap { p in p.total.map { (url(p), $0) } }.filter { $0.1 > 0 }
     }
-}
-
-/// The secrets in `database.pools`: every pool's URL password.
-extension PoolSettings {
-    public var secrets: [String] { pools.compactMap(\.url).flatMap { Secrets.inURL($0.raw) + ($0.password.map { [$0] } ?? []) } }
 }

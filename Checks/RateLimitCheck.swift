@@ -58,7 +58,7 @@ public struct RateLimitCheck: BuiltInCheck {
             CheckExample("no 429 and no rate-limit headers: no limiter answered (a working skip looks the same)", .pass),
             CheckExample("no rate_limit section: reads the health response's headers only, sends no burst", .pass),
         ],
-        timeoutBudget: 5)
+        timeoutBudget: 6)
     public static let settings: [any ConfigSection.Type] = [RateLimitSettings.self]
     public static let facts: [any Fact.Type] = [TargetURL.self, LoadPlan.self]
 
@@ -78,27 +78,23 @@ public struct RateLimitCheck: BuiltInCheck {
         let loadPlan = context.fact(LoadPlan.self)
         var load = loadPlan.settings
         load.vus = loadPlan.peakVUs
-        guard settings.isConfigured else {
-            return await healthOnly(target.appending(path: context.config.section(HealthSettings.self).path), context: context, load: load)
+        // The run's one burst of traffic (a concurrency ramp when a peak is known), shared with the pool-traffic check.
+        if let sample = await TrafficSample.measure(context, probes: probes) {
+            let p = sample.plan
+            let plan = BurstPlan(method: p.method, url: p.url, headers: p.headers, body: p.body, count: p.plannedRequests,
+                                 concurrency: p.steps.map(\.concurrency).max() ?? 1, timeLimit: context.timeout * 4,
+                                 requestTimeout: context.timeout, stopAfterLimited: Self.stopAfterLimited)
+            var o = Self.judge(sample.combined, plan: plan, load: load)
+            o.evidence["traffic"] = sample.evidenceSummary
+            return o
         }
-        let url = target.appending(path: settings.path)
-        let plan = BurstPlan(method: settings.method, url: url, headers: settings.headers,
-                             body: settings.body.map { Data($0.utf8) }, count: settings.burst,
-                             concurrency: settings.concurrency,
-                             timeLimit: context.timeout * (Self.description.timeoutBudget - 1),
-                             requestTimeout: context.timeout, stopAfterLimited: Self.stopAfterLimited)
-        let result = await probes.burster.burst(plan, isLimited: { Self.isLimiterAnswer($0, $1) })
-        return Self.judge(result, plan: plan, load: load)
+        return await healthOnly(target.appending(path: context.config.section(HealthSettings.self).path), context: context, load: load)
     }
 
     /// 429, or a 503 that a limiter marked (rate-limit headers, Retry-After) or that nginx sent
     /// (`limit_req` answers 503 by default, with no header at all).
     static func isLimiterAnswer(_ status: Int, _ headers: [(name: String, value: String)]) -> Bool {
-        if status == 429 { return true }
-        guard status == 503 else { return false }
-        if !RateLimitHeaders.parse(headers).isEmpty { return true }
-        let server = headers.last { $0.name.caseInsensitiveCompare("Server") == .orderedSame }?.value.lowercased() ?? ""
-        return server.hasPrefix("nginx") || server.hasPrefix("openresty")
+        RateLimitHeaders.isLimiterAnswer(status, headers)
     }
 
     /// Without a rate_limit section: one GET of the health URL, headers only; no burst is sent.

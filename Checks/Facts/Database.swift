@@ -3,7 +3,7 @@ import PreflightProbes
 
 /// `database.url` (or `--database-url`): the database every database-facing check uses, parsed once at
 /// load (one `DatabaseURL.parse`); its password is a secret from then on. The pool check's own keys
-/// (`database.pools`, …) live in the same mapping but belong to `PoolSettings` in PoolCheck.swift.
+/// (`database.pools`, …) live in the same mapping but belong to `PoolSettings` (Checks/Facts/Pools.swift).
 public struct DatabaseSettings: ConfigSection, Fact {
     public static let key = "database"
     public static let keys = ["url"]

@@ -4,7 +4,7 @@ import PreflightCore
 /// `load:` in preflight.yml: the load test that will run.
 public struct LoadSettings: ConfigSection {
     public static let key = "load"
-    public static let keys = ["script", "env", "vus", "duration"]
+    public static let keys = ["script", "env", "vus", "duration", "request"]
     /// Path of the k6 script.
     public var script: String?
     /// The -e / environment values the test will run with.
@@ -12,10 +12,21 @@ public struct LoadSettings: ConfigSection {
     /// Peak virtual users, when given (overrides the script's options).
     public var vus: Int?
     public var duration: Duration?
+    /// A read-only request of the test (`GET /chat/conversations/ID/messages`) for the concurrency ramp.
+    public var request: (method: String, path: String)?
 
     public init() {}
     public init(reading r: SectionReader) {
         script = r.string("script")
+        if let text = r.string("request") {
+            let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count == 2, parts[0].allSatisfy({ $0.isASCII && $0.isLetter }),
+               parts[1].hasPrefix("/") || parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://") {
+                request = (parts[0].uppercased(), String(parts[1]))
+            } else {
+                r.problem("request", "expected a method and a path under the target, like \"GET /chat/conversations/ID/messages\", found \"\(text)\"")
+            }
+        }
         vus = r.int("vus", in: 1...1_000_000)
         duration = r.duration("duration", in: .seconds(1)...(.seconds(7 * 24 * 3600)))
         let e = r.child("env")
@@ -90,5 +101,5 @@ public struct LoadPlan: Fact {
 }
 /// The secrets in `load:`: load.env values of secret-named variables, and the credentials written in any value.
 extension LoadSettings {
-    public var secrets: [String] { Secrets.inEnvironment(env) }
+    public var secrets: [String] { Secrets.inEnvironment(env) + (request.map { Secrets.inURL($0.path) } ?? []) }
 }

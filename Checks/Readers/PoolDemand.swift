@@ -45,14 +45,62 @@ public struct PoolSpec: Sendable, Equatable {
     public var size: Int?
     public var url: DatabaseURL?
     public var replicas: Int
+    /// Extra replicas during a rolling deploy (old and new run at once).
+    public var surge: Surge?
     public var driver: PoolDriver?
+    /// Replicas added by the surge in this spec's count (set by `atPeak`; shown as "(2+1)×10").
+    public var surged = 0
 
-    public init(name: String, size: Int? = nil, url: DatabaseURL? = nil, replicas: Int = 1, driver: PoolDriver? = nil) {
+    public init(name: String, size: Int? = nil, url: DatabaseURL? = nil, replicas: Int = 1, surge: Surge? = nil,
+                driver: PoolDriver? = nil) {
         self.name = name
         self.size = size
         self.url = url
         self.replicas = replicas
+        self.surge = surge
         self.driver = driver
+    }
+
+    /// The pool at a rollout's peak: replicas + surge of them.
+    public var atPeak: PoolSpec {
+        var p = self
+        let extra = surge?.replicas(of: replicas) ?? 0
+        p.replicas += extra
+        p.surged += extra
+        p.surge = nil
+        return p
+    }
+}
+
+/// `surge: 1` or `surge: 25%`: how many replicas a rolling deploy adds on top, like Kubernetes' maxSurge
+/// (a percentage of the replicas, rounded up).
+public enum Surge: Sendable, Equatable {
+    case replicas(Int)
+    case percent(Int)
+
+    public static func parse(_ text: String) -> Surge? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if t.hasSuffix("%") {
+            guard let n = Int(t.dropLast().trimmingCharacters(in: .whitespaces)), (0...1000).contains(n) else { return nil }
+            return .percent(n)
+        }
+        guard let n = Int(t), (0...10_000).contains(n) else { return nil }
+        return .replicas(n)
+    }
+
+    public func replicas(of base: Int) -> Int {
+        switch self {
+        case .replicas(let n): return n
+        case .percent(let p): return (base * p + 99) / 100
+        }
+    }
+
+    /// "surge 1" or "surge 25% of 4 = 1"
+    public func describe(of base: Int) -> String {
+        switch self {
+        case .replicas(let n): return "surge \(n)"
+        case .percent(let p): return "surge \(p)% of \(base) = \(replicas(of: base))"
+        }
     }
 }
 
@@ -80,6 +128,7 @@ public struct ResolvedPool: Sendable, Equatable {
     /// "api 50" or "worker 2×10": the term as it appears in the sum.
     public var term: String {
         guard let n = size.connections else { return "\(spec.name) ?" }
+        if spec.surged > 0 { return "\(spec.name) (\(spec.replicas - spec.surged)+\(spec.surged))×\(n)" }
         return spec.replicas == 1 ? "\(spec.name) \(n)" : "\(spec.name) \(spec.replicas)×\(n)"
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import PreflightCore
+import PreflightProbes
 
 /// Turns the server's numbers and the pools' demand into one outcome, with the arithmetic in the summary.
 struct PoolVerdict {
@@ -9,6 +10,14 @@ struct PoolVerdict {
     let vus: Int?
     var probe: ConnectionProbe.Result?
     var probeSkipped: String?
+    /// The pools without their surge, when a surge adds replicas: shown beside the peak the verdict is on.
+    var steady: Routing?
+    /// PgBouncer as it runs (its admin console), when `database.pgbouncer_admin` is set and answered.
+    var bouncerLive: PgBouncerLive?
+    /// Why the admin console could not be read, when it is set.
+    var bouncerConsoleError: String?
+    /// The admin console's host:port, for the sources of its numbers.
+    var bouncerConsole: String?
 
     /// Warn above this share of what ordinary roles may use.
     static let warnShare = 0.8
@@ -20,22 +29,61 @@ struct PoolVerdict {
         self.vus = vus
     }
 
+    /// The verdict on a rollout's peak ((replicas + surge) × size per pool), with the steady numbers beside it.
+    init(server: ServerConnections, settings: PoolSettings, fallback: DatabaseURL, vus: Int?,
+         physicalCPUs: Int = PhysicalCPUs.count()) {
+        let demand = PoolDemand(settings.pools.map(\.atPeak), physicalCPUs: physicalCPUs)
+        self.init(server: server, demand: demand, route: Routing(settings: settings, demand: demand, fallback: fallback), vus: vus)
+        if settings.pools.contains(where: { ($0.surge?.replicas(of: $0.replicas) ?? 0) > 0 }) {
+            steady = Routing(settings: settings, demand: PoolDemand(settings.pools, physicalCPUs: physicalCPUs), fallback: fallback)
+        }
+    }
+
     var others: [HeldConnections] { server.inUse.filter { !route.isPools($0) } }
     var othersCount: Int { others.map(\.count).reduce(0, +) }
 
-    /// "psql (8), pgAdmin 4 (4)"
+    /// "psql (8), reports (40, idle for 12 min)": who holds them, the longest idle time among them, and where
+    /// from when that is not this host.
     var othersNamed: String {
-        var byWho: [(String, Int)] = []
+        var byWho: [(who: String, count: Int, idle: Int?, clients: [String])] = []
         for h in others {
-            if let i = byWho.firstIndex(where: { $0.0 == h.who }) { byWho[i].1 += h.count } else { byWho.append((h.who, h.count)) }
+            let i = byWho.firstIndex { $0.who == h.who } ?? { byWho.append((h.who, 0, nil, [])); return byWho.count - 1 }()
+            byWho[i].count += h.count
+            if let s = h.idleSeconds { byWho[i].idle = max(byWho[i].idle ?? 0, s) }
+            if !["local", "127.0.0.1", "::1"].contains(h.client), !byWho[i].clients.contains(h.client) { byWho[i].clients.append(h.client) }
         }
-        return byWho.sorted { $0.1 > $1.1 }.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")
+        return byWho.sorted { $0.count > $1.count }.map { w in
+            var parts = ["\(w.count)"]
+            if let idle = w.idle, idle >= 60 { parts.append("idle for \(Self.minutes(idle))") }
+            if !w.clients.isEmpty { parts.append("from " + w.clients.prefix(3).joined(separator: ", ")) }
+            return "\(w.who) (\(parts.joined(separator: ", ")))"
+        }.joined(separator: ", ")
+    }
+
+    /// 750 → "12 min", 7300 → "2 h 1 min"
+    static func minutes(_ seconds: Int) -> String {
+        let m = seconds / 60
+        return m < 60 ? "\(m) min" : "\(m / 60) h\(m % 60 == 0 ? "" : " \(m % 60) min")"
     }
 
     var allows: String { "the server allows \(server.allowance) (\(server.allowanceArithmetic))" }
 
     var held: String {
-        othersCount == 0 ? "" : "\(othersCount) \(othersCount == 1 ? "is" : "are") already in use by \(othersNamed)"
+        othersCount == 0 ? "" : "\(othersCount) \(othersCount == 1 ? "is" : "are") already in use by \(othersNamed), not declared in database.pools"
+    }
+
+    /// ", 20 steady (surge 1 on api)" when a surge raises the peak, else "".
+    var steadyNote: String {
+        guard let steady else { return "" }
+        let surged = demand.pools.filter { $0.spec.surged > 0 }.map(\.spec.name)
+        return " at a rollout's peak, \(steady.serverDemand) steady (surge on \(surged.joined(separator: ", ")))"
+    }
+
+    /// ": pool_timeout=1 in its url" for the first pool, or Prisma's default when nothing is known.
+    var timeoutNote: String {
+        guard let p = demand.pools.first else { return "" }
+        if let t = PoolTimeout.of(url: p.spec.url ?? route.fallback, driver: p.spec.driver) { return ": \(t.source)" }
+        return ", Prisma's pool_timeout 10 s by default"
     }
 
     /// "api 50 + worker 50", with PgBouncer's share shown as one term.
@@ -68,20 +116,21 @@ struct PoolVerdict {
                     + (othersCount > 0 ? ", \(othersCount) in use by \(othersNamed)" : ", none in use")
             }
         } else if total > allowance {
-            main = "pools need \(need) (\(terms)); \(allows)" + (othersCount > 0 ? " and \(held)" : "")
-                + ": \(total - allowance) short"
+            main = "pools need \(need)\(steadyNote) (\(terms)); \(allows)" + (othersCount > 0 ? " and \(held)" : "")
+                + (othersCount > 0 ? ": \(max(0, allowance - othersCount)) remain, " : ": ") + "\(total - allowance) short"
             mainStatus = .fail
             let room = max(0, allowance - othersCount)
             fixes.append("lower the pools (size, or connection_limit in DATABASE_URL) to at most \(room) together"
                          + (othersCount > 0 ? ", close the other sessions" : "") + ", or raise max_connections (restart needed)")
         } else if share > Self.warnShare {
-            main = "pools need \(need) (\(terms)) of the \(allowance) the server allows (\(server.allowanceArithmetic))"
+            main = "pools need \(need)\(steadyNote) (\(terms)) of the \(allowance) the server allows (\(server.allowanceArithmetic))"
                 + (othersCount > 0 ? ", and \(held)" : "") + ": \(percent(share)) (warn above \(percent(Self.warnShare)))"
             mainStatus = .warn
             fixes.append("leave headroom for restarts (old and new replicas overlap), migrations and psql: lower the pools or raise max_connections")
         } else {
-            main = "pools need \(need) (\(terms)); \(allows)"
-                + (othersCount > 0 ? ", \(othersCount) in use by \(othersNamed)" : "") + ": \(percent(share)) used"
+            main = "pools need \(need)\(steadyNote) (\(terms)); \(allows)"
+                + (othersCount > 0 ? ", \(othersCount) in use by \(othersNamed), not declared in database.pools: \(allowance - othersCount) remain" : "")
+                + ": \(percent(share)) used"
         }
 
         // CONNECTION LIMIT on the roles and databases the pools log in to (not enforced for superusers).
@@ -101,16 +150,7 @@ struct PoolVerdict {
                 fixes.append("ALTER DATABASE \(db) CONNECTION LIMIT \(n) (or -1), or lower the pools")
             }
         }
-        if let b = route.pgbouncer, route.bounced.isEmpty, !demand.pools.isEmpty {
-            notes.append("no pool's url uses PgBouncer's port \(b.listenPort): all pools counted as direct connections")
-        }
-        if let b = route.pgbouncer, !route.bounced.isEmpty {
-            let clients = route.bounced.compactMap(\.total).reduce(0, +)
-            if clients > b.maxClientConn {
-                failures.append("PgBouncer max_client_conn \(b.maxClientConn) but the pools behind it open \(clients)")
-                fixes.append("raise max_client_conn in \(b.source), or lower the pools")
-            }
-        }
+        bouncerFindings(failures: &failures, warnings: &warnings, notes: &notes, fixes: &fixes, evidence: &evidence)
         for p in demand.unbounded {
             warnings.append("\(p.spec.name) is unbounded (\(p.source)): under load it opens one connection per concurrent query")
             fixes.append("cap the \(p.spec.name) pool (db.SetMaxOpenConns) and give its size in database.pools")
@@ -121,7 +161,7 @@ struct PoolVerdict {
         if let vus, demand.total > 0 {
             evidence["peakEstimate"] = .string("each VU has at most one request in flight and each request holds at most one connection while it queries: up to \(vus) connections wanted at once")
             if vus > demand.total && mainStatus != .fail {
-                notes.append("\(vus) VUs share \(demand.total) pooled connections: at most \(demand.total) queries run at once and up to \(vus - demand.total) requests queue for a connection (they fail only if the wait exceeds the pool timeout, Prisma's pool_timeout 10 s by default)")
+                notes.append("\(vus) VUs share \(demand.total) pooled connections: at most \(demand.total) queries run at once and up to \(vus - demand.total) requests queue for a connection (they fail only if the wait exceeds the pool timeout\(timeoutNote); pool-traffic measures it)")
             }
         }
         if let probe {
@@ -159,16 +199,23 @@ struct PoolVerdict {
         e["allowance"] = .int(server.allowance)
         e["inUse"] = .array(server.inUse.map { h in
             .object(Evidence([("database", .string(h.database)), ("user", .string(h.user)), ("application", .string(h.application)),
-                              ("state", .string(h.state)), ("count", .int(h.count)),
+                              ("state", .string(h.state)), ("client", .string(h.client)), ("count", .int(h.count)),
+                              ("idleSeconds", h.idleSeconds.map { .int($0) } ?? .null),
                               ("counted", .string(route.isPools(h) ? "inside the pools" : "held by others"))]))
         })
         e["heldByOthers"] = .int(othersCount)
         if !demand.pools.isEmpty {
             e["demand"] = .int(route.serverDemand)
+            if let steady {
+                e["demandSteady"] = .int(steady.serverDemand)
+                e["demandSource"] = .string("peak of a rolling deploy: (replicas + surge) × size per pool")
+            }
+            e["freeNow"] = .int(max(0, server.allowance - othersCount))
             e["pools"] = .array(demand.pools.map { p in
                 var o: [(String, JSONValue)] = [("name", .string(p.spec.name))]
                 o.append(("size", p.size.connections.map { .int($0) } ?? .string(p.size == .unknown ? "unknown" : "unbounded")))
-                o.append(("replicas", .int(p.spec.replicas)))
+                o.append(("replicas", .int(p.spec.replicas - p.spec.surged)))
+                if p.spec.surged > 0 { o.append(("surge", .int(p.spec.surged))) }
                 o.append(("total", p.total.map { .int($0) } ?? .null))
                 o.append(("source", .string(p.source)))
                 o.append(("user", .string(route.user(p))))

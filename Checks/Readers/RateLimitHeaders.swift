@@ -39,6 +39,16 @@ public struct RateLimitHeaders: Sendable, Equatable {
     }
 
     /// Reads every generation present; a newer generation's value wins over an older one's.
+    /// A limiter's answer: 429, or a 503 that a limiter marked (rate-limit headers, Retry-After) or that nginx sent
+    /// (`limit_req` answers 503 by default, with no header at all). The one rule of the rate-limit check and the traffic.
+    public static func isLimiterAnswer(_ status: Int, _ headers: [(name: String, value: String)]) -> Bool {
+        if status == 429 { return true }
+        guard status == 503 else { return false }
+        if !parse(headers).isEmpty { return true }
+        let server = headers.last { $0.name.caseInsensitiveCompare("Server") == .orderedSame }?.value.lowercased() ?? ""
+        return server.hasPrefix("nginx") || server.hasPrefix("openresty")
+    }
+
     public static func parse(_ headers: [(name: String, value: String)], now: Date = Date()) -> RateLimitHeaders {
         var h = RateLimitHeaders()
         func value(_ name: String) -> String? {

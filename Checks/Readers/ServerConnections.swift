@@ -2,13 +2,28 @@ import Foundation
 import PreflightCore
 import PreflightProbes
 
-/// Connections of one (database, user, application, state) in pg_stat_activity.
+/// Connections of one (database, user, application, state, client address) in pg_stat_activity.
 public struct HeldConnections: Sendable, Equatable {
     public let database: String
     public let user: String
     public let application: String
     public let state: String
+    /// `client_addr` ("127.0.0.1"), or "local" (Unix socket, or hidden without pg_read_all_stats).
+    public let client: String
     public let count: Int
+    /// The longest of these sessions has been idle this long (`now() − state_change`, state idle only).
+    public let idleSeconds: Int?
+
+    public init(database: String, user: String, application: String, state: String, client: String = "local",
+                count: Int, idleSeconds: Int? = nil) {
+        self.database = database
+        self.user = user
+        self.application = application
+        self.state = state
+        self.client = client
+        self.count = count
+        self.idleSeconds = idleSeconds
+    }
 
     /// "psql" or, without application_name, "postgres@db".
     public var who: String { application.isEmpty ? "\(user)@\(database)" : application }
@@ -59,16 +74,19 @@ public struct ServerConnections: Sendable, Equatable {
         // backend_type and state as NULL but keep database, user and application: count those as clients too.
         // preflight's own sessions (application_name preflight) are not demand.
         let activity = await session.query("""
-            SELECT coalesce(datname, ''), coalesce(usename, ''), coalesce(application_name, ''), coalesce(state, 'hidden'), count(*)
+            SELECT coalesce(datname, ''), coalesce(usename, ''), coalesce(application_name, ''), coalesce(state, 'hidden'),
+                   coalesce(host(client_addr), 'local'), count(*),
+                   max(CASE WHEN state = 'idle' THEN extract(epoch FROM now() - state_change) END)::bigint
             FROM pg_stat_activity
             WHERE (backend_type = 'client backend' OR (backend_type IS NULL AND datname IS NOT NULL AND usename IS NOT NULL))
               AND pid <> pg_backend_pid() AND coalesce(application_name, '') <> 'preflight'
-            GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC, 3, 2, 1
+            GROUP BY 1, 2, 3, 4, 5 ORDER BY 6 DESC, 3, 2, 1, 5
             """, timeout: timeout)
         guard case .success(let arows) = activity else { return .failure(activity.failure!) }
         out.inUse = arows.compactMap { r in
-            guard r.count == 5, let n = r[4].flatMap({ Int($0) }) else { return nil }
-            return HeldConnections(database: r[0] ?? "", user: r[1] ?? "", application: r[2] ?? "", state: r[3] ?? "", count: n)
+            guard r.count == 7, let n = r[5].flatMap({ Int($0) }) else { return nil }
+            return HeldConnections(database: r[0] ?? "", user: r[1] ?? "", application: r[2] ?? "", state: r[3] ?? "",
+                                   client: r[4] ?? "local", count: n, idleSeconds: r[6].flatMap { Int($0) })
         }
 
         let roleList = Set(roles).sorted().map(literal).joined(separator: ", ")

@@ -32,4 +32,9 @@ public struct CheckContext: Sendable {
 
     /// A fact of the run (derived once, shared with every other check that reads it).
     public func fact<F: Fact>(_ type: F.Type) -> F { facts.get(type) }
+
+    /// A measurement shared by the run's checks, taken once (the first caller's `measure` runs; the others await it).
+    public func measured<T: Sendable>(_ type: T.Type, _ measure: @escaping @Sendable () async -> T) async -> T {
+        await facts.measured(type, measure)
+    }
 }

@@ -18,6 +18,20 @@ public final class FactStore: Sendable {
 
     public init(config: Config) { self.config = config }
 
+    private let measurements = Mutex<[ObjectIdentifier: any Sendable]>([:])
+
+    /// A measurement of the run (real traffic, say) taken once: the first caller starts it, every caller awaits
+    /// the same result. It runs in a task of its own, so a caller that is cancelled does not cancel it for the others.
+    public func measured<T: Sendable>(_ type: T.Type, _ measure: @escaping @Sendable () async -> T) async -> T {
+        let task = measurements.withLock { m -> Task<T, Never> in
+            if let known = m[ObjectIdentifier(type)] as? Task<T, Never> { return known }
+            let t = Task { await measure() }
+            m[ObjectIdentifier(type)] = t
+            return t
+        }
+        return await task.value
+    }
+
     public func get<F: Fact>(_ type: F.Type) -> F {
         // Derived under the lock: two checks asking at once still read one derivation (a script read once).
         cache.withLock { cache in

@@ -46,9 +46,12 @@ public struct BurstResponse: Sendable {
     /// libcurl's error text, when the request failed.
     public var failure: String?
     public var failureCode: Int?
+    /// From the request's start to its last byte (libcurl's CURLINFO_TOTAL_TIME_T), when measured.
+    public var seconds: Double?
 
     public init(number: Int, answered: Int? = nil, status: Int?, headers: [(name: String, value: String)] = [],
-                bodySample: Data = Data(), failure: String? = nil, failureCode: Int? = nil) {
+                bodySample: Data = Data(), failure: String? = nil, failureCode: Int? = nil, seconds: Double? = nil) {
+        self.seconds = seconds
         self.number = number
         self.answered = answered ?? number
         self.status = status
@@ -247,7 +250,10 @@ public struct CurlHTTPBurst: HTTPBurster {
                 var fresh = 0
                 preflight_easy_getinfo_long(h, CURLINFO_NUM_CONNECTS, &fresh)
                 connections += fresh
-                var r = BurstResponse(number: slot.number, answered: responses.count + 1, status: code > 0 ? code : nil, headers: slot.headers, bodySample: slot.body)
+                var total: curl_off_t = 0
+                preflight_easy_getinfo_off_t(h, CURLINFO_TOTAL_TIME_T, &total)
+                var r = BurstResponse(number: slot.number, answered: responses.count + 1, status: code > 0 ? code : nil, headers: slot.headers,
+                                      bodySample: slot.body, seconds: Double(total) / 1e6)
                 if rc != CURLE_OK {
                     let text = String(cString: slot.errorBuffer)
                     r.failure = text.isEmpty ? String(cString: curl_easy_strerror(rc)) : text

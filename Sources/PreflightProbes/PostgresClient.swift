@@ -200,7 +200,7 @@ struct Deadline {
 }
 
 /// Waits until the connection's socket is ready; false when the deadline passed first.
-private func wait(_ conn: OpaquePointer, for events: Int16, until deadline: Deadline) -> Bool {
+func wait(_ conn: OpaquePointer, for events: Int16, until deadline: Deadline) -> Bool {
     let fd = PQsocket(conn)
     guard fd >= 0 else { return true }  // let libpq report the problem itself
     var pfd = pollfd(fd: fd, events: events, revents: 0)

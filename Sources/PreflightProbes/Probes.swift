@@ -8,6 +8,8 @@ public struct Probes: Sendable {
     public var http: any HTTPClient
     public var burster: any HTTPBurster
     public var postgres: any PostgresConnector
+    /// PgBouncer's admin console: SHOW commands only.
+    public var pgbouncer: any PgBouncerConsoleConnector
     public var subprocess: any SubprocessRunner
     public var host: any HostFacts
 
@@ -15,13 +17,14 @@ public struct Probes: Sendable {
                 sockets: any ListeningSocketTable = ProcListeningSocketTable(),
                 http: any HTTPClient = CurlHTTPClient(), burster: any HTTPBurster = CurlHTTPBurst(),
                 postgres: any PostgresConnector = LibPQConnector(), subprocess: any SubprocessRunner = SpawnedSubprocess(),
-                host: any HostFacts = LiveHostFacts()) {
+                host: any HostFacts = LiveHostFacts(), pgbouncer: any PgBouncerConsoleConnector = LibPQPgBouncerConsole()) {
         self.resolver = resolver
         self.tcp = tcp
         self.sockets = sockets
         self.http = http
         self.burster = burster
         self.postgres = postgres
+        self.pgbouncer = pgbouncer
         self.subprocess = subprocess
         self.host = host
     }

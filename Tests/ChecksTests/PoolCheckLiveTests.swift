@@ -127,6 +127,48 @@ final class HeldSessions: @unchecked Sendable {
     }
 }
 
+/// Idle sessions (psql reading its stdin) that stay open until released, as whoever `url` logs in as.
+final class IdleSessions: @unchecked Sendable {
+    private var processes: [(Process, Pipe)] = []
+    let application: String
+    let pg: PostgresCluster
+
+    init(url: String, count: Int, application: String, pg: PostgresCluster) async throws {
+        self.application = application
+        self.pg = pg
+        processes = try await offThread {
+            try (0..<count).map { _ in
+                let p = Process()
+                let input = Pipe()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+                p.arguments = [url, "-X", "-q"]
+                var env = ProcessInfo.processInfo.environment
+                env["PGAPPNAME"] = application
+                p.environment = env
+                p.standardOutput = FileHandle.nullDevice
+                p.standardError = FileHandle.nullDevice
+                p.standardInput = input
+                try p.run()
+                return (p, input)
+            }
+        }
+        for _ in 0..<100 {
+            if try await pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(application)' AND state = 'idle'") == "\(count)" { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw FixtureError("the \(count) \(application) sessions did not all connect")
+    }
+
+    /// Closes their stdin: psql exits on its own.
+    func release() async {
+        for (_, input) in processes { try? input.fileHandleForWriting.close() }
+        for _ in 0..<100 {
+            if (try? await pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(application)'")) == "0" { return }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
 /// Real PostgreSQL with max_connections 20: what the server says, and what it really does when probed.
 @Suite(.serialized) struct PoolCheckLive {
     let check = PoolCheck(probes: .live)
@@ -194,7 +236,35 @@ final class HeldSessions: @unchecked Sendable {
         await psql.release()
         await admin.release()
         #expect(o.status == .fail)
-        #expect(o.summary.contains("pools need 12 (api 12); the server allows 17 (20 − 3 reserved) and 6 are already in use by psql (4), pgAdmin 4 (2): 1 short"), "\(o.summary)")
+        #expect(o.summary.contains("pools need 12 (api 12); the server allows 17 (20 − 3 reserved) and 6 are already in use by psql (4), pgAdmin 4 (2), not declared in database.pools: 11 remain, 1 short"), "\(o.summary)")
+    }
+
+    @Test func undeclaredIdleHolderOnThePoolsRole() async throws {
+        let pg = try await SmallCluster.shared.get()
+        // A reporting job logged in as the pool's own role, idle: not the api's connections.
+        let pools = [PoolSpec(name: "api", size: 10)]
+        #expect(try await run(pg, pools).status != .fail)
+        let reports = try await IdleSessions(url: pg.url, count: 8, application: "reports", pg: pg)
+        let o = try await run(pg, pools)
+        await reports.release()
+        #expect(o.status == .fail, "\(o.summary)")
+        #expect(o.summary.contains("8 are already in use by reports (8), not declared in database.pools: 9 remain, 1 short"), "\(o.summary)")
+        guard case .array(let held)? = o.evidence["inUse"], case .object(let first)? = held.first else { Issue.record("no inUse"); return }
+        #expect(first["application"] == .string("reports"))
+        #expect(first["state"] == .string("idle"))
+        #expect(first["client"] == .string("127.0.0.1"))
+        if case .int(let idle)? = first["idleSeconds"] { #expect(idle >= 0) } else { Issue.record("no idleSeconds: \(first)") }
+    }
+
+    @Test func databaseConnectionLimit() async throws {
+        let pg = try await SmallCluster.shared.get()
+        try await pg.psql("DROP DATABASE IF EXISTS pool_db_limited")
+        try await pg.psql("CREATE DATABASE pool_db_limited CONNECTION LIMIT 4")
+        let limited = url("postgresql://preflight:\(pg.password)@127.0.0.1:\(pg.port)/pool_db_limited")
+        let o = try await run(pg, [PoolSpec(name: "api", size: 3, url: limited, replicas: 2, surge: .replicas(1))])
+        #expect(o.status == .fail, "\(o.summary)")
+        #expect(o.summary.contains("database pool_db_limited has CONNECTION LIMIT 4 but the pools on it need 9"), "\(o.summary)")
+        #expect(o.summary.contains("pools need 9 at a rollout's peak, 6 steady"), "\(o.summary)")
     }
 
     @Test func connectionLimitInTheURL() async throws {

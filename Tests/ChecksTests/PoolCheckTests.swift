@@ -133,10 +133,8 @@ private func loadConfig(_ yaml: String) throws -> Config {
                  pools: [PoolSpec], pgbouncer: PgBouncerConfig? = nil, vus: Int? = nil) -> CheckOutcome {
         let server = ServerConnections(maxConnections: max, superuserReserved: 3, reserved: reserved, inUse: inUse,
                                        roleLimits: roleLimits, databaseLimits: [:], superusers: [])
-        let demand = PoolDemand(pools, physicalCPUs: 2)
         let settings = PoolSettings(pools: pools, pgbouncer: pgbouncer)
-        return PoolVerdict(server: server, demand: demand, route: Routing(settings: settings, demand: demand, fallback: url(base)),
-                           vus: vus).outcome()
+        return PoolVerdict(server: server, settings: settings, fallback: url(base), vus: vus, physicalCPUs: 2).outcome()
     }
 
     @Test func seed004() {
@@ -145,15 +143,67 @@ private func loadConfig(_ yaml: String) throws -> Config {
                                 HeldConnections(database: "chat", user: "app", application: "", state: "idle", count: 30)],
                         pools: [PoolSpec(name: "api", size: 50), PoolSpec(name: "worker", size: 50)], vus: 150)
         #expect(o.status == .fail)
-        #expect(o.summary.hasPrefix("pools need 100 (api 50 + worker 50); the server allows 97 (100 − 3 reserved) and 12 are already in use by psql (8), pgAdmin 4 (4): 15 short"), "\(o.summary)")
+        #expect(o.summary.hasPrefix("pools need 100 (api 50 + worker 50); the server allows 97 (100 − 3 reserved) and 12 are already in use by psql (8), pgAdmin 4 (4), not declared in database.pools: 85 remain, 15 short"), "\(o.summary)")
         #expect(o.evidence["heldByOthers"] == .int(12))
         #expect(o.evidence["peakEstimate"] != nil)
+    }
+
+    @Test func surgeCountsOldAndNewReplicas() {
+        let o = verdict(max: 40, pools: [PoolSpec(name: "api", size: 10, replicas: 2, surge: .replicas(1))])
+        // 3 × 10 = 30 of 37: above 80% at the peak, 20 steady.
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.summary.hasPrefix("pools need 30 at a rollout's peak, 20 steady (surge on api) (api (2+1)×10) of the 37 the server allows"), "\(o.summary)")
+        #expect(o.evidence["demandSteady"] == .int(20))
+        let fail = verdict(max: 40, pools: [PoolSpec(name: "api", size: 10, replicas: 2, surge: .percent(100))])
+        #expect(fail.status == .fail, "\(fail.summary)")
+        #expect(fail.summary.contains("pools need 40 at a rollout's peak, 20 steady"), "\(fail.summary)")
+        #expect(verdict(max: 40, pools: [PoolSpec(name: "api", size: 10, replicas: 2)]).status == .pass)
+        #expect(Surge.parse("25%") == .percent(25))
+        #expect(Surge.percent(25).replicas(of: 3) == 1)   // rounded up, like maxSurge
+        #expect(Surge.parse("1") == .replicas(1))
+        #expect(Surge.parse("lots") == nil)
+    }
+
+    @Test func undeclaredApplicationOnThePoolsRoleIsHeldByOthers() {
+        let held = [HeldConnections(database: "chat", user: "app", application: "reports", state: "idle", client: "10.1.2.3",
+                                    count: 40, idleSeconds: 750),
+                    HeldConnections(database: "chat", user: "app", application: "api", state: "idle", count: 20),
+                    HeldConnections(database: "chat", user: "app", application: "PostgreSQL JDBC Driver", state: "idle", count: 5)]
+        let o = verdict(inUse: held, pools: [PoolSpec(name: "api", size: 30)])
+        #expect(o.status == .pass, "\(o.summary)")
+        #expect(o.summary == "pools need 30 (api 30); the server allows 97 (100 − 3 reserved), 40 in use by reports (40, idle for 12 min, from 10.1.2.3), not declared in database.pools: 57 remain: 72% used", "\(o.summary)")
+        #expect(o.evidence["heldByOthers"] == .int(40))
+        #expect(o.evidence["freeNow"] == .int(57))
+        let short = verdict(inUse: held, pools: [PoolSpec(name: "api", size: 60)])
+        #expect(short.status == .fail, "\(short.summary)")
+        #expect(short.summary.hasPrefix("pools need 60 (api 60); the server allows 97 (100 − 3 reserved) and 40 are already in use by reports (40, idle for 12 min, from 10.1.2.3), not declared in database.pools: 57 remain, 3 short"), "\(short.summary)")
+    }
+
+    @Test func surgeInTheConfig() throws {
+        let c = try loadConfig("""
+            database:
+              url: \(base)
+              pools:
+                - name: api
+                  size: 10
+                  replicas: 4
+                  surge: 25%
+            """)
+        #expect(c.section(PoolSettings.self).pools.first?.atPeak.replicas == 5)
+        do {
+            _ = try loadConfig("database:\n  pools:\n    - name: api\n      surge: many\n")
+            Issue.record("surge: many accepted")
+        } catch let error as ConfigError {
+            #expect(error.problems.contains { $0.path == "database.pools[0].surge" }, "\(error.problems)")
+        }
     }
 
     @Test func moreVUsThanPooledConnectionsQueue() {
         let o = verdict(pools: [PoolSpec(name: "api", size: 20)], vus: 150)
         #expect(o.status == .pass)
-        #expect(o.summary.hasSuffix("150 VUs share 20 pooled connections: at most 20 queries run at once and up to 130 requests queue for a connection (they fail only if the wait exceeds the pool timeout, Prisma's pool_timeout 10 s by default)"), "\(o.summary)")
+        #expect(o.summary.hasSuffix("150 VUs share 20 pooled connections: at most 20 queries run at once and up to 130 requests queue for a connection (they fail only if the wait exceeds the pool timeout, Prisma's pool_timeout 10 s by default; pool-traffic measures it)"), "\(o.summary)")
+        let hikari = verdict(pools: [PoolSpec(name: "api", size: 20, driver: .hikari)], vus: 150)
+        #expect(hikari.summary.hasSuffix("(they fail only if the wait exceeds the pool timeout: HikariCP's default connectionTimeout 30 s; pool-traffic measures it)"), "\(hikari.summary)")
     }
 
     @Test func reservedConnectionsOf16() {

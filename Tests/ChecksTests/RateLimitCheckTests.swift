@@ -291,6 +291,10 @@ final class NginxLimiter: @unchecked Sendable {
     @Test func flaskLimiterSkippedPasses() async throws {
         let o = try await outcome("healthy")
         #expect(o.status == .pass, "\(o.summary)")
-        #expect(o.summary.contains("no limiter answered 50 requests (201 ×50)"), "\(o.summary)")
+        // The run's one burst is the concurrency ramp for load.vus 20: 1 × 10, 5 × 15, 20 × 60 (more than burst 50).
+        #expect(o.summary.contains("no limiter answered 85 requests (201 ×85)"), "\(o.summary)")
+        guard case .object(let t)? = o.evidence["traffic"] else { Issue.record("no traffic evidence"); return }
+        #expect(t["shape"] == .string("concurrency ramp 1 → 5 → 20"))
+        #expect(t["sent"] == .int(85))
     }
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PgBouncer on loopback in front of a test cluster, owned by whoever starts it.
-#   pgbouncer.sh start DIR PGPORT MODE USER PASSWORD   MODE: session or transaction; prints PORT=N
+#   pgbouncer.sh start DIR PGPORT MODE USER PASSWORD [MAX_CLIENT_CONN]
+#                                                      MODE: session or transaction; prints PORT=N
+#                                                      USER may read the admin console (stats_users: SHOW only)
 #   pgbouncer.sh stop DIR                              stops that PgBouncer (its pid file), nothing else
 # PgBouncer refuses to run as root: it runs as postgres. Its ini lists no ignore_startup_parameters,
 # as a user's PgBouncer usually does not (libpq's `options` is then refused).
@@ -9,7 +11,7 @@ for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/nul
 cmd=${1:-}; shift || true
 case "$cmd" in
   start)
-    dir=$1 pgport=$2 mode=$3 user=$4 password=$5
+    dir=$1 pgport=$2 mode=$3 user=$4 password=$5 maxclients=${6:-50}
     command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || { echo "pgbouncer.sh: pgbouncer not installed (apt-get install pgbouncer)" >&2; exit 1; }
     mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -23,7 +25,8 @@ listen_port = $port
 auth_type = scram-sha-256
 auth_file = $dir/userlist.txt
 pool_mode = $mode
-max_client_conn = 50
+max_client_conn = $maxclients
+stats_users = $user
 default_pool_size = 5
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
@@ -40,5 +43,5 @@ INI
   stop)
     dir=$1
     [ -f "$dir/pgbouncer.pid" ] && kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true ;;
-  *) echo "usage: pgbouncer.sh start DIR PGPORT MODE USER PASSWORD | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: pgbouncer.sh start DIR PGPORT MODE USER PASSWORD [MAX_CLIENT_CONN] | stop DIR" >&2; exit 2 ;;
 esac

@@ -10,6 +10,7 @@ Environment:
   DATABASE_URL        postgresql://... (required for anything but a 503 health)
   DATABASE_POOL_SIZE  max connections of the pool (default 10)
   DATABASE_POOL_TIMEOUT seconds a request waits for a pooled connection (default 10)
+  DATABASE_DELAY_MS   each chat request holds its connection this much longer (pg_sleep; default 0)
   PORT, HOST          listen address (default 127.0.0.1:3001; HOST may be ::1)
   TLS_CERT, TLS_KEY   serve https with this certificate and key (PEM files)
   RATE_LIMIT          messaging limit (default "200 per 15 minutes")
@@ -68,8 +69,8 @@ class Database:
                     application_name="chat-backend")
             return self._pool
 
-    def run(self, fn):
-        """Run fn(cursor) in a transaction on a pooled connection."""
+    def run(self, fn, delay=False):
+        """Run fn(cursor) in a transaction on a pooled connection (after DATABASE_DELAY_MS if delay)."""
         if not self._slots.acquire(timeout=self.wait):
             raise TimeoutError("timed out waiting for a pooled connection")
         try:
@@ -79,6 +80,8 @@ class Database:
             try:
                 with conn:  # commit / rollback
                     with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                        if delay and DELAY_MS > 0:
+                            cur.execute("SELECT pg_sleep(%s)", (DELAY_MS / 1000.0,))
                         return fn(cur)
             except (psycopg2.OperationalError, psycopg2.InterfaceError):
                 broken = True
@@ -90,6 +93,7 @@ class Database:
 
 
 db = Database()
+DELAY_MS = float(os.environ.get("DATABASE_DELAY_MS", "0"))
 
 
 def short_error(exc):
@@ -221,7 +225,7 @@ def send_message(conversation_id):
         return 201, (cur.fetchone(), sender)
 
     try:
-        status, result = db.run(work)
+        status, result = db.run(work, delay=True)
     except Exception as exc:  # noqa: BLE001
         return db_failure(exc)
     if status == 404:
@@ -275,7 +279,7 @@ def history(conversation_id):
         return 200, cur.fetchall()
 
     try:
-        status, rows = db.run(work)
+        status, rows = db.run(work, delay=True)
     except Exception as exc:  # noqa: BLE001
         return db_failure(exc)
     if status == 404:

@@ -42,6 +42,7 @@ fd-limit              1 no-go  generator ulimit=1024 says=too_many_open_files
 read-only-db          1 no-go  database  says=ALTER_ROLE_chat_SET
 https-self-signed     1 no-go  health    says=self-signed
 proxy-upstream-down   1 no-go  health    says=refuses_connections
+pool-too-small        1 no-go  pool-traffic says=concurrent_requests
 '
 
 all=$(echo "$EXPECTATIONS" | awk 'NF {print $1}')

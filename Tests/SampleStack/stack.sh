@@ -18,7 +18,7 @@ PY=/usr/bin/python3            # Debian's python3 (python3-flask, -flask-limiter
 
 SCENARIOS="healthy backend-down wrong-port ipv6-only db-down bad-password pools-oversubscribed
 rate-limited schema-renamed migration-not-deployed cursor-bug health-degraded blackhole fd-limit read-only-db
-https-self-signed proxy-upstream-down"
+https-self-signed proxy-upstream-down pool-too-small"
 
 APP_ROLE=chat
 APP_PASSWORD=chat-secret
@@ -125,7 +125,7 @@ is_live() { case " $LIVE_KEYS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 CFG_TARGET= CFG_TIMEOUT=3s CFG_HEALTH_PATH=/health CFG_HEALTH_UPSTREAM= CFG_DB_URL=
 CFG_POOLS=()          # "name size replicas url" per entry
 CFG_RATE_REQUEST= CFG_RATE_BODY= CFG_RATE_BURST=
-CFG_PRISMA= CFG_LOAD_SCRIPT= CFG_LOAD_BASE= CFG_LOAD_VUS=
+CFG_PRISMA= CFG_LOAD_SCRIPT= CFG_LOAD_BASE= CFG_LOAD_VUS= CFG_LOAD_REQUEST=
 CFG_NOTES=()          # comment lines at the top: what is wrong with this stack
 
 emit_pools() {  # body of database.pools, indented for "database:"
@@ -157,6 +157,7 @@ emit_load() {
   echo "  env:"
   echo "    CHAT_BASE_URL: $CFG_LOAD_BASE"
   echo "  vus: $CFG_LOAD_VUS"
+  [ -z "$CFG_LOAD_REQUEST" ] || echo "  request: \"$CFG_LOAD_REQUEST\""
 }
 
 write_config() {  # write_config FILE SCENARIO
@@ -208,6 +209,12 @@ stack_up() {
   local db_url="" backend_port="" target_port="" host=127.0.0.1 maxconn=100 pid
   local pool_size=10 health_code=200 scheme=http
   local -a app_env=(DISABLE_RATE_LIMIT=true RATE_LIMIT="200 per 15 minutes")
+  if [ "$scenario" = pool-too-small ]; then
+    # A pool that fits the server but not the traffic: 2 connections, each request holds one 100 ms longer,
+    # and a request waits at most 1 s for one (Prisma's P2024 after pool_timeout).
+    pool_size=2
+    app_env+=(DATABASE_POOL_TIMEOUT=1 DATABASE_DELAY_MS=100)
+  fi
 
   # ---- PostgreSQL (every scenario but blackhole)
   if [ "$scenario" != blackhole ]; then
@@ -277,7 +284,7 @@ stack_up() {
   # ---- backend
   if [ "$scenario" != backend-down ] && [ "$scenario" != blackhole ] && [ "$scenario" != proxy-upstream-down ]; then
     backend_port=$(free_port)
-    env -u DISABLE_RATE_LIMIT -u RATE_LIMIT -u HEALTH_DEGRADED -u DATABASE_POOL_SIZE -u TLS_CERT -u TLS_KEY \
+    env -u DISABLE_RATE_LIMIT -u RATE_LIMIT -u HEALTH_DEGRADED -u DATABASE_POOL_SIZE -u DATABASE_POOL_TIMEOUT -u DATABASE_DELAY_MS -u TLS_CERT -u TLS_KEY \
       DATABASE_URL="$db_url" DATABASE_POOL_SIZE="$pool_size" HOST="$host" PORT="$backend_port" \
       "${app_env[@]}" PYTHONUNBUFFERED=1 \
       "$PY" "$HERE/app.py" >"$dir/backend.log" 2>&1 </dev/null &
@@ -373,6 +380,14 @@ stack_up() {
       CFG_LOAD_VUS=2000
       CFG_NOTES=("The healthy stack, with load.vus 2000: under the default ulimit -n 1024 (run-scenarios.sh sets it)"
                  "k6 would fail with \"socket: too many open files\" (grafana/k6#2006). Expect: the generator check fails.") ;;
+    pool-too-small)
+      CFG_DB_URL="$db_url?schema=public&connection_limit=$pool_size&pool_timeout=1"
+      CFG_POOLS=("chat-backend $pool_size 1 $db_url?connection_limit=$pool_size&pool_timeout=1")
+      CFG_LOAD_VUS=120
+      CFG_LOAD_REQUEST="GET /chat/conversations/$CONVERSATION/messages?userId=$LOADTEST_USER&limit=20"
+      CFG_NOTES=("The backend's pool has 2 connections, each chat request holds one 100 ms longer (DATABASE_DELAY_MS),"
+                 "and a request waits at most 1 s for a connection (pool_timeout=1). The arithmetic passes (2 of 97);"
+                 "120 VUs do not fit the pool. Expect: pool-traffic fails (the ramp finds it), pool passes.") ;;
     read-only-db) CFG_NOTES=("ALTER ROLE $APP_ROLE SET default_transaction_read_only = on: the backend logs in and reads (health"
                              "stays 200), every INSERT fails with \"cannot execute INSERT in a read-only transaction\"."
                              "Expect: the database check fails, naming the setting and ALTER ROLE $APP_ROLE RESET.") ;;

@@ -160,21 +160,25 @@ public final class PgBouncerFixture: @unchecked Sendable {
     public let port: Int
     /// postgresql://preflight:…@127.0.0.1:PORT/preflight, through PgBouncer.
     public let url: String
+    /// postgresql://preflight:…@127.0.0.1:PORT/pgbouncer: its admin console (preflight is in stats_users).
+    public let adminURL: String
 
-    public static func start(_ pg: PostgresCluster, mode: String) async throws -> PgBouncerFixture {
-        try await offThread { try PgBouncerFixture(pg, mode: mode) }
+    /// default_pool_size 5; max_client_conn 50 unless told.
+    public static func start(_ pg: PostgresCluster, mode: String, maxClientConn: Int = 50) async throws -> PgBouncerFixture {
+        try await offThread { try PgBouncerFixture(pg, mode: mode, maxClientConn: maxClientConn) }
     }
 
-    init(_ pg: PostgresCluster, mode: String) throws {
+    init(_ pg: PostgresCluster, mode: String, maxClientConn: Int) throws {
         directory = try temporaryDirectory("pf-pgb")
         let out = try runProcess("/bin/bash", [packageRoot.appendingPathComponent("Tests/Fixtures/pgbouncer.sh").path, "start",
-                                                directory.path, String(pg.port), mode, "preflight", pg.password], limit: 30)
+                                                directory.path, String(pg.port), mode, "preflight", pg.password, String(maxClientConn)], limit: 30)
         guard out.status == 0, let line = out.stdout.split(separator: "\n").first(where: { $0.hasPrefix("PORT=") }),
               let p = Int(line.dropFirst(5)) else {
             throw FixtureError("PgBouncer did not start: \(out.stderr)")
         }
         port = p
         url = "postgresql://preflight:\(pg.password)@127.0.0.1:\(p)/preflight"
+        adminURL = "postgresql://preflight:\(pg.password)@127.0.0.1:\(p)/pgbouncer"
     }
 
     public func stop() {

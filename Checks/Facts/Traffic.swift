@@ -1,0 +1,275 @@
+import Foundation
+import PreflightCore
+import PreflightProbes
+
+/// The one burst of real traffic a run sends, read by the rate-limit check (what the limiter answers) and the
+/// pool-traffic check (how latency and the app's connections grow with concurrency): planned here from the
+/// config and the load plan, sent at most once per run (`TrafficSample.measure`, memoised by the run's
+/// `FactStore.measured`), never twice.
+///
+/// With a peak (load.vus or the script's) and a request (`load.request`, else `rate_limit.request`) it is a
+/// concurrency ramp, 1 → 5 → 25 → min(peak VUs, 100), max(10, 3 × concurrency) requests a step (≤ 600 in all;
+/// the last step is lengthened to `rate_limit.burst` when that is larger, so the limiter sees its burst). Without a
+/// peak it is the rate-limit burst as configured, one step. Either way ≤ 4 × --timeout in all, stopping when the
+/// limiter has answered, a step has more than 20 % errors, or a step has a request slower than --timeout.
+public struct TrafficPlan: Sendable {
+
+    public struct Step: Sendable, Equatable {
+        public var concurrency: Int
+        public var count: Int
+    }
+    public static let rampCap = 600
+    public static let rampWidths = [1, 5, 25, 100]
+    /// A step with more errors than this stops the ramp.
+    public static let distress = 0.2
+
+    public let method: String
+    public let url: String
+    public let headers: [String: String]
+    public let body: Data?
+    public let steps: [Step]
+    /// True for a concurrency ramp; false for the plain rate-limit burst.
+    public let isRamp: Bool
+    /// Where the request came from: "load.request" or "rate_limit.request".
+    public let requestSource: String
+    public let peakVUs: Int?
+
+    /// Nil when there is nothing to send (no rate_limit section and no load.request with a peak), or no target.
+    /// From the config and the run's one load plan: every check that asks gets the same plan.
+    public static func planned(_ context: CheckContext) -> TrafficPlan? {
+        guard let target = context.config.target else { return nil }
+        let load = context.fact(LoadPlan.self)
+        return plan(target: target, rate: context.config.section(RateLimitSettings.self), load: load.settings, peak: load.peakVUs)
+    }
+
+    static func plan(target: ServiceURL, rate: RateLimitSettings, load: LoadSettings, peak: Int?) -> TrafficPlan? {
+        let own = load.request
+        guard own != nil || rate.isConfigured else { return nil }
+        let method = own?.method ?? rate.method
+        let path = own?.path ?? rate.path
+        let url = target.appending(path: path)
+        // Headers and body go with rate_limit's request only (load.request is a read-only GET).
+        let headers = own == nil ? rate.headers : [:]
+        let body = own == nil ? rate.body.map { Data($0.utf8) } : nil
+        let source = own == nil ? "rate_limit.request" : "load.request"
+        guard let peak, peak > 0 else {
+            guard rate.isConfigured else { return nil }
+            return TrafficPlan(method: method, url: url, headers: headers, body: body,
+                               steps: [Step(concurrency: rate.concurrency, count: rate.burst)], isRamp: false,
+                               requestSource: source, peakVUs: nil)
+        }
+        let top = min(peak, rampWidths.last!)
+        var widths = rampWidths.filter { $0 < top } + [top]
+        widths = widths.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+        var steps: [Step] = []
+        var total = 0
+        for w in widths {
+            let n = min(max(10, 3 * w), rampCap - total)
+            guard n > 0 else { break }
+            steps.append(Step(concurrency: w, count: n))
+            total += n
+        }
+        if rate.isConfigured, own == nil, rate.burst > total, !steps.isEmpty { steps[steps.count - 1].count += rate.burst - total }
+        return TrafficPlan(method: method, url: url, headers: headers, body: body, steps: steps, isRamp: true,
+                           requestSource: source, peakVUs: peak)
+    }
+
+    public var plannedRequests: Int { steps.map(\.count).reduce(0, +) }
+}
+
+/// The app's connections in one pg_stat_activity sample: (database, user, application, state, wait_event_type) → count.
+public struct ActivityRow: Sendable, Equatable {
+    public var database: String
+    public var user: String
+    public var application: String
+    public var state: String
+    public var waitEventType: String
+    public var count: Int
+}
+
+/// What the traffic found: each step's answers and the database's samples while it ran.
+public struct TrafficSample: Sendable {
+    public struct Step: Sendable {
+        public var concurrency: Int
+        public var result: BurstResult
+        /// pg_stat_activity while the step ran (at most `samplesPerStep`); empty without a database.
+        public var samples: [[ActivityRow]]
+    }
+    public enum Stop: Sendable, Equatable {
+        case completed, limiterAnswered, timeLimit
+        case distress(String)
+    }
+    public var plan: TrafficPlan
+    public var steps: [Step]
+    public var stop: Stop
+    public var elapsed: Duration
+    /// Why the database could not be sampled, when it could not.
+    public var samplingProblem: String?
+
+    public var sent: Int { steps.map(\.result.sent).reduce(0, +) }
+
+    /// Every answer of every step, numbered in one sequence (what the rate-limit check reads as its burst).
+    public var combined: BurstResult {
+        var out: [BurstResponse] = []
+        var offset = 0, answered = 0
+        for s in steps {
+            for var r in s.result.responses.sorted(by: { $0.answered < $1.answered }) {
+                r.number += offset
+                answered += 1
+                r.answered = answered
+                out.append(r)
+            }
+            offset += s.result.sent
+        }
+        let stop: BurstResult.Stop = switch self.stop {
+        case .limiterAnswered: .limiterAnswered
+        case .timeLimit: .timeLimit
+        case .completed, .distress: .completed
+        }
+        return BurstResult(responses: out, sent: sent, stop: stop, elapsed: elapsed,
+                           connections: steps.map(\.result.connections).reduce(0, +))
+    }
+
+    static let samplesPerStep = 50
+    /// The limiter has clearly answered after this many refusals (the rate-limit check's rule).
+    static let stopAfterLimited = 5
+
+    /// Sends the run's traffic once (the first caller sends it; every other caller gets the same sample).
+    public static func measure(_ context: CheckContext, probes: Probes) async -> TrafficSample? {
+        let isLimited: @Sendable (Int, [(name: String, value: String)]) -> Bool = { RateLimitHeaders.isLimiterAnswer($0, $1) }
+        guard let plan = TrafficPlan.planned(context) else { return nil }
+        let database = context.fact(DatabaseSettings.self).url
+        let timeout = context.timeout
+        return await context.measured(TrafficSample.self) {
+            await run(plan, database: database, timeout: timeout, probes: probes, isLimited: isLimited)
+        }
+    }
+
+    static func run(_ plan: TrafficPlan, database: DatabaseURL?, timeout: Duration, probes: Probes,
+                    isLimited: @escaping @Sendable (Int, [(name: String, value: String)]) -> Bool) async -> TrafficSample {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + timeout * 4
+        var sample = TrafficSample(plan: plan, steps: [], stop: .completed, elapsed: .zero)
+        // One read-only session samples pg_stat_activity during the ramp (the plain burst needs none).
+        var session: (any PostgresSession)?
+        if plan.isRamp, let database {
+            switch await probes.postgres.connect(database, timeout: timeout) {
+            case .success(let s): session = s
+            case .failure(let e): sample.samplingProblem = e.firstLine
+            }
+        } else if plan.isRamp {
+            sample.samplingProblem = "no database.url"
+        }
+        var limited = 0
+        for step in plan.steps {
+            let left = clock.now.duration(to: deadline)
+            guard left > .milliseconds(50) else { sample.stop = .timeLimit; break }
+            let burst = BurstPlan(method: plan.method, url: plan.url, headers: plan.headers, body: plan.body, count: step.count,
+                                  concurrency: step.concurrency, timeLimit: left, requestTimeout: timeout,
+                                  stopAfterLimited: max(1, stopAfterLimited - limited))
+            let sampler: Task<[[ActivityRow]], Never>? = session.map { s in
+                Task {
+                    // At least one sample per step, however short the step; then one every 100 ms until it ends.
+                    var out: [[ActivityRow]] = []
+                    repeat {
+                        if case .success(let rows) = await s.query(activityQuery, timeout: min(timeout, .seconds(1))) {
+                            out.append(rows.compactMap(ActivityRow.init(row:)))
+                        }
+                        do { try await Task.sleep(for: .milliseconds(100)) } catch { break }
+                    } while !Task.isCancelled && out.count < samplesPerStep
+                    return out
+                }
+            }
+            let result = await probes.burster.burst(burst, isLimited: isLimited)
+            sampler?.cancel()
+            let samples = await sampler?.value ?? []
+            sample.steps.append(Step(concurrency: step.concurrency, result: result, samples: samples))
+            limited += result.responses.filter { r in r.failure == nil && r.status.map { isLimited($0, r.headers) } ?? false }.count
+            if result.stop == .limiterAnswered || limited >= stopAfterLimited { sample.stop = .limiterAnswered; break }
+            if result.stop == .timeLimit { sample.stop = .timeLimit; break }
+            let errors = result.responses.filter { $0.status == nil || ($0.status ?? 0) >= 500 }.count
+            if result.responses.count > 0, Double(errors) / Double(result.responses.count) > TrafficPlan.distress {
+                sample.stop = .distress("\(errors) of \(result.responses.count) failed at \(step.concurrency) concurrent")
+                break
+            }
+            if result.responses.contains(where: { ($0.seconds ?? 0) >= timeout.seconds || $0.failureCode == 28 }) {
+                sample.stop = .distress("a request took --timeout \(format(timeout)) at \(step.concurrency) concurrent")
+                break
+            }
+        }
+        await session?.close()
+        sample.elapsed = clock.now - start
+        return sample
+    }
+
+    static let activityQuery = """
+        SELECT coalesce(datname, ''), coalesce(usename, ''), coalesce(application_name, ''), coalesce(state, ''),
+               coalesce(wait_event_type, ''), count(*)
+        FROM pg_stat_activity
+        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND coalesce(application_name, '') <> 'preflight'
+        GROUP BY 1, 2, 3, 4, 5
+        """
+}
+
+extension ActivityRow {
+    init?(row r: [String?]) {
+        guard r.count == 6, let n = r[5].flatMap({ Int($0) }) else { return nil }
+        self.init(database: r[0] ?? "", user: r[1] ?? "", application: r[2] ?? "", state: r[3] ?? "", waitEventType: r[4] ?? "", count: n)
+    }
+}
+
+extension TrafficSample {
+    /// What was sent, step by step: the evidence both checks show.
+    public var evidenceSummary: JSONValue {
+        var e = Evidence()
+        e["request"] = .string("\(plan.method) \(redactURL(plan.url)) (\(plan.requestSource))")
+        e["shape"] = .string(plan.isRamp ? "concurrency ramp \(plan.steps.map { String($0.concurrency) }.joined(separator: " → "))" : "one burst")
+        e["sent"] = .int(sent)
+        e["seconds"] = .double((elapsed.seconds * 100).rounded() / 100)
+        switch stop {
+        case .completed: break
+        case .limiterAnswered: e["stopped"] = "the limiter answered"
+        case .timeLimit: e["stopped"] = "4 × --timeout reached"
+        case .distress(let why): e["stopped"] = .string(why)
+        }
+        e["steps"] = .array(steps.map { s in
+            let t = StepStats(s)
+            var o: [(String, JSONValue)] = [("concurrency", .int(s.concurrency)), ("sent", .int(s.result.sent)),
+                                            ("errors", .int(t.errors))]
+            if let p50 = t.p50 { o.append(("p50Ms", .int(Int((p50 * 1000).rounded())))) }
+            if let p95 = t.p95 { o.append(("p95Ms", .int(Int((p95 * 1000).rounded())))) }
+            o.append(("samples", .int(s.samples.count)))
+            return .object(Evidence(o))
+        })
+        if let why = samplingProblem { e["databaseNotSampled"] = .string(why) }
+        return .object(e)
+    }
+}
+
+/// One step's latency and errors (5xx and no answer; a limiter's 429 is not an error here).
+public struct StepStats: Sendable {
+    public let concurrency: Int
+    public let answered: Int
+    public let errors: Int
+    public let p50: Double?
+    public let p95: Double?
+    public let errorStatuses: String
+
+    public init(_ s: TrafficSample.Step) {
+        concurrency = s.concurrency
+        let rs = s.result.responses
+        answered = rs.count
+        let bad = rs.filter { $0.status == nil || ($0.status ?? 0) >= 500 }
+        errors = bad.count
+        var counts: [String: Int] = [:]
+        for r in bad { counts[r.status.map(String.init) ?? "no answer", default: 0] += 1 }
+        errorStatuses = counts.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        let times = rs.compactMap(\.seconds).sorted()
+        func q(_ x: Double) -> Double? { times.isEmpty ? nil : times[min(times.count - 1, Int((Double(times.count) * x).rounded(.up)) - 1)] }
+        p50 = q(0.5)
+        p95 = q(0.95)
+    }
+
+    public var errorRate: Double { answered == 0 ? 0 : Double(errors) / Double(answered) }
+}
