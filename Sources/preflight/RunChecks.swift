@@ -108,6 +108,7 @@ struct Gate {
             case .junit: return JUnitReporter().render(report)
             case .github: return GitHubReporter().render(report)
             case .markdown: return MarkdownReporter().render(report)
+            case .sarif: return SARIFReporter(toolVersion: Preflight.configuration.version).render(report)
             }
         }
         var files = options.reports.map { ($0.format, $0.path) }

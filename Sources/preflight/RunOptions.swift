@@ -3,7 +3,7 @@ import Foundation
 import PreflightCore
 
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, junit, github, markdown
+    case text, json, junit, github, markdown, sarif
 }
 
 /// `FORMAT=FILE` for --report.
@@ -34,7 +34,7 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Deadline for each network operation, e.g. 3s or 500ms (default 3s).")
     var timeout: String?
 
-    @Option(help: "Report format on stdout: text, json, junit, github or markdown.")
+    @Option(help: "Report format on stdout: text, json, junit, github, markdown or sarif.")
     var format: ReportFormat = .text
 
     @Option(help: "Also write the report, in --format, to this file (the terminal then shows the text view).")

@@ -59,12 +59,13 @@ import Testing
         case "json": return JSONReporter().render(report)
         case "junit.xml": return JUnitReporter().render(report)
         case "github": return GitHubReporter(workspace: "/repo").render(report)
+        case "sarif": return SARIFReporter(workspace: "/repo", toolVersion: "0.1.0").render(report)
         default: return MarkdownReporter().render(report)
         }
     }
 
     /// goss's out_<spec>.<exit>.<format>: every scenario in every format, its exit code in the name.
-    @Test(arguments: ["text", "json", "junit.xml", "github", "md"])
+    @Test(arguments: ["text", "json", "junit.xml", "github", "md", "sarif"])
     func scenarios(format: String) throws {
         #expect(Self.go.exitCode == 0)
         #expect(Self.crash.exitCode == 3)
@@ -161,7 +162,7 @@ import Testing
     static func everyFormat(_ report: Report) -> [String] {
         [TextReporter(color: false).render(report), TextReporter(color: true, verbose: true).render(report),
          JSONReporter().render(report), JUnitReporter().render(report), GitHubReporter().render(report),
-         MarkdownReporter().render(report)]
+         MarkdownReporter().render(report), SARIFReporter().render(report)]
     }
 
     /// The reporters only render; the output sink scrubs what they rendered.
