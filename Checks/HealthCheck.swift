@@ -146,3 +146,10 @@ func round2(_ v: Double) -> Double { (v * 100).rounded() / 100 }
 extension HealthSettings {
     public var secrets: [String] { Secrets.inURL(path) }
 }
+
+extension HealthSettings {
+    public static let schemaDescription = "The health endpoint the service answers"
+    public static let schema: ValueSchema = .object([
+        SchemaKey("path", "Path under target (or a full http(s) URL) that answers 200 when the service is ready (default /health)", .string),
+    ])
+}

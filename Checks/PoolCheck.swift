@@ -216,3 +216,26 @@ struct Routing: Sendable {
 extension PoolSettings {
     public var secrets: [String] { pools.compactMap(\.url).flatMap { Secrets.inURL($0.raw) + ($0.password.map { [$0] } ?? []) } }
 }
+
+extension PoolSettings {
+    public static let schema: ValueSchema = .object([
+        SchemaKey("pools", "Every service that will draw on this database, with its pool (at most \(poolCap))", .list(.object([
+            SchemaKey("name", "The service that owns the pool", .string),
+            SchemaKey("size", "Connections per replica (else read from the URL or the driver's default)", .integer(1...100_000)),
+            SchemaKey("url", "The service's own database URL (its driver parameters give the pool size)", .string),
+            SchemaKey("replicas", "How many copies of the service run (default 1)", .integer(1...10_000)),
+            SchemaKey("driver", "The driver: \(PoolDriver.spellings)", .string),
+        ], required: ["name"]))),
+        SchemaKey("pgbouncer", "PgBouncer between the services and PostgreSQL: its ini file, or its settings", .anyOf([.string, .object([
+            SchemaKey("ini", "Path of pgbouncer.ini", .string),
+            SchemaKey("listen_port", "", .integer(1...65535)),
+            SchemaKey("default_pool_size", "", .integer(1...100_000)),
+            SchemaKey("reserve_pool_size", "", .integer(0...100_000)),
+            SchemaKey("max_client_conn", "", .integer(1...1_000_000)),
+            SchemaKey("max_db_connections", "", .integer(0...100_000)),
+            SchemaKey("max_user_connections", "", .integer(0...100_000)),
+            SchemaKey("pool_mode", "session, transaction or statement", .string),
+        ])])),
+        SchemaKey("probe_connections", "Open the pools' demand of connections for real (bounded), as --probe-connections", .boolean),
+    ])
+}
