@@ -1,9 +1,54 @@
 import ArgumentParser
 import Foundation
 import PreflightCore
+import PreflightReporters
 
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, junit, github, markdown, sarif
+}
+
+/// How a report becomes each format's text, and where it goes: stdout, `--output`, every `--report`, and
+/// $GITHUB_STEP_SUMMARY. One place for `preflight [run]`, `exec` and `merge`: a new format is one case here.
+struct Rendering {
+    var color = false
+    var verbose = false
+    /// Where the run ran (JSON `runner`), or every runner of a merged report (JSON `runners`).
+    var runner: Runner?
+    var runners: [Runner]?
+    var target: String?
+
+    func render(_ f: ReportFormat, _ report: Report, color: Bool = false) -> String {
+        switch f {
+        case .text: return TextReporter(color: color, verbose: verbose).render(report)
+        case .json: return JSONReporter(runner: runner, runners: runners, target: target).render(report)
+        case .junit: return JUnitReporter().render(report)
+        case .github: return GitHubReporter().render(report)
+        case .markdown: return MarkdownReporter().render(report)
+        case .sarif: return SARIFReporter(toolVersion: Preflight.configuration.version).render(report)
+        }
+    }
+
+    func write(_ report: Report, format: ReportFormat, output: String?, reports: [ReportTarget], environment: [String: String]) throws {
+        var files = reports.map { ($0.format, $0.path) }
+        if let output { files.append((format, output)) }
+        for (f, path) in files {
+            do {
+                try Output.write(render(f, report), toFile: path)
+            } catch {
+                Output.stderr("preflight: cannot write report \(path): \(error.localizedDescription)\n")
+                throw ExitCode(2)
+            }
+        }
+        if format == .github || reports.contains(where: { $0.format == .github }),
+           let summary = environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty {
+            do {
+                try Output.append(render(.markdown, report), toFile: summary)
+            } catch {
+                Output.stderr("preflight: cannot append to GITHUB_STEP_SUMMARY \(summary): \(error.localizedDescription)\n")
+            }
+        }
+        Output.stdout(output == nil ? render(format, report, color: color) : render(.text, report, color: color))
+    }
 }
 
 /// `FORMAT=FILE` for --report.

@@ -156,7 +156,12 @@ import Testing
         #expect(root["verdict"] as? String == "no-go")
         #expect(root["rootCauses"] as? [String] == ["database"])
         let checks = try #require(root["checks"] as? [[String: Any]])
-        for c in checks { #expect(Set(c.keys) == ["id", "title", "status", "summary", "blockedBy", "evidence", "fix"]) }
+        for c in checks { #expect(Set(c.keys) == ["id", "title", "status", "layer", "summary", "blockedBy", "evidence", "fix"]) }
+        // A run's report says where it ran.
+        let located = try #require(try JSONSerialization.jsonObject(with: Data(JSONReporter(runner: Runner(hostname: "gen-1", addresses: ["10.0.3.7"])).render(Self.sample).utf8)) as? [String: Any])
+        let runner = try #require(located["runner"] as? [String: Any])
+        #expect(runner["hostname"] as? String == "gen-1")
+        #expect(runner["addresses"] as? [String] == ["10.0.3.7"])
     }
 
     static func everyFormat(_ report: Report) -> [String] {
