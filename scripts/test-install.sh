@@ -43,5 +43,19 @@ else
   bad "man page $f"
 fi
 
+# action.yml's install step in its build mode is the same make install, into $RUNNER_TEMP.
+runner_temp=$(mktemp -d)
+touch "$runner_temp/output" "$runner_temp/path"
+if (RUNNER_TEMP=$runner_temp GITHUB_OUTPUT=$runner_temp/output GITHUB_PATH=$runner_temp/path INPUT_INSTALL=build \
+      bash scripts/action/install.sh >"$runner_temp/log" 2>&1) \
+   && grep -qx "bin=$runner_temp/preflight/bin/preflight" "$runner_temp/output" \
+   && grep -qx "$runner_temp/preflight/bin" "$runner_temp/path" \
+   && "$runner_temp/preflight/bin/preflight" --version >/dev/null; then
+  ok "action.yml install step, build mode (bin output, GITHUB_PATH)"
+else
+  bad "action.yml install step, build mode"; sed 's/^/    /' "$runner_temp/log" "$runner_temp/output"
+fi
+rm -rf "$runner_temp"
+
 echo "install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
