@@ -80,11 +80,15 @@ struct Merge: ParsableCommand {
             if data.count > limit { throw MergeError("\(source): more than \(limit >> 20) MiB of reports") }
         }
         var out: [RunnerReport] = []
+        var skipped = 0
         for (i, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }
+            let trimmed = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }
             if trimmed.isEmpty { continue }
+            // Logs gathered from pods hold other lines too (kubectl logs mixes stderr in): a report is an object.
+            guard trimmed.first == UInt8(ascii: "{") else { skipped += 1; continue }
             out.append(try ReportMerger.parse(Data(trimmed), source: "\(source) line \(i + 1)"))
         }
+        if skipped > 0 { Output.stderr("preflight merge: \(source): skipped \(skipped) line\(skipped == 1 ? "" : "s") that are not JSON objects\n") }
         if out.isEmpty { throw MergeError("\(source): no reports (expected one JSON report per line)") }
         return out
     }
