@@ -21,7 +21,8 @@ import TestSupport
         #expect(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) is [String: Any])
     }
 
-    /// Every ```yaml block of the README that is a preflight.yml (all of them are).
+    /// Every ```yaml block of the README: each is a preflight.yml (other YAML, like the workflow that uses the
+    /// action, is fenced ```yml).
     @Test func readmeExamplesAreValid() async throws {
         let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
         let blocks = Self.yamlBlocks(readme)
