@@ -18,7 +18,8 @@ struct Merge: ParsableCommand {
     @Argument(help: ArgumentHelp("JSON reports (preflight --format json), or - for JSON lines on stdin.", valueName: "report"))
     var inputs: [String]
 
-    @Option(help: "Report format on stdout: text, json, junit, github, markdown or sarif.")
+    @Option(help: ArgumentHelp("Report format on stdout: \(ReportFormat.names).", valueName: "format"),
+            completion: ReportFormat.completion, transform: ReportFormat.parse)
     var format: ReportFormat = .text
 
     @Option(help: "Also write the merged report, in --format, to this file (the terminal then shows the text view).")

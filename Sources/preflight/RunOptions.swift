@@ -5,6 +5,19 @@ import PreflightReporters
 
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, junit, github, markdown, sarif
+
+    static var names: String {
+        let all = allCases.map(\.rawValue)
+        return all.dropLast().joined(separator: ", ") + " or " + all.last!
+    }
+
+    /// `--format`'s reading: one line when the value is unknown (argument-parser lists six or more values one per line).
+    static func parse(_ text: String) throws -> ReportFormat {
+        guard let f = ReportFormat(rawValue: text) else { throw ValidationError("expected \(names), found \"\(text)\"") }
+        return f
+    }
+
+    static var completion: CompletionKind { .list(allCases.map(\.rawValue)) }
 }
 
 /// How a report becomes each format's text, and where it goes: stdout, `--output`, every `--report`, and
@@ -79,7 +92,8 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Deadline for each network operation, e.g. 3s or 500ms (default 3s).")
     var timeout: String?
 
-    @Option(help: "Report format on stdout: text, json, junit, github, markdown or sarif.")
+    @Option(help: ArgumentHelp("Report format on stdout: \(ReportFormat.names).", valueName: "format"),
+            completion: ReportFormat.completion, transform: ReportFormat.parse)
     var format: ReportFormat = .text
 
     @Option(help: "Also write the report, in --format, to this file (the terminal then shows the text view).")
