@@ -18,7 +18,11 @@ release_flags=(-c release --static-swift-stdlib --disable-local-rpath)
 if [ $# -ge 2 ]; then
   binary=$2
 else
-  swift build "${release_flags[@]}" --product preflight 2>&1 | grep -E 'error|warning: unre|Build of product' || true
+  set +e
+  swift build "${release_flags[@]}" --product preflight 2>&1 | grep -E 'error|warning: unre|Build of product'
+  built=${PIPESTATUS[0]}
+  set -e
+  [ "$built" -eq 0 ] || { echo "install: the release build failed" >&2; exit 1; }
   binary="$(swift build "${release_flags[@]}" --show-bin-path)/preflight"
 fi
 [ -x "$binary" ] || { echo "install: no binary at $binary (the build failed?)" >&2; exit 1; }
@@ -43,7 +47,11 @@ install -m 0755 "$binary" "$root/bin/preflight"
 
 # The man page from swift-argument-parser's generate-manual plugin. Its tool is run directly on the installed
 # binary: `swift package plugin generate-manual` would build preflight again, without the static flags.
-swift build --product generate-manual 2>&1 | grep -E 'error' || true
+set +e
+swift build --product generate-manual 2>&1 | grep -E 'error'
+built=${PIPESTATUS[0]}
+set -e
+[ "$built" -eq 0 ] || { echo "install: building swift-argument-parser's generate-manual tool failed" >&2; exit 1; }
 tool="$(swift build --show-bin-path)/generate-manual-tool"
 [ -x "$tool" ] || { echo "install: generate-manual-tool was not built" >&2; exit 1; }
 manual=$(mktemp -d)
