@@ -2,10 +2,13 @@
 #   make run   installs what is missing, builds, starts the sample stack with one fault
 #              (SCENARIO=backend-down by default), runs preflight against it, stops the stack
 #   make test  installs what is missing, builds, runs every test against real PostgreSQL and HTTP servers
+# and, to install it:
+#   make install PREFIX=/usr/local   the static release binary (no RPATH), shell completions and the man page
 SHELL := /bin/bash
 SCENARIO ?= backend-down
+PREFIX ?= /usr/local
 
-.PHONY: deps build run test
+.PHONY: deps build run test install
 deps:
 	@scripts/install-deps.sh
 
@@ -17,3 +20,6 @@ run: build
 
 test: deps
 	@scripts/test.sh
+
+install: deps
+	@scripts/install.sh "$(PREFIX)"

@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "ChecksTests", dependencies: ["PreflightChecks", "PreflightProbes", "PreflightCore", "TestSupport"]),
         .testTarget(name: "PreflightExplainTests", dependencies: ["PreflightExplain", "PreflightCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", .product(name: "Yams", package: "Yams")]),
     ]
 )
 

@@ -367,3 +367,10 @@ struct Findings {
 
 /// 2000 → "2,000"; Int.max → "unlimited" (an unlimited rlimit).
 func grouped(_ v: Int) -> String { v == Int.max ? "unlimited" : formatCount(v) }
+
+extension GeneratorSettings {
+    public static let schemaDescription = "The machine that generates the load"
+    public static let schema: ValueSchema = .object([
+        SchemaKey("requests_per_second", "The test's request rate, when known better than one request per VU per second", .integer(1...100_000_000)),
+    ])
+}

@@ -208,3 +208,12 @@ func round2(_ v: Double) -> Double { (v * 100).rounded() / 100 }
 extension HealthSettings {
     public var secrets: [String] { Secrets.inURL(path) + (upstream.map(Secrets.inURL) ?? []) }
 }
+
+extension HealthSettings {
+    public static let schemaDescription = "The health endpoint the service answers"
+    public static let schema: ValueSchema = .object([
+        SchemaKey("path", "Path under target (or a full http(s) URL) that answers 200 when the service is ready (default /health)", .string),
+        SchemaKey("ca", "A CA bundle (PEM) to trust for an https target, as k6 would with SSL_CERT_FILE; relative to the config file", .string),
+        SchemaKey("upstream", "The service behind a reverse proxy (a URL), checked directly when the proxy answers 502/503/504", .string),
+    ])
+}

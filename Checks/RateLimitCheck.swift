@@ -251,3 +251,14 @@ extension RateLimitSettings {
         Secrets.inURL(path) + Secrets.inHeaders(headers) + (body.map(Secrets.inText) ?? [])
     }
 }
+
+extension RateLimitSettings {
+    public static let schemaDescription = "A burst that shows whether the rate limiter lets the test through (sends real requests)"
+    public static let schema: ValueSchema = .object([
+        SchemaKey("request", "Method and path under target, e.g. \"POST /chat/messages\"", .string),
+        SchemaKey("body", "The request body", .scalar),
+        SchemaKey("headers", "Request headers", .stringMap),
+        SchemaKey("burst", "Requests in the burst (default 250)", .integer(1...burstCap)),
+        SchemaKey("concurrency", "Requests in flight at once (default 25)", .integer(1...concurrencyCap)),
+    ], required: ["request"])
+}

@@ -507,3 +507,13 @@ struct SchemaProject: Sendable {
         return files.sorted()
     }
 }
+
+extension SchemaSettings {
+    public static let schemaDescription = "The ORM schema, compared with the live database"
+    public static let schema: ValueSchema = .object([
+        SchemaKey("prisma", "schema.prisma, a folder of .prisma files, or a prisma.config.ts naming either", .string),
+        SchemaKey("sources", "Folders of application code (TypeScript/JavaScript)", .scalarOrList),
+        SchemaKey("build", "Compiled output, e.g. dist/", .string),
+        SchemaKey("client", "The generated client (holds its own copy of schema.prisma)", .string),
+    ])
+}

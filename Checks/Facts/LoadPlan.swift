@@ -103,3 +103,14 @@ public struct LoadPlan: Fact {
 extension LoadSettings {
     public var secrets: [String] { Secrets.inEnvironment(env) + (request.map { Secrets.inURL($0.path) } ?? []) }
 }
+
+extension LoadSettings {
+    public static let schemaDescription = "The k6 load test"
+    public static let schema: ValueSchema = .object([
+        SchemaKey("script", "Path of the k6 script (JavaScript or TypeScript)", .string),
+        SchemaKey("env", "The -e / environment values the test will run with", .stringMap),
+        SchemaKey("vus", "Peak virtual users (overrides the script's options)", .integer(1...1_000_000)),
+        SchemaKey("duration", "How long the test runs, e.g. 10m", .duration),
+        SchemaKey("request", "A read-only request of the test for the pool-traffic ramp, e.g. \"GET /chat/conversations/ID/messages\"", .string),
+    ])
+}

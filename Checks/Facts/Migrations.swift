@@ -162,3 +162,10 @@ public struct ProjectMigrations: Fact {
         }
     }
 }
+
+extension MigrationSettings {
+    public static let schemaDescription = "The application's migrations"
+    public static let schema: ValueSchema = .object([
+        SchemaKey("path", "The migrations folder (prisma/migrations, alembic, …)", .string),
+    ])
+}

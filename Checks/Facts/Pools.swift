@@ -119,3 +119,28 @@ extension PoolSettings {
             .flatMap { Secrets.inURL($0.raw) + ($0.password.map { [$0] } ?? []) }
     }
 }
+
+extension PoolSettings {
+    public static let schema: ValueSchema = .object([
+        SchemaKey("pools", "Every service that will draw on this database, with its pool (at most \(poolCap))", .list(.object([
+            SchemaKey("name", "The service that owns the pool", .string),
+            SchemaKey("size", "Connections per replica (else read from the URL or the driver's default)", .integer(1...100_000)),
+            SchemaKey("url", "The service's own database URL (its driver parameters give the pool size)", .string),
+            SchemaKey("replicas", "How many copies of the service run (default 1)", .integer(1...10_000)),
+            SchemaKey("surge", "Extra replicas during a rolling deploy: a number, or a percentage of replicas like \"25%\" (Kubernetes' maxSurge)", .anyOf([.integer(0...10_000), .string])),
+            SchemaKey("driver", "The driver: \(PoolDriver.spellings)", .string),
+        ], required: ["name"]))),
+        SchemaKey("pgbouncer", "PgBouncer between the services and PostgreSQL: its ini file, or its settings", .anyOf([.string, .object([
+            SchemaKey("ini", "Path of pgbouncer.ini", .string),
+            SchemaKey("listen_port", "", .integer(1...65535)),
+            SchemaKey("default_pool_size", "", .integer(1...100_000)),
+            SchemaKey("reserve_pool_size", "", .integer(0...100_000)),
+            SchemaKey("max_client_conn", "", .integer(1...1_000_000)),
+            SchemaKey("max_db_connections", "", .integer(0...100_000)),
+            SchemaKey("max_user_connections", "", .integer(0...100_000)),
+            SchemaKey("pool_mode", "session, transaction or statement", .string),
+        ])])),
+        SchemaKey("pgbouncer_admin", "PgBouncer's admin console URL (postgresql://USER@HOST:6432/pgbouncer, USER in stats_users; its password in a ${VAR}), read with SHOW only", .string),
+        SchemaKey("probe_connections", "Open the pools' demand of connections for real (bounded), as --probe-connections", .boolean),
+    ])
+}

@@ -8,6 +8,14 @@ public enum Layer: Int, Sendable, Comparable, CaseIterable {
     case generator, network, service, database, capacity, limits, schema, script
 
     public static func < (a: Layer, b: Layer) -> Bool { a.rawValue < b.rawValue }
+
+    /// Its name in reports (`checks[].layer` of the JSON report) and in `layer:` of a custom check.
+    public var name: String { String(describing: self) }
+
+    public init?(name: String) {
+        guard let l = Layer.allCases.first(where: { $0.name == name }) else { return nil }
+        self = l
+    }
 }
 
 /// One example situation, used by `preflight checks` and mirrored by a test.

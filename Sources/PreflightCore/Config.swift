@@ -15,6 +15,11 @@ public protocol ConfigSection: Sendable {
     /// The secrets it holds (passwords, tokens, credential headers), found with `Secrets.inURL`, `inHeaders`,
     /// `inText`, …: the loader asks every section once, after parsing, and registers them; parsers register nothing.
     var secrets: [String] { get }
+    /// What its keys' values may be, for the JSON Schema of preflight.yml (`ConfigSchema`); by default each of
+    /// `keys` with any value. Keep it beside `init(reading:)`: a test fails when its keys and `keys` differ.
+    static var schema: ValueSchema { get }
+    /// One line on the section, shown by editors.
+    static var schemaDescription: String { get }
 }
 
 extension ConfigSection {

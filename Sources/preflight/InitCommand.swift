@@ -28,13 +28,20 @@ struct Init: ParsableCommand {
             Output.stderr("preflight: internal error: the generated config does not load: \(error)\n")
             throw ExitCode(2)
         }
+        // The schema the modeline names, beside the config: the one this binary reads (`preflight schema`).
+        let schemaPath = URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent(Self.schemaFile).path
+        let schemaExists = FileManager.default.fileExists(atPath: schemaPath)
+        let writeSchema = !schemaExists || force
         do {
             try Data(yaml.utf8).write(to: URL(fileURLWithPath: config))
+            if writeSchema { try Data(PrintSchema.text.utf8).write(to: URL(fileURLWithPath: schemaPath)) }
         } catch {
             Output.stderr("preflight: cannot write \(config): \(error.localizedDescription)\n")
             throw ExitCode(2)
         }
         var lines = ["wrote \(config)"]
+        lines.append(writeSchema ? "wrote \(schemaPath) (the JSON Schema editors read, from the modeline)"
+                                 : "kept \(schemaPath) (--force replaces it with this version's: preflight schema)")
         lines.append("  target \(scan.target) (port from \(scan.port.source))")
         lines.append("  health.path \(scan.healthPath.value) (\(scan.healthPath.source))")
         lines.append(scan.databaseURLVariable.map { "  database.url ${\($0)} (from .env; export it before running preflight)" } ?? "  no DATABASE_URL in .env: database checks left out")
@@ -46,8 +53,12 @@ struct Init: ParsableCommand {
         Output.stdout(lines.joined(separator: "\n") + "\n")
     }
 
+    /// Written beside the config; its modeline names it relative to the config, as yaml-language-server reads it.
+    static let schemaFile = "preflight.schema.json"
+
     static func render(_ s: ProjectScan) -> String {
         var y: [String] = []
+        y.append("# yaml-language-server: $schema=\(schemaFile)")
         y.append("# preflight.yml, written by `preflight init`. Every key is explained in preflight's README.")
         y.append("# Values may use ${VAR} and ${VAR:-default} from the environment.")
         y.append("")

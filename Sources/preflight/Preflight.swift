@@ -11,7 +11,7 @@ struct Preflight: AsyncParsableCommand {
         3 preflight itself failed (a check crashed) and no other check found a no-go.
         """,
         version: "0.1.0",
-        subcommands: [RunChecks.self, Exec.self, Init.self, ListChecks.self, ShowConfig.self, Explain.self],
+        subcommands: [RunChecks.self, Exec.self, Init.self, ListChecks.self, ShowConfig.self, Explain.self, PrintSchema.self, Merge.self],
         defaultSubcommand: RunChecks.self)
 }
 

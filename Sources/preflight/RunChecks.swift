@@ -57,7 +57,7 @@ struct Gate {
         if waitLimit != nil && report.verdict == .go && attempt > 1 {
             Output.stderr("\(Output.stderrIsTerminal ? "\r\u{1B}[K" : "")preflight: go after \(attempt) attempts (\(format(start.duration(to: clock.now))))\n")
         }
-        try write(report)
+        try write(report, config: config)
         return report
     }
 
@@ -99,36 +99,28 @@ struct Gate {
         }
     }
 
-    func write(_ report: Report) throws {
+    func write(_ report: Report, config: Config) throws {
         let color = !options.noColor && environment["NO_COLOR"] == nil && Output.stdoutIsTerminal
-        func render(_ f: ReportFormat, color: Bool = false) -> String {
-            switch f {
-            case .text: return TextReporter(color: color, verbose: options.verbose).render(report)
-            case .json: return JSONReporter().render(report)
-            case .junit: return JUnitReporter().render(report)
-            case .github: return GitHubReporter().render(report)
-            case .markdown: return MarkdownReporter().render(report)
+        let rendering = Rendering(color: color, verbose: options.verbose, runner: Self.runner(of: report, config: config),
+                                  target: config.target?.raw)
+        try rendering.write(report, format: options.format, output: options.output, reports: options.reports, environment: environment)
+    }
+
+    /// This machine, and the source addresses toward what the run connected to: the target's addresses the port
+    /// check resolved (or the target's IP), the database host when it is an IP. Names are not resolved again.
+    static func runner(of report: Report, config: Config) -> Runner {
+        var destinations: [SocketAddress] = []
+        if let target = config.target {
+            if let ip = LocalRoutes.literal(target.host, port: target.port) {
+                destinations.append(ip)
+            } else if case .array(let resolved)? = report.result("port")?.outcome.evidence["resolved"] {
+                for case .string(let ip) in resolved { if let a = LocalRoutes.literal(ip, port: target.port) { destinations.append(a) } }
             }
         }
-        var files = options.reports.map { ($0.format, $0.path) }
-        if let output = options.output { files.append((options.format, output)) }
-        for (f, path) in files {
-            do {
-                try Output.write(render(f), toFile: path)
-            } catch {
-                Output.stderr("preflight: cannot write report \(path): \(error.localizedDescription)\n")
-                throw ExitCode(2)
-            }
+        if let db = config.section(DatabaseSettings.self).url, let host = db.host, let ip = LocalRoutes.literal(host, port: db.port) {
+            destinations.append(ip)
         }
-        if options.format == .github || options.reports.contains(where: { $0.format == .github }),
-           let summary = environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty {
-            do {
-                try Output.append(render(.markdown), toFile: summary)
-            } catch {
-                Output.stderr("preflight: cannot append to GITHUB_STEP_SUMMARY \(summary): \(error.localizedDescription)\n")
-            }
-        }
-        Output.stdout(options.output == nil ? render(options.format, color: color) : render(.text, color: color))
+        return LocalRoutes.runner(toward: destinations)
     }
 
     /// The config from the file, the environment and the flags; `requireInputs`: exit 2 when no check has anything to do.

@@ -1,9 +1,67 @@
 import ArgumentParser
 import Foundation
 import PreflightCore
+import PreflightReporters
 
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, junit, github, markdown
+    case text, json, junit, github, markdown, sarif
+
+    static var names: String {
+        let all = allCases.map(\.rawValue)
+        return all.dropLast().joined(separator: ", ") + " or " + all.last!
+    }
+
+    /// `--format`'s reading: one line when the value is unknown (argument-parser lists six or more values one per line).
+    static func parse(_ text: String) throws -> ReportFormat {
+        guard let f = ReportFormat(rawValue: text) else { throw ValidationError("expected \(names), found \"\(text)\"") }
+        return f
+    }
+
+    static var completion: CompletionKind { .list(allCases.map(\.rawValue)) }
+}
+
+/// How a report becomes each format's text, and where it goes: stdout, `--output`, every `--report`, and
+/// $GITHUB_STEP_SUMMARY. One place for `preflight [run]`, `exec` and `merge`: a new format is one case here.
+struct Rendering {
+    var color = false
+    var verbose = false
+    /// Where the run ran (JSON `runner`), or every runner of a merged report (JSON `runners`).
+    var runner: Runner?
+    var runners: [Runner]?
+    var target: String?
+
+    func render(_ f: ReportFormat, _ report: Report, color: Bool = false) -> String {
+        switch f {
+        case .text: return TextReporter(color: color, verbose: verbose).render(report)
+        case .json: return JSONReporter(runner: runner, runners: runners, target: target).render(report)
+        case .junit: return JUnitReporter().render(report)
+        case .github: return GitHubReporter().render(report)
+        case .markdown: return MarkdownReporter().render(report)
+        case .sarif: return SARIFReporter(toolVersion: Preflight.configuration.version).render(report)
+        }
+    }
+
+    func write(_ report: Report, format: ReportFormat, output: String?, reports: [ReportTarget], environment: [String: String]) throws {
+        var files = reports.map { ($0.format, $0.path) }
+        if let output { files.append((format, output)) }
+        for (f, path) in files {
+            do {
+                try Output.write(render(f, report), toFile: path)
+            } catch {
+                Output.stderr("preflight: cannot write report \(path): \(error.localizedDescription)\n")
+                throw ExitCode(2)
+            }
+        }
+        if format == .github || reports.contains(where: { $0.format == .github }),
+           let summary = environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty {
+            do {
+                try Output.append(render(.markdown, report), toFile: summary)
+            } catch {
+                Output.stderr("preflight: cannot append to GITHUB_STEP_SUMMARY \(summary): \(error.localizedDescription)\n")
+            }
+        }
+        Output.stdout(output == nil ? render(format, report, color: color) : render(.text, report, color: color))
+    }
 }
 
 /// `FORMAT=FILE` for --report.
@@ -34,7 +92,8 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Deadline for each network operation, e.g. 3s or 500ms (default 3s).")
     var timeout: String?
 
-    @Option(help: "Report format on stdout: text, json, junit, github or markdown.")
+    @Option(help: ArgumentHelp("Report format on stdout: \(ReportFormat.names).", valueName: "format"),
+            completion: ReportFormat.completion, transform: ReportFormat.parse)
     var format: ReportFormat = .text
 
     @Option(help: "Also write the report, in --format, to this file (the terminal then shows the text view).")

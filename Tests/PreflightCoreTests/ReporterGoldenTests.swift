@@ -59,12 +59,13 @@ import Testing
         case "json": return JSONReporter().render(report)
         case "junit.xml": return JUnitReporter().render(report)
         case "github": return GitHubReporter(workspace: "/repo").render(report)
+        case "sarif": return SARIFReporter(workspace: "/repo", toolVersion: "0.1.0").render(report)
         default: return MarkdownReporter().render(report)
         }
     }
 
     /// goss's out_<spec>.<exit>.<format>: every scenario in every format, its exit code in the name.
-    @Test(arguments: ["text", "json", "junit.xml", "github", "md"])
+    @Test(arguments: ["text", "json", "junit.xml", "github", "md", "sarif"])
     func scenarios(format: String) throws {
         #expect(Self.go.exitCode == 0)
         #expect(Self.crash.exitCode == 3)
@@ -155,13 +156,18 @@ import Testing
         #expect(root["verdict"] as? String == "no-go")
         #expect(root["rootCauses"] as? [String] == ["database"])
         let checks = try #require(root["checks"] as? [[String: Any]])
-        for c in checks { #expect(Set(c.keys) == ["id", "title", "status", "summary", "blockedBy", "evidence", "fix"]) }
+        for c in checks { #expect(Set(c.keys) == ["id", "title", "status", "layer", "summary", "blockedBy", "evidence", "fix"]) }
+        // A run's report says where it ran.
+        let located = try #require(try JSONSerialization.jsonObject(with: Data(JSONReporter(runner: Runner(hostname: "gen-1", addresses: ["10.0.3.7"])).render(Self.sample).utf8)) as? [String: Any])
+        let runner = try #require(located["runner"] as? [String: Any])
+        #expect(runner["hostname"] as? String == "gen-1")
+        #expect(runner["addresses"] as? [String] == ["10.0.3.7"])
     }
 
     static func everyFormat(_ report: Report) -> [String] {
         [TextReporter(color: false).render(report), TextReporter(color: true, verbose: true).render(report),
          JSONReporter().render(report), JUnitReporter().render(report), GitHubReporter().render(report),
-         MarkdownReporter().render(report)]
+         MarkdownReporter().render(report), SARIFReporter().render(report)]
     }
 
     /// The reporters only render; the output sink scrubs what they rendered.

@@ -82,6 +82,14 @@ for scenario in $selected; do
     continue
   fi
   config=$(echo "$up_log" | tail -n1)
+  # Every config the stack writes is valid against the shipped JSON Schema (python3-jsonschema).
+  if ! schema_out=$(/usr/bin/python3 "$REPO/Tests/Fixtures/validate-json.py" "$REPO/schema/preflight.schema.json" "$config" 2>&1); then
+    failed=$((failed + 1))
+    echo "FAIL $scenario (the config stack.sh wrote does not match schema/preflight.schema.json)"
+    echo "$schema_out" | sed 's/^/    /'
+    "$STACK" down --dir "$STACK_DIR" >/dev/null 2>&1
+    continue
+  fi
   t1=$(now)
   ulimit_n=; for opt in $options; do case $opt in ulimit=*) ulimit_n=${opt#ulimit=} ;; esac; done
   ( [ -z "$ulimit_n" ] || ulimit -n "$ulimit_n"; exec timeout 60 "$PREFLIGHT_BIN" --config "$config" --format json ) >"$out" 2>"$err"
