@@ -184,12 +184,15 @@ struct ScriptAnalysis: Sendable {
     // MARK: target
 
     static func origin(of url: String) -> (scheme: String, host: String, port: Int)? {
-        guard let r = url.range(of: "://") else { return nil }
+        // On the UTF-8 bytes: Foundation's range(of:) and Character-wise scans were a fifth of the analysis of a
+        // 200,000-request script (perf); every byte looked for here is ASCII.
+        let u = url.utf8
+        guard let r = u.firstRange(of: "://".utf8) else { return nil }
         let scheme = url[..<r.lowerBound].lowercased()
         guard scheme == "http" || scheme == "https" else { return nil }
-        let rest = url[r.upperBound...]
-        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        guard !authority.isEmpty, authority.count < rest.count || true else { return nil }
+        let end = u[r.upperBound...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? u.endIndex
+        let authority = url[r.upperBound..<end]
+        guard !authority.isEmpty else { return nil }
         let hostPort = authority.split(separator: "@").last.map(String.init) ?? ""
         var host = hostPort, port = scheme == "https" ? 443 : 80
         if hostPort.hasPrefix("["), let close = hostPort.firstIndex(of: "]") {
@@ -231,8 +234,8 @@ struct ScriptAnalysis: Sendable {
                     continue
                 }
                 // The host is known only when the text goes past the authority (or the URL is all text).
-                let complete = resolved.count == 1 || lead.dropFirst(lead.range(of: "://").map { lead.distance(from: lead.startIndex, to: $0.upperBound) } ?? 0)
-                    .contains { $0 == "/" || $0 == "?" || $0 == "#" }
+                let complete = resolved.count == 1 || lead.utf8[(lead.utf8.firstRange(of: "://".utf8)?.upperBound ?? lead.startIndex)...]
+                    .contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
                 guard complete, let o = Self.origin(of: lead) else {
                     if seen.insert("partial@\(request.line)").inserted {
                         unresolvedBases.append(Note(location: at(request.line), message: "\(request.method == "?" ? "" : request.method + " ")\(Self.display(resolved, script))"))
