@@ -1,8 +1,9 @@
 import Foundation
 
 /// Which process holds a socket: the `socket:[INODE]` links under /proc/PID/fd. The search costs a directory and
-/// a readlink per descriptor of every process it visits, so it looks only for the inodes it is given, visits the
-/// sockets' owners' uids first (sock_diag reports them), and stops as soon as every inode is found.
+/// a readlink per descriptor of every process it visits (~0.1 ms a process on a loaded machine), so it looks only for
+/// the inodes it is given, visits the sockets' owners' uids first (sock_diag reports them), newest process first,
+/// and stops as soon as every inode is found.
 struct ProcSocketOwners {
     let procRoot: String
 
@@ -20,8 +21,10 @@ struct ProcSocketOwners {
             guard fstatat(procFD, String(pid), &st, 0) == 0 else { continue }
             if uids.contains(st.st_uid) { first.append(pid) } else { later.append(pid) }
         }
+        // Newest first: the listener worth naming is most often a service just started (on the wrong port or
+        // address), while the bulk of a busy machine's processes is older.
         var owners: [UInt64: (pid: Int, name: String)] = [:]
-        for pid in first + later {
+        for pid in first.reversed() + later.reversed() {
             for inode in sockets(of: pid, procFD: procFD) where inodes.contains(inode) && owners[inode] == nil {
                 owners[inode] = (Int(pid), comm(of: pid, procFD: procFD) ?? "pid \(pid)")
             }
