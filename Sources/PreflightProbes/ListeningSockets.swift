@@ -7,12 +7,15 @@ public struct ListeningSocket: Sendable, Equatable {
     public let inode: UInt64
     public var pid: Int?
     public var process: String?
+    /// The socket's owner uid when the kernel said it (sock_diag): the owner search looks at that user's processes first.
+    public var uid: UInt32?
 
-    public init(address: SocketAddress, inode: UInt64, pid: Int? = nil, process: String? = nil) {
+    public init(address: SocketAddress, inode: UInt64, pid: Int? = nil, process: String? = nil, uid: UInt32? = nil) {
         self.address = address
         self.inode = inode
         self.pid = pid
         self.process = process
+        self.uid = uid
     }
 
     /// "python3 (pid 4242)" or "an unknown process" when /proc hides the owner.
@@ -32,30 +35,60 @@ public struct ListeningSocket: Sendable, Equatable {
 
 /// The machine's listening sockets. The seam for unit examples.
 public protocol ListeningSocketTable: Sendable {
+    /// Every listener, with its owner where /proc shows it (a search through every process's descriptors).
     func listeningSockets() -> [ListeningSocket]
     /// Addresses of this machine's interfaces, to tell a local target from a remote one.
     func localAddresses() -> Set<String>
+    /// Every listener, owners not looked up: cheap, whatever the machine's process count.
+    func unnamedListeningSockets() -> [ListeningSocket]
+    /// `sockets` with their owners filled in; the search stops once every one is found.
+    func naming(_ sockets: [ListeningSocket]) -> [ListeningSocket]
 }
 
-/// Reads /proc/net/tcp and /proc/net/tcp6, and /proc/*/fd for the owners.
+extension ListeningSocketTable {
+    /// A table that knows its owners anyway (the fakes) needs no second step.
+    public func unnamedListeningSockets() -> [ListeningSocket] { listeningSockets() }
+    public func naming(_ sockets: [ListeningSocket]) -> [ListeningSocket] { sockets }
+}
+
+/// Asks the kernel through netlink sock_diag (falling back to /proc/net/tcp{,6}), and /proc/*/fd for the owners.
 public struct ProcListeningSocketTable: ListeningSocketTable {
     let procRoot: String
+    /// sock_diag answers for this machine's network namespace; a different procRoot (tests) is read as files.
+    let useNetlink: Bool
 
     public init(procRoot: String = "/proc") {
         self.procRoot = procRoot
+        self.useNetlink = procRoot == "/proc"
     }
 
-    public func listeningSockets() -> [ListeningSocket] {
+    public func listeningSockets() -> [ListeningSocket] { naming(unnamedListeningSockets()) }
+
+    public func unnamedListeningSockets() -> [ListeningSocket] {
+        if useNetlink, let found = SockDiag.listeners() {
+            return found.map { ListeningSocket(address: $0.address, inode: $0.inode, uid: $0.uid) }
+        }
+        return procListeners()
+    }
+
+    /// The listeners as /proc/net/tcp{,6} lists them.
+    func procListeners() -> [ListeningSocket] {
         var sockets: [ListeningSocket] = []
         for (file, family) in [("net/tcp", SocketAddress.Family.ipv4), ("net/tcp6", .ipv6)] {
             if let text = ProcNetTCP.listeners("\(procRoot)/\(file)") {
                 sockets += Self.parse(text, family: family)
             }
         }
-        let owners = socketOwners(Set(sockets.map(\.inode)))
+        return sockets
+    }
+
+    public func naming(_ sockets: [ListeningSocket]) -> [ListeningSocket] {
+        let wanted = sockets.filter { $0.process == nil }
+        guard !wanted.isEmpty else { return sockets }
+        let owners = ProcSocketOwners(procRoot: procRoot).find(Set(wanted.map(\.inode)), uids: Set(wanted.compactMap(\.uid)))
         return sockets.map { s in
             var s = s
-            if let o = owners[s.inode] { s.pid = o.pid; s.process = o.name }
+            if s.process == nil, let o = owners[s.inode] { s.pid = o.pid; s.process = o.name }
             return s
         }
     }
@@ -86,24 +119,6 @@ public struct ProcListeningSocketTable: ListeningSocketTable {
         let af = family == .ipv4 ? AF_INET : AF_INET6
         let ok = bytes.withUnsafeBytes { inet_ntop(af, $0.baseAddress, &buffer, socklen_t(buffer.count)) } != nil
         return ok ? cString(buffer) : nil
-    }
-
-    func socketOwners(_ inodes: Set<UInt64>) -> [UInt64: (pid: Int, name: String)] {
-        guard !inodes.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: procRoot) else { return [:] }
-        var owners: [UInt64: (pid: Int, name: String)] = [:]
-        for entry in entries {
-            guard let pid = Int(entry), let fds = try? FileManager.default.contentsOfDirectory(atPath: "\(procRoot)/\(entry)/fd") else { continue }
-            for fd in fds {
-                guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(procRoot)/\(entry)/fd/\(fd)"),
-                      link.hasPrefix("socket:["), let inode = UInt64(link.dropFirst(8).dropLast()), inodes.contains(inode),
-                      owners[inode] == nil else { continue }
-                let comm = (try? String(contentsOfFile: "\(procRoot)/\(entry)/comm", encoding: .utf8))?
-                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "pid \(pid)"
-                owners[inode] = (pid, comm)
-            }
-            if owners.count == inodes.count { break }
-        }
-        return owners
     }
 
     public func localAddresses() -> Set<String> {
@@ -148,8 +163,8 @@ public enum ProcNetTCP {
     /// The LISTEN rows of a /proc/net/tcp{,6} file, read a page at a time and no further than the first other
     /// row: the kernel lists every listening socket first (its listening hash, then the established one), so the
     /// thousands of TIME_WAIT rows of a busy machine are never read. The kernel still walks its established hash
-    /// to fill the page after the last listener (`established_get_first`, 18 % of a dead-port run under perf);
-    /// netlink's sock_diag with a LISTEN filter would skip that walk (left for the speed issue).
+    /// to fill the page after the last listener (`established_get_first`, 18 % of a dead-port run under perf), which
+    /// is why the live table asks sock_diag first (SockDiag.swift) and reads these files only when netlink is refused.
     public static func listeners(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }

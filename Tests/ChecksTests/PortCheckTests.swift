@@ -116,6 +116,29 @@ import TestSupport
         #expect(o.summary.contains("listens on \(server.port)"))
     }
 
+    /// sock_diag (the live reading) and /proc/net/tcp{,6} (its fallback) list the same real listeners, and the
+    /// owner search names them after the fixture's process.
+    @Test func netlinkAndProcAgreeOnRealListeners() async throws {
+        let v4server = try await FixtureServer.start("json", ["200", "{}"])
+        defer { v4server.stop() }
+        let v6server = try await FixtureServer.start("json", ["200", "{}"], host: "::1")
+        defer { v6server.stop() }
+        let table = ProcListeningSocketTable()
+        try #require(SockDiag.listeners() != nil, "netlink sock_diag unavailable")
+        let fromNetlink = table.unnamedListeningSockets()
+        let fromProc = table.procListeners()
+        for (server, address) in [(v4server, v4("127.0.0.1", v4server.port)), (v6server, v6("::1", v6server.port))] {
+            let n = try #require(fromNetlink.first { $0.address == address }, "\(address) not in sock_diag's answer")
+            let p = try #require(fromProc.first { $0.address == address }, "\(address) not in /proc/net")
+            #expect(n.inode == p.inode)
+            #expect(n.uid == getuid())
+            #expect(n.process == nil)   // not looked up until asked
+            let named = table.naming([n])
+            #expect(named.first?.pid == server.pid)
+            #expect(named.first?.process == "python3")
+        }
+    }
+
     @Test func ipv6OnlyListenerIsExplained() async throws {
         let server = try await FixtureServer.start("json", ["200", "{}"], host: "::1")
         defer { server.stop() }
