@@ -63,7 +63,11 @@ enum Diagnoser {
             }
             ev["first_failure_s"] = .double(rounded(first))
             ev["last_failure_s"] = .double(rounded(last))
-            let timing = onset(first: first, last: last, span: f.runSpan)
+            let okBefore = f.timeline.map { $0.succeeded(before: Int(first.rounded(.down))) } ?? 0
+            let midRun = first >= 1 && okBefore > 0
+            let timing = midRun
+                ? "mid-run: failures began at +\(formatSeconds(first)), after \(formatCount(okBefore)) requests had succeeded"
+                : onset(first: first, last: last, span: f.runSpan)
             if let timing { ev["onset"] = .string(timing) }
 
             let n = ofRequests(count, f)
@@ -73,6 +77,9 @@ enum Diagnoser {
             var summary: String
             var fix: String
             switch sig {
+            case .connectionRefused where midRun:
+                summary = "\(n) were refused from +\(formatSeconds(first)) to +\(formatSeconds(last)): \(target) stopped listening mid-run, it was up at the start"
+                fix = "the service died or restarted during the test: look at its log and `dmesg` (OOM killer) around +\(formatSeconds(first)); `preflight exec` watches the listener"
             case .connectionRefused:
                 summary = "\(n) were refused: nothing listened on \(target)"
                 fix = "start the server before the run: `preflight` with the port check would have caught it"
@@ -106,7 +113,7 @@ enum Diagnoser {
             default:
                 continue
             }
-            if let timing, timing.hasPrefix("all failures") { summary += "; \(timing)" }
+            if let timing, timing.hasPrefix("all failures") || (midRun && sig != .connectionRefused) { summary += "; \(timing)" }
             out.append(Diagnosis(signature: sig, share: share(count, f.failedRequests), summary: summary, evidence: ev, fix: fix))
         }
         return out

@@ -26,7 +26,7 @@ struct OutJSONReader {
         var warnings: [String] = []
     }
 
-    private enum Role { case httpReqs, checks, iterations, dropped, dataReceived, duration, other }
+    private enum Role { case httpReqs, checks, iterations, dropped, dataReceived, duration, vus, other }
 
     private final class Slot {
         let name: [UInt8]
@@ -122,6 +122,7 @@ struct OutJSONReader {
         var dataReceived = 0.0
         var lastEndpointBytes: [UInt8] = []
         var lastEndpoint = ""
+        var timeline = TimelineAccumulator()
 
         mutating func slot(for span: ByteSpan) -> Slot? {
             guard let s = span.start else { return nil }
@@ -141,6 +142,7 @@ struct OutJSONReader {
             case "dropped_iterations": role = .dropped
             case "data_received": role = .dataReceived
             case "http_req_duration": role = .duration
+            case "vus": role = .vus
             default: role = .other
             }
             let slot = Slot(name: name, role: role)
@@ -177,6 +179,7 @@ struct OutJSONReader {
             case .dropped: f.droppedIterations += Int(r.value)
             case .dataReceived: dataReceived += r.value
             case .duration: durationSum += r.value; durationCount += 1
+            case .vus: if let t = RFC3339.seconds(r.time) { timeline.vus(at: t, r.value) }
             case .other: break
             }
         }
@@ -201,12 +204,17 @@ struct OutJSONReader {
                 firstTime = min(firstTime, time)
                 lastTime = max(lastTime, time)
             }
-            guard failed else { endpoints[ep] = counts; return }
+            guard failed else {
+                endpoints[ep] = counts
+                if let time { timeline.request(at: time, failure: nil) }
+                return
+            }
             counts.failed += 1
             endpoints[ep] = counts
             f.failedRequests += 1
             statuses[status, default: 0] += 1
             let code = r.errorCode.int ?? (status >= 400 ? 1000 + status : 1000)
+            if let time { timeline.request(at: time, failure: code) }
             var c = codes[code] ?? CodeStats()
             c.count += 1
             c.endpoints[ep, default: 0] += 1
@@ -234,6 +242,8 @@ struct OutJSONReader {
             }
             out.failuresByCode = codes.mapValues(\.count)
             out.runSpan = firstTime.isFinite ? lastTime - firstTime : nil
+            out.startUnix = firstTime.isFinite ? firstTime : nil
+            out.timeline = firstTime.isFinite ? timeline.timeline(startUnix: firstTime) : nil
             for slot in slots where !slot.thresholds.isEmpty {
                 let name = String(decoding: slot.name, as: UTF8.self)
                 for expr in slot.thresholds {

@@ -14,6 +14,12 @@ struct RunChecks: AsyncParsableCommand {
 
     @OptionGroup var options: RunOptions
 
+    func validate() throws {
+        if options.reports.contains(where: \.isHTML) {
+            throw ValidationError("--report html=FILE draws a k6 run: use it with preflight exec or preflight explain")
+        }
+    }
+
     func run() async throws {
         let report = try await Gate(options: options).run()
         throw ExitCode(report.exitCode)
@@ -110,7 +116,7 @@ struct Gate {
             case .markdown: return MarkdownReporter().render(report)
             }
         }
-        var files = options.reports.map { ($0.format, $0.path) }
+        var files = options.reports.compactMap { r in r.format.map { ($0, r.path) } }  // html: exec, after the run
         if let output = options.output { files.append((options.format, output)) }
         for (f, path) in files {
             do {

@@ -6,16 +6,19 @@ enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, junit, github, markdown
 }
 
-/// `FORMAT=FILE` for --report.
+/// `FORMAT=FILE` for --report; `html=FILE` (the run's timeline) only for `preflight exec`.
 struct ReportTarget: ExpressibleByArgument {
-    let format: ReportFormat
+    /// nil for html, which no gate reporter renders.
+    let format: ReportFormat?
     let path: String
+    var isHTML: Bool { format == nil }
 
     init?(argument: String) {
-        guard let eq = argument.firstIndex(of: "="), let f = ReportFormat(rawValue: String(argument[..<eq])) else { return nil }
+        guard let eq = argument.firstIndex(of: "=") else { return nil }
+        let name = String(argument[..<eq])
         let path = String(argument[argument.index(after: eq)...])
-        guard !path.isEmpty else { return nil }
-        format = f
+        guard !path.isEmpty, name == "html" || ReportFormat(rawValue: name) != nil else { return nil }
+        format = ReportFormat(rawValue: name)
         self.path = path
     }
 }
