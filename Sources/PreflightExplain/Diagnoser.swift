@@ -63,8 +63,11 @@ enum Diagnoser {
             }
             ev["first_failure_s"] = .double(rounded(first))
             ev["last_failure_s"] = .double(rounded(last))
-            let okBefore = f.timeline.map { $0.succeeded(before: Int(first.rounded(.down))) } ?? 0
-            let midRun = first >= 1 && okBefore > 0
+            let okBefore = members.map(\.stats.succeededBefore).min() ?? 0
+            // A clean start counts when, at the rate they failed from then on, that many successes in a row would
+            // be unlikely (5 failures expected): 150 successes then 90 % refused is mid-run, 2 then 50 % is not.
+            let rateAfter = Double(count) / Double(max(1, f.requests - okBefore))
+            let midRun = first > 0 && Double(okBefore) * rateAfter >= 5
             let timing = midRun
                 ? "mid-run: failures began at +\(formatSeconds(first)), after \(formatCount(okBefore)) requests had succeeded"
                 : onset(first: first, last: last, span: f.runSpan)

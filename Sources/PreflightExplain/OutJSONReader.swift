@@ -10,6 +10,8 @@ struct CodeStats: Sendable, Equatable {
     var target: String?
     var error: String?
     var endpoints: [String: Int] = [:]
+    /// Requests that had succeeded when the first of these failed (file order): 0 for a run failing from the start.
+    var succeededBefore = 0
 }
 
 /// Streams a k6 `--out json` file line by line in constant memory and gathers `RunFacts`.
@@ -215,7 +217,7 @@ struct OutJSONReader {
             statuses[status, default: 0] += 1
             let code = r.errorCode.int ?? (status >= 400 ? 1000 + status : 1000)
             if let time { timeline.request(at: time, failure: code) }
-            var c = codes[code] ?? CodeStats()
+            var c = codes[code] ?? CodeStats(succeededBefore: f.requests - f.failedRequests)
             c.count += 1
             c.endpoints[ep, default: 0] += 1
             if let time {

@@ -21,7 +21,8 @@ enum SampleCorrelation {
         let port = samples.header.target.flatMap { $0.split(separator: ":").last.map(String.init) } ?? "the target port"
         for i in diagnosis.indices {
             let d = diagnosis[i]
-            guard case .double(let first)? = d.evidence["first_failure_s"] else { continue }
+            guard case .double(let firstFailure)? = d.evidence["first_failure_s"] else { continue }
+            let first = burst(of: d.signature, in: facts.timeline) ?? firstFailure
             var sentences: [String] = []
             var cause: String?
             switch d.signature {
@@ -50,6 +51,13 @@ enum SampleCorrelation {
             diagnosis[i].evidence["watch"] = .string(told)
             if let cause { diagnosis[i].evidence["watch_cause"] = .string(cause) }
         }
+    }
+
+    /// Where the signature's failures really began: the first second with at least a fifth of its busiest
+    /// second's failures, so a stray early failure does not pull the story to the start of the run.
+    static func burst(of signature: Signature, in timeline: Timeline?) -> Double? {
+        guard let counts = timeline?.failures[signature.rawValue], let peak = counts.max(), peak > 0 else { return nil }
+        return counts.firstIndex { $0 * 5 >= peak }.map(Double.init)
     }
 
     /// "at 6.1 s nothing listened on 3001 any more (pid 4242 exited)": the first sample without the listener
@@ -81,34 +89,39 @@ enum SampleCorrelation {
         let near = seen.filter { $0.at >= onset - 2 * interval - 1 && $0.at <= onset + 2 * interval }
             .filter { $0.sample.db?.connections != nil }
         guard !near.isEmpty else { return nil }
+        var lock: String?
         if let w = near.first(where: { ($0.sample.db?.waitingOnLocks ?? 0) > 0 }), let db = w.sample.db {
             let wait = db.lockWaits?.first
             let relation = wait?.relation.map { "\($0) was locked" } ?? "a lock was held"
             let by = wait.map { $0.blockedBy.isEmpty ? "" : " by pid \($0.blockedBy.map(String.init).joined(separator: ", "))" } ?? ""
-            return ("at \(formatOffset(w.at)) \(formatCount(db.waitingOnLocks ?? 0)) sessions waited on a lock: \(relation)\(by)",
-                    "a lock blocked the application's queries")
+            lock = "at \(formatOffset(w.at)) \(formatCount(db.waitingOnLocks ?? 0)) sessions waited on a lock: \(relation)\(by)"
         }
         if let m = near.first(where: { s in
             guard let db = s.sample.db, let max = db.maxConnections, let total = db.total else { return false }
             return total + 3 >= max  // superuser_reserved_connections defaults to 3
         }), let db = m.sample.db {
-            return ("at \(formatOffset(m.at)) the database had \(formatCount(db.total ?? 0)) of max_connections \(formatCount(db.maxConnections ?? 0)) connections",
-                    "the database's connection limit was reached")
+            let limit = "at \(formatOffset(m.at)) the database had \(formatCount(db.total ?? 0)) of max_connections \(formatCount(db.maxConnections ?? 0)) connections"
+            return (lock.map { "\($0); \(limit)" } ?? limit, "the database's connection limit was reached")
         }
         // The pool: the app's peak over the whole watch, reached with every connection busy, near the onset.
         let all = seen.compactMap { s in s.sample.db.map { (s.at, $0) } }
-        guard let app = near.compactMap({ $0.sample.db?.busiestApp }).first else { return nil }
-        let peak = all.map { $0.1.connections(of: app) }.max() ?? 0
-        guard peak >= 2 else { return nil }
-        if let hit = near.first(where: { s in
-            guard let db = s.sample.db else { return false }
-            return db.connections(of: app) == peak && db.busy(of: app) == peak
-        }), let db = hit.sample.db {
-            let max = db.maxConnections.map { ", max_connections \(formatCount($0))" } ?? ""
-            return ("at \(formatOffset(hit.at)) all \(formatCount(peak)) of \(app)'s connections were busy, its peak for the run\(max)",
-                    "\(app)'s pool was exhausted")
+        var pool: (String, String)?
+        if let app = near.compactMap({ $0.sample.db?.busiestApp }).first {
+            let peak = all.map { $0.1.connections(of: app) }.max() ?? 0
+            if peak >= 2, let hit = near.first(where: { s in
+                guard let db = s.sample.db else { return false }
+                return db.connections(of: app) == peak && db.busy(of: app) == peak
+            }), let db = hit.sample.db {
+                let max = db.maxConnections.map { ", max_connections \(formatCount($0))" } ?? ""
+                pool = ("at \(formatOffset(hit.at)) all \(formatCount(peak)) of \(app)'s connections were busy, its peak for the run\(max)", app)
+            }
         }
-        return nil
+        switch (lock, pool) {
+        case let (lock?, (sentence, app)?): return ("\(lock); \(sentence)", "\(app)'s pool was exhausted by queries waiting on that lock")
+        case let (lock?, nil): return (lock, "a lock blocked the application's queries")
+        case let (nil, (sentence, app)?): return (sentence, "\(app)'s pool was exhausted")
+        case (nil, nil): return nil
+        }
     }
 
     /// The health endpoint's first failure near the onset.

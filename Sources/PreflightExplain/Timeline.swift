@@ -10,15 +10,6 @@ public struct Timeline: Sendable, Equatable {
     public var vus: [Int?]
 
     public var seconds: Int { requests.count }
-
-    /// Requests that succeeded before second `s` (not counting it).
-    public func succeeded(before s: Int) -> Int {
-        var ok = 0
-        for i in 0..<min(max(0, s), seconds) {
-            ok += requests[i] - failures.values.reduce(0) { $0 + $1[i] }
-        }
-        return ok
-    }
 }
 
 /// Per-second buckets keyed by the absolute second, turned into a `Timeline` at the end.

@@ -34,6 +34,9 @@ public final class FixtureServer: @unchecked Sendable {
         self.stdin = input
     }
 
+    /// The python3 process serving it.
+    public var pid: Int32 { process.processIdentifier }
+
     /// http://127.0.0.1:PORT or http://[::1]:PORT
     public var url: String { host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)" }
 
