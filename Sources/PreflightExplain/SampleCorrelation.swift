@@ -94,7 +94,8 @@ enum SampleCorrelation {
             let wait = db.lockWaits?.first
             let relation = wait?.relation.map { "\($0) was locked" } ?? "a lock was held"
             let by = wait.map { $0.blockedBy.isEmpty ? "" : " by pid \($0.blockedBy.map(String.init).joined(separator: ", "))" } ?? ""
-            lock = "at \(formatOffset(w.at)) \(formatCount(db.waitingOnLocks ?? 0)) sessions waited on a lock: \(relation)\(by)"
+            let n = db.waitingOnLocks ?? 0
+            lock = "at \(formatOffset(w.at)) \(formatCount(n)) session\(n == 1 ? "" : "s") waited on a lock: \(relation)\(by)"
         }
         if let m = near.first(where: { s in
             guard let db = s.sample.db, let max = db.maxConnections, let total = db.total else { return false }
@@ -103,17 +104,17 @@ enum SampleCorrelation {
             let limit = "at \(formatOffset(m.at)) the database had \(formatCount(db.total ?? 0)) of max_connections \(formatCount(db.maxConnections ?? 0)) connections"
             return (lock.map { "\($0); \(limit)" } ?? limit, "the database's connection limit was reached")
         }
-        // The pool: the app's peak over the whole watch, reached with every connection busy, near the onset.
+        // The pool: the app at its peak of connections for the whole watch near the onset (a pool at its size; the
+        // checked-out ones may look idle between two transactions, so busy is shown, not required).
         let all = seen.compactMap { s in s.sample.db.map { (s.at, $0) } }
         var pool: (String, String)?
         if let app = near.compactMap({ $0.sample.db?.busiestApp }).first {
             let peak = all.map { $0.1.connections(of: app) }.max() ?? 0
-            if peak >= 2, let hit = near.first(where: { s in
-                guard let db = s.sample.db else { return false }
-                return db.connections(of: app) == peak && db.busy(of: app) == peak
-            }), let db = hit.sample.db {
+            let atPeak = near.filter { $0.sample.db.map { $0.connections(of: app) == peak } ?? false }
+            if peak >= 2, let hit = atPeak.max(by: { ($0.sample.db?.busy(of: app) ?? 0) < ($1.sample.db?.busy(of: app) ?? 0) }),
+               let db = hit.sample.db {
                 let max = db.maxConnections.map { ", max_connections \(formatCount($0))" } ?? ""
-                pool = ("at \(formatOffset(hit.at)) all \(formatCount(peak)) of \(app)'s connections were busy, its peak for the run\(max)", app)
+                pool = ("at \(formatOffset(hit.at)) \(app) held \(formatCount(peak)) connections (\(formatCount(db.busy(of: app))) busy), the most it opened in the run\(max)", app)
             }
         }
         switch (lock, pool) {

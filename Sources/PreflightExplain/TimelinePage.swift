@@ -88,10 +88,13 @@ public enum TimelinePage {
             let dh = 100.0
             let app = dbSamples.compactMap { $0.1.busiestApp }.first
             let maxConn = dbSamples.compactMap { $0.1.maxConnections }.max()
-            let top = Double(max(1, maxConn ?? 0, dbSamples.map { $0.1.total ?? 0 }.max() ?? 1))
+            // Scaled to what was used, not to max_connections (100 would flatten a pool of 10 to the floor).
+            let used = Double(max(1, dbSamples.map { $0.1.total ?? 0 }.max() ?? 1))
+            let top = (maxConn.map { Double($0) <= used * 1.5 } ?? false) ? Double(maxConn!) : (used * 1.25).rounded(.up)
             func py(_ v: Double) -> Double { y + dh - v / top * dh }
-            var g = panelFrame("database connections" + (app.map { " (\($0) and total)" } ?? ""), y: y, h: dh, top: top)
-            if let maxConn {
+            let limit = maxConn.map { Double($0) > top ? ", max_connections \($0) above the scale" : ", max_connections dashed" } ?? ""
+            var g = panelFrame("database connections: " + (app.map { "\($0) (purple), " } ?? "") + "all (grey)" + limit, y: y, h: dh, top: top)
+            if let maxConn, Double(maxConn) <= top {
                 g += "<line class=\"series series-max-connections\" data-series=\"max-connections\" x1=\"\(f(left))\" x2=\"\(f(left + plotWidth))\" y1=\"\(f(py(Double(maxConn))))\" y2=\"\(f(py(Double(maxConn))))\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n"
             }
             g += polyline(dbSamples.map { (x($0.0), py(Double($0.1.total ?? 0))) }, series: "db-total", color: "#7f7f7f", width: 1.5)

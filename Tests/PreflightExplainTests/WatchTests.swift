@@ -127,7 +127,7 @@ import Testing
             s.waitingOnLocks = 0
             return s
         }
-        #expect(d.summary.contains("all 10 of chat-backend's connections were busy"), "\(d.summary)")
+        #expect(d.summary.contains("chat-backend held 10 connections (10 busy), the most it opened in the run"), "\(d.summary)")
         #expect(d.summary.contains("chat-backend's pool was exhausted"), "\(d.summary)")
     }
 
@@ -167,6 +167,14 @@ import Testing
         #expect(!html.contains("url("))
         for series in ["requests", "failures-connection-refused", "vus", "health", "listener"] {
             #expect(html.contains("data-series=\"\(series)\""), "no \(series) series")
+        }
+
+        var pool = try Explainer.explain(path: Fixture.path("watch/pool.out.json.gz"), samples: Fixture.path("watch/pool.samples.jsonl"))
+        pool.source = "pool.out.json.gz (--out json): 114 requests, 8 failed"
+        let poolPage = TimelinePage.html(pool)
+        try compare(poolPage, "pool.html")
+        for series in ["failures-server-errors", "db-app", "db-total"] {
+            #expect(poolPage.contains("data-series=\"\(series)\""), "no \(series) series")
         }
     }
 
