@@ -41,7 +41,7 @@ import TestSupport
     @Test func backendKilledMidRunIsTheServiceThatDied() async throws {
         let k6 = try k6()
         let api = try await FixtureServer.start("json", ["200", #"{"status":"ok"}"#])
-        defer { api.stop() }
+        defer { api.kill() }
         let dir = try temporaryDirectory("pf-watch-kill")
         defer { try? FileManager.default.removeItem(at: dir) }
         try Self.script.write(to: dir.appendingPathComponent("load.js"), atomically: true, encoding: .utf8)
@@ -57,8 +57,7 @@ import TestSupport
         try await waitFor("k6's first requests in the samples") {
             samples(samplesFile).contains { (($0["k6"] as? [String: Any])?["requests"] as? Int ?? 0) > 100 }
         }
-        // SIGKILL, as a crash: the fixture inherits a signal mask that blocks SIGTERM from the test runner's thread.
-        kill(api.pid, SIGKILL)
+        api.kill()
         let out = try await exec
 
         #expect(out.status == 99, "k6's exit code (thresholds crossed) passes through: \(out.stderr.suffix(2000))")
@@ -85,22 +84,26 @@ import TestSupport
     @Test func healthyRunHasNoSignatureAndExitsZero() async throws {
         let k6 = try k6()
         let api = try await FixtureServer.start("json", ["200", #"{"status":"ok"}"#])
-        defer { api.stop() }
+        defer { api.kill() }
         let dir = try temporaryDirectory("pf-watch-ok")
         defer { try? FileManager.default.removeItem(at: dir) }
         try Self.script.write(to: dir.appendingPathComponent("load.js"), atomically: true, encoding: .utf8)
         var env = ProcessInfo.processInfo.environment
         env["BASE_URL"] = api.url
-        env["DURATION"] = "3s"
-        let out = try await run(preflightBinary, ["exec", "--target", api.url, "--only", "port,health", "--watch-interval", "500ms",
+        env["DURATION"] = "4s"
+        let out = try await run(preflightBinary, ["exec", "--target", api.url, "--only", "port,health", "--watch-interval", "1s",
                                                   "--report", "html=run.html", "--", k6, "run", "--no-usage-report", "-q", "load.js"],
                                 environment: env, currentDirectory: dir, limit: 90)
         #expect(out.status == 0, "\(out.stderr.suffix(2000))")
         #expect(!out.stderr.contains("the load test failed"))
         let seen = samples(dir.appendingPathComponent("preflight-k6.samples.jsonl"))
-        #expect(seen.count >= 4)
-        #expect(seen.allSatisfy { (($0["listener"] as? [String: Any])?["state"] as? String) == "present" })
-        #expect(seen.allSatisfy { (($0["health"] as? [String: Any])?["status"] as? Int) == 200 })
+        #expect(seen.count >= 3)
+        // Under a loaded machine a probe may still be running at a sample ("busy", or no listener key): allowed.
+        let listeners = seen.compactMap { ($0["listener"] as? [String: Any])?["state"] as? String }
+        #expect(!listeners.isEmpty && listeners.allSatisfy { $0 == "present" }, "\(listeners)")
+        let health = seen.compactMap { $0["health"] as? [String: Any] }.filter { $0["busy"] == nil }
+        #expect(!health.isEmpty && health.allSatisfy { ($0["status"] as? Int) == 200 }, "\(health)")
+        #expect(!seen.contains { (($0["port"] as? [String: Any])?["state"] as? String) == "refused" })
         let explained = try await run(preflightBinary, ["explain", "preflight-k6.json.gz", "--samples", "preflight-k6.samples.jsonl", "--format", "json"],
                                       currentDirectory: dir, limit: 60)
         #expect(explained.status == 0)
@@ -111,7 +114,7 @@ import TestSupport
 
     @Test func watchFailuresNeverChangeTheLoadTestsExitCode() async throws {
         let api = try await FixtureServer.start("json", ["200", #"{"status":"ok"}"#])
-        defer { api.stop() }
+        defer { api.kill() }
         let dir = try temporaryDirectory("pf-watch-nowrite")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = try await run(preflightBinary, ["exec", "--target", api.url, "--only", "port", "--samples", "/nonexistent/dir/s.jsonl",
@@ -124,14 +127,14 @@ import TestSupport
         #expect(bad.stderr.contains("--watch-interval"))
     }
 
-    /// The sample stack (pool of 10, a 0.5 s pool wait) under 20 VUs, with `messages` locked for 3 s mid-run:
-    /// every pooled connection waits on the lock, the other requests get 503.
+    /// The sample stack (pool of 10, a 2 s pool wait) under 12 VUs, with `messages` locked for 4 s mid-run:
+    /// every pooled connection waits on the lock, the requests that wait for one past 2 s get 503.
     @Test func poolSaturatedBehindALockIsNamedWithItsHolder() async throws {
         let k6 = try k6()
         let stack = packageRoot.appendingPathComponent("Tests/SampleStack/stack.sh").path
         let dir = try temporaryDirectory("pf-watch-pool")
         var env = ProcessInfo.processInfo.environment
-        env["DATABASE_POOL_TIMEOUT"] = "0.5"
+        env["DATABASE_POOL_TIMEOUT"] = "2"
         let up = try await run("/bin/bash", [stack, "up", "healthy", "--dir", dir.path], environment: env, limit: 120)
         defer {
             _ = try? runProcess("/bin/bash", [stack, "down", "--dir", dir.path], limit: 60)
@@ -147,8 +150,8 @@ import TestSupport
         let database = try #require(vars["DATABASE_URL"])
         var k6env = ProcessInfo.processInfo.environment
         k6env["CHAT_BASE_URL"] = backend + "/chat"
-        k6env["VUS"] = "20"
-        k6env["DURATION"] = "8s"
+        k6env["VUS"] = "12"
+        k6env["DURATION"] = "12s"
         let samplesFile = dir.appendingPathComponent("preflight-k6.samples.jsonl")
         async let exec = run(preflightBinary, ["exec", "--config", dir.appendingPathComponent("preflight.yml").path,
                                                "--only", "port,health,database", "--watch-interval", "250ms", "--report", "html=run.html",
@@ -156,12 +159,15 @@ import TestSupport
                                                packageRoot.appendingPathComponent("Tests/SampleStack/k6/chat.js").path],
                              environment: k6env, currentDirectory: dir, limit: 120)
         try await waitFor("k6's first requests in the samples") {
-            samples(samplesFile).contains { (($0["k6"] as? [String: Any])?["requests"] as? Int ?? 0) > 50 }
+            samples(samplesFile).contains { (($0["k6"] as? [String: Any])?["requests"] as? Int ?? 0) > 15 }
         }
-        let holder = try await LockHolder.start(url: database, "LOCK TABLE messages IN ACCESS EXCLUSIVE MODE")
-        try await Task.sleep(for: .seconds(3))
-        let released = try await holder.release()
-        #expect(released == 0)
+        // psql through Subprocess (not Foundation.Process, whose child monitor can block behind a fixture that
+        // closed its descriptors): one session holds the lock for 4 s and prints its backend pid.
+        let locked = try await run("/usr/bin/psql", [database, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1",
+                                                     "-c", "BEGIN", "-c", "LOCK TABLE messages IN ACCESS EXCLUSIVE MODE",
+                                                     "-c", "SELECT pg_backend_pid()", "-c", "SELECT pg_sleep(4)", "-c", "COMMIT"], limit: 30)
+        #expect(locked.status == 0, "\(locked.stderr)")
+        let holder = try #require(locked.stdout.split(separator: "\n").compactMap { Int($0) }.first, "\(locked.stdout)")
         let out = try await exec
 
         #expect(out.status == 99, "\(out.stderr.suffix(3000))")
@@ -169,7 +175,7 @@ import TestSupport
         let waiting = seen.compactMap { (($0["db"] as? [String: Any])?["waiting_on_locks"] as? Int) }
         #expect((waiting.max() ?? 0) >= 10, "\(waiting)")
         #expect(out.stderr.contains("server-errors"), "\(out.stderr.suffix(3000))")
-        #expect(out.stderr.contains("messages was locked by pid \(holder.pid)"), "\(out.stderr.suffix(3000))")
+        #expect(out.stderr.contains("messages was locked by pid \(holder)"), "\(out.stderr.suffix(3000))")
         #expect(out.stderr.contains("chat-backend held 10 connections"), "\(out.stderr.suffix(3000))")
         #expect(out.stderr.contains("chat-backend's pool was exhausted"))
         let html = try String(contentsOf: dir.appendingPathComponent("run.html"), encoding: .utf8)
