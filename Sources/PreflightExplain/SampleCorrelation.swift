@@ -27,7 +27,8 @@ enum SampleCorrelation {
             var cause: String?
             switch d.signature {
             case .connectionRefused, .connectionReset, .dialTimeout:
-                if let (s, sentence, died) = listenerStory(seen, port: port, before: first + interval) {
+                // A slow /proc walk on a loaded machine can miss a few ticks: the first sample that saw it gone counts.
+                if let (s, sentence, died) = listenerStory(seen, port: port, before: first + max(2, 4 * interval)) {
                     sentences.append(sentence)
                     diagnosis[i].evidence["watch_listener_gone_s"] = .double(round1(s))
                     if died { cause = "the service died during the test" }
