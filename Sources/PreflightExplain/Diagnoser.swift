@@ -63,7 +63,14 @@ enum Diagnoser {
             }
             ev["first_failure_s"] = .double(rounded(first))
             ev["last_failure_s"] = .double(rounded(last))
-            let timing = onset(first: first, last: last, span: f.runSpan)
+            let okBefore = members.map(\.stats.succeededBefore).min() ?? 0
+            // A clean start counts when, at the rate they failed from then on, that many successes in a row would
+            // be unlikely (5 failures expected): 150 successes then 90 % refused is mid-run, 2 then 50 % is not.
+            let rateAfter = Double(count) / Double(max(1, f.requests - okBefore))
+            let midRun = first > 0 && Double(okBefore) * rateAfter >= 5
+            let timing = midRun
+                ? "mid-run: failures began at +\(formatSeconds(first)), after \(formatCount(okBefore)) requests had succeeded"
+                : onset(first: first, last: last, span: f.runSpan)
             if let timing { ev["onset"] = .string(timing) }
 
             let n = ofRequests(count, f)
@@ -73,6 +80,9 @@ enum Diagnoser {
             var summary: String
             var fix: String
             switch sig {
+            case .connectionRefused where midRun:
+                summary = "\(n) were refused from +\(formatSeconds(first)) to +\(formatSeconds(last)): \(target) stopped listening mid-run, it was up at the start"
+                fix = "the service died or restarted during the test: look at its log and `dmesg` (OOM killer) around +\(formatSeconds(first)); `preflight exec` watches the listener"
             case .connectionRefused:
                 summary = "\(n) were refused: nothing listened on \(target)"
                 fix = "start the server before the run: `preflight` with the port check would have caught it"
@@ -106,7 +116,7 @@ enum Diagnoser {
             default:
                 continue
             }
-            if let timing, timing.hasPrefix("all failures") { summary += "; \(timing)" }
+            if let timing, timing.hasPrefix("all failures") || (midRun && sig != .connectionRefused) { summary += "; \(timing)" }
             out.append(Diagnosis(signature: sig, share: share(count, f.failedRequests), summary: summary, evidence: ev, fix: fix))
         }
         return out

@@ -49,6 +49,23 @@ public struct Explanation: Sendable, Encodable {
     public var warnings: [String] = []
     /// What was read, for the text view's first line.
     public var source: String = ""
+    /// The run second by second (`--out json` only) and the watcher's samples, for the HTML timeline.
+    public var timeline: Timeline? { facts?.timeline }
+    public internal(set) var samples: WatchSamples?
+    var facts: RunFacts?
+
+    /// Adds the watcher's samples: each signature's onset gets what the stack showed at that moment.
+    public mutating func attach(_ samples: WatchSamples) {
+        self.samples = samples
+        guard let facts else { return }
+        SampleCorrelation.annotate(&diagnosis, samples: samples, facts: facts)
+    }
+
+    /// Where the samples sit on the timeline's clock (seconds from k6's first request).
+    public var sampleOffsets: [Double] {
+        guard let samples else { return [] }
+        return SampleCorrelation.aligned(samples, startUnix: facts?.startUnix).map(\.at)
+    }
 
     private enum CodingKeys: String, CodingKey { case schema, verdict, diagnosis }
 

@@ -13,6 +13,21 @@ public enum Explainer {
     static let maxSummaryBytes = 256 << 20
 
     public static func explain(path: String) throws(ExplainError) -> Explanation {
+        try explain(path: path, samples: nil)
+    }
+
+    /// With the watcher's samples (`preflight exec`), each signature's onset is tied to what the stack showed then.
+    public static func explain(path: String, samples samplesPath: String?) throws(ExplainError) -> Explanation {
+        var samples: WatchSamples?
+        var sampleWarnings: [String] = []
+        if let samplesPath { (samples, sampleWarnings) = try WatchSamples.read(path: samplesPath) }
+        var e = try explainFile(path: path)
+        e.warnings += sampleWarnings
+        if let samples { e.attach(samples) }
+        return e
+    }
+
+    static func explainFile(path: String) throws(ExplainError) -> Explanation {
         let kind = try detect(path: path)
         var facts: RunFacts
         var warnings: [String] = []
@@ -31,6 +46,7 @@ public enum Explainer {
     static func explanation(_ facts: RunFacts, warnings: [String] = [], path: String = "") -> Explanation {
         let diagnosis = Diagnoser.diagnose(facts)
         var e = Explanation(verdict: diagnosis.isEmpty ? .pass : .fail, diagnosis: diagnosis)
+        e.facts = facts
         e.warnings = warnings
         e.source = "\(path) (\(facts.source.rawValue)): \(formatCount(facts.requests)) requests, \(formatCount(facts.failedRequests)) failed"
         return e

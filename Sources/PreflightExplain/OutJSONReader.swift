@@ -10,6 +10,8 @@ struct CodeStats: Sendable, Equatable {
     var target: String?
     var error: String?
     var endpoints: [String: Int] = [:]
+    /// Requests that had succeeded when the first of these failed (file order): 0 for a run failing from the start.
+    var succeededBefore = 0
 }
 
 /// Streams a k6 `--out json` file line by line in constant memory and gathers `RunFacts`.
@@ -26,7 +28,7 @@ struct OutJSONReader {
         var warnings: [String] = []
     }
 
-    private enum Role { case httpReqs, checks, iterations, dropped, dataReceived, duration, other }
+    private enum Role { case httpReqs, checks, iterations, dropped, dataReceived, duration, vus, other }
 
     private final class Slot {
         let name: [UInt8]
@@ -122,6 +124,7 @@ struct OutJSONReader {
         var dataReceived = 0.0
         var lastEndpointBytes: [UInt8] = []
         var lastEndpoint = ""
+        var timeline = TimelineAccumulator()
 
         mutating func slot(for span: ByteSpan) -> Slot? {
             guard let s = span.start else { return nil }
@@ -141,6 +144,7 @@ struct OutJSONReader {
             case "dropped_iterations": role = .dropped
             case "data_received": role = .dataReceived
             case "http_req_duration": role = .duration
+            case "vus": role = .vus
             default: role = .other
             }
             let slot = Slot(name: name, role: role)
@@ -177,6 +181,7 @@ struct OutJSONReader {
             case .dropped: f.droppedIterations += Int(r.value)
             case .dataReceived: dataReceived += r.value
             case .duration: durationSum += r.value; durationCount += 1
+            case .vus: if let t = RFC3339.seconds(r.time) { timeline.vus(at: t, r.value) }
             case .other: break
             }
         }
@@ -201,13 +206,18 @@ struct OutJSONReader {
                 firstTime = min(firstTime, time)
                 lastTime = max(lastTime, time)
             }
-            guard failed else { endpoints[ep] = counts; return }
+            guard failed else {
+                endpoints[ep] = counts
+                if let time { timeline.request(at: time, failure: nil) }
+                return
+            }
             counts.failed += 1
             endpoints[ep] = counts
             f.failedRequests += 1
             statuses[status, default: 0] += 1
             let code = r.errorCode.int ?? (status >= 400 ? 1000 + status : 1000)
-            var c = codes[code] ?? CodeStats()
+            if let time { timeline.request(at: time, failure: code) }
+            var c = codes[code] ?? CodeStats(succeededBefore: f.requests - f.failedRequests)
             c.count += 1
             c.endpoints[ep, default: 0] += 1
             if let time {
@@ -234,6 +244,8 @@ struct OutJSONReader {
             }
             out.failuresByCode = codes.mapValues(\.count)
             out.runSpan = firstTime.isFinite ? lastTime - firstTime : nil
+            out.startUnix = firstTime.isFinite ? firstTime : nil
+            out.timeline = firstTime.isFinite ? timeline.timeline(startUnix: firstTime) : nil
             for slot in slots where !slot.thresholds.isEmpty {
                 let name = String(decoding: slot.name, as: UTF8.self)
                 for expr in slot.thresholds {

@@ -20,6 +20,9 @@ struct RunFacts: Sendable {
     var codeStats: [Int: CodeStats] = [:]
     /// Seconds from the first to the last request.
     var runSpan: Double?
+    /// Only from `--out json`: the first request's wall clock, and the run second by second.
+    var startUnix: Double?
+    var timeline: Timeline?
 }
 
 /// Requests of one endpoint (the `name` tag, else the url) by outcome.

@@ -1,59 +1,130 @@
 import ArgumentParser
 import Foundation
+import PreflightChecks
 import PreflightCore
 import PreflightExplain
 import PreflightProbes
 
-/// `preflight exec [options] -- k6 run script.js`: the gate, then the load test only on go.
+/// `preflight exec [options] -- k6 run script.js`: the gate, then the load test only on go, watched while it runs.
 struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
-        abstract: "Run the checks; on go, run the load test and pass its exit code through.",
+        abstract: "Run the checks; on go, run the load test, watch the stack while it runs, and pass its exit code through.",
         discussion: """
-        On no-go the command is not run and preflight exits 1. When the load test fails and it is `k6 run`,
-        preflight explains its summary: the file given with --summary-export, or one it adds itself.
+        On no-go the command is not run and preflight exits 1. While the load test runs, preflight samples the target
+        port, the health endpoint, the database (one read-only session) and the listener on the target port, once per
+        --watch-interval, into a JSON-lines samples file. For `k6 run` it adds --summary-export and, when the command
+        has no --out json, --out json=preflight-k6.json.gz (in the current directory); the samples go beside that file.
+        When the load test fails, preflight explains it with the samples; --report html=FILE draws the run.
+        The load test's exit code passes through unchanged, whatever happens to the watch.
         """)
 
     @OptionGroup var options: RunOptions
+
+    @Option(name: .customLong("watch-interval"), help: ArgumentHelp("Sample the stack this often while the load test runs (default 1s, 100ms to 60s).", valueName: "duration"))
+    var watchInterval: String = "1s"
+
+    @Option(name: .customLong("samples"), help: ArgumentHelp("Write the samples here (default: beside k6's --out json file, else preflight-samples.jsonl).", valueName: "file"))
+    var samplesPath: String?
+
+    @Flag(name: .customLong("no-watch"), help: "Do not sample the stack while the load test runs.")
+    var noWatch = false
 
     @Argument(parsing: .postTerminator, help: "The load test, after --, e.g. -- k6 run script.js")
     var command: [String] = []
 
     func validate() throws {
         if command.isEmpty { throw ValidationError("give the load test after --, e.g. preflight exec -- k6 run script.js") }
+        guard let d = parseDuration(watchInterval), d >= .milliseconds(100), d <= .seconds(60) else {
+            throw ValidationError("--watch-interval: expected a duration from 100ms to 60s, e.g. 1s or 500ms, found \"\(watchInterval)\"")
+        }
     }
 
     func run() async throws {
-        let report = try await Gate(options: options).run()
+        let gate = Gate(options: options)
+        let report = try await gate.run()
         guard report.verdict == .go else {
             Output.stderr("preflight: no-go: not running \(command.joined(separator: " "))\n")
             throw ExitCode(report.exitCode)
         }
         var argv = command
         let summary = Self.summaryExport(in: &argv)
+        let outJSON = Self.outJSON(in: &argv)
         Output.stderr("preflight: go: running \(argv.joined(separator: " "))\n")
         Output.flush()
+
+        // The watch: its own failures are reported, never passed on as the load test's.
+        var watcher: StackWatcher?
+        var samplesFile: String?
+        var lines: OutputLines?
+        if !noWatch, let config = try? gate.loadConfig(requireInputs: false) {
+            let path = samplesPath ?? outJSON.map { Self.samplesPath(beside: $0.path) } ?? "preflight-samples.jsonl"
+            do {
+                let file = try OutputLines(path: path)
+                let plan = StackWatcher.Plan(
+                    interval: parseDuration(watchInterval) ?? .seconds(1), target: config.target,
+                    healthURL: config.target.map { $0.appending(path: config.section(HealthSettings.self).path) },
+                    database: config.section(DatabaseSettings.self).url, outJSON: outJSON?.path)
+                watcher = StackWatcher(plan: plan, probes: .live) { file.write($0) }
+                samplesFile = path
+                lines = file
+            } catch {
+                Output.stderr("preflight: not watching: cannot write \(path): \(error.localizedDescription)\n")
+            }
+        }
+        let watch = watcher.map { w in Task { await w.run() } }
+        let run = argv
+        let result = await Blocking.run { Subprocess.runInheriting(run) }
+        watcher?.stop()
+        await watch?.value
+        lines?.close()
+
         let status: Int32
-        switch Subprocess.runInheriting(argv) {
+        switch result {
         case .failure(let e):
             Output.stderr("preflight: \(e)\n")
             throw ExitCode(127)
         case .success(let s):
             status = s
         }
-        if status != 0, let summary, FileManager.default.fileExists(atPath: summary.path) {
-            Output.stderr("\npreflight: the load test failed (exit \(status)); what its summary says:\n")
-            if let explanation = try? Explainer.explain(path: summary.path) {
-                Output.stderr(ExplanationRenderer.text(explanation, color: !options.noColor && Output.stderrIsTerminal))
+        if let watcher, let samplesFile {
+            let t = watcher.sent
+            Output.stderr("preflight: watched the stack: \(t.samples) samples in \(samplesFile) (sent \(t.connects) connects, \(t.healthGets) health GETs, \(t.dbQueries) database queries)\n")
+        }
+
+        // What the run's own output says, with the samples; the richest file first.
+        let source = [outJSON?.path, summary?.path].compactMap { $0 }.first { Self.nonEmpty($0) }
+        let wantsHTML = options.reports.filter(\.isHTML)
+        if let source, status != 0 || !wantsHTML.isEmpty {
+            let explanation = (try? Explainer.explain(path: source, samples: samplesFile.flatMap { Self.nonEmpty($0) ? $0 : nil }))
+                ?? (try? Explainer.explain(path: source))
+            if status != 0, let explanation {
+                Output.stderr("\npreflight: the load test failed (exit \(status)); what its output says:\n")
+                Output.stderr(ExplanationRenderer.text(explanation, color: !options.noColor && Output.stderrIsTerminal) + "\n")
             }
+            for r in wantsHTML {
+                guard let explanation else { Output.stderr("preflight: no timeline for \(r.path): \(source) could not be read\n"); break }
+                do {
+                    try Output.write(TimelinePage.html(explanation), toFile: r.path)
+                } catch {
+                    Output.stderr("preflight: cannot write report \(r.path): \(error.localizedDescription)\n")
+                }
+            }
+        }
+        if let outJSON, outJSON.added, let samplesFile, Self.nonEmpty(outJSON.path) {
+            Output.stderr("preflight: again later: preflight explain \(outJSON.path) --samples \(samplesFile)\n")
         }
         if let summary, summary.added { try? FileManager.default.removeItem(atPath: summary.path) }
         throw ExitCode(status)
     }
 
+    static func isK6Run(_ argv: [String]) -> Bool {
+        argv.count >= 2 && URL(fileURLWithPath: argv[0]).lastPathComponent == "k6" && argv[1] == "run"
+    }
+
     /// The --summary-export file of a `k6 run`, adding a temporary one when the command has none.
     static func summaryExport(in argv: inout [String]) -> (path: String, added: Bool)? {
-        guard argv.count >= 2, URL(fileURLWithPath: argv[0]).lastPathComponent == "k6", argv[1] == "run" else { return nil }
+        guard isK6Run(argv) else { return nil }
         for (i, a) in argv.enumerated() {
             if a.hasPrefix("--summary-export=") { return (String(a.dropFirst("--summary-export=".count)), false) }
             if a == "--summary-export", i + 1 < argv.count { return (argv[i + 1], false) }
@@ -61,5 +132,36 @@ struct Exec: AsyncParsableCommand {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("preflight-summary-\(getpid()).json").path
         argv.insert(contentsOf: ["--summary-export", path], at: 2)
         return (path, true)
+    }
+
+    /// The --out json file of a `k6 run` (`--out json=F`, `-o json=F`, `--out=json=F`), adding
+    /// preflight-k6.json.gz in the current directory when the command has none.
+    static func outJSON(in argv: inout [String]) -> (path: String, added: Bool)? {
+        guard isK6Run(argv) else { return nil }
+        var i = 2
+        while i < argv.count {
+            let a = argv[i]
+            var value: String?
+            if a == "--out" || a == "-o", i + 1 < argv.count { value = argv[i + 1]; i += 1 }
+            else if a.hasPrefix("--out=") { value = String(a.dropFirst(6)) }
+            else if a.hasPrefix("-o=") { value = String(a.dropFirst(3)) }
+            if let value, value.hasPrefix("json=") { return (String(value.dropFirst(5)), false) }
+            if a == "--" { break }
+            i += 1
+        }
+        let path = "preflight-k6.json.gz"
+        argv.insert(contentsOf: ["--out", "json=\(path)"], at: 2)
+        return (path, true)
+    }
+
+    /// run.json.gz → run.samples.jsonl, in the same folder.
+    static func samplesPath(beside out: String) -> String {
+        var base = out
+        for ext in [".gz", ".json", ".jsonl", ".ndjson"] where base.hasSuffix(ext) { base.removeLast(ext.count) }
+        return base + ".samples.jsonl"
+    }
+
+    static func nonEmpty(_ path: String) -> Bool {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0) > 0
     }
 }

@@ -23,10 +23,16 @@ struct Explain: AsyncParsableCommand {
     @Flag(help: "Plain text without ANSI colors.")
     var noColor = false
 
+    @Option(help: ArgumentHelp("The samples `preflight exec` wrote while k6 ran (JSON lines): ties each failure's onset to what the stack showed.", valueName: "file"))
+    var samples: String?
+
+    @Option(name: .customLong("report"), help: ArgumentHelp("Also write html=FILE: one self-contained page with the run's timeline.", valueName: "html=file"))
+    var reports: [HTMLReportTarget] = []
+
     func run() async throws {
         let explanation: Explanation
         do {
-            explanation = try Explainer.explain(path: file)
+            explanation = try Explainer.explain(path: file, samples: samples)
         } catch {
             Output.stderr("preflight explain: \(error.description)\n")
             throw ExitCode(2)
@@ -38,6 +44,23 @@ struct Explain: AsyncParsableCommand {
             && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         let out = format == .json ? ExplanationRenderer.json(explanation) : ExplanationRenderer.text(explanation, color: color)
         Output.stdout(out + "\n")
+        for r in reports {
+            do {
+                try Output.write(TimelinePage.html(explanation), toFile: r.path)
+            } catch {
+                Output.stderr("preflight explain: cannot write report \(r.path): \(error.localizedDescription)\n")
+                throw ExitCode(2)
+            }
+        }
         throw ExitCode(explanation.exitCode)
+    }
+}
+
+/// `html=FILE` for explain's --report.
+struct HTMLReportTarget: ExpressibleByArgument {
+    let path: String
+    init?(argument: String) {
+        guard argument.hasPrefix("html="), argument.count > 5 else { return nil }
+        path = String(argument.dropFirst(5))
     }
 }

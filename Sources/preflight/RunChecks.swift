@@ -14,6 +14,12 @@ struct RunChecks: AsyncParsableCommand {
 
     @OptionGroup var options: RunOptions
 
+    func validate() throws {
+        if options.reports.contains(where: \.isHTML) {
+            throw ValidationError("--report html=FILE draws a k6 run: use it with preflight exec or preflight explain")
+        }
+    }
+
     func run() async throws {
         let report = try await Gate(options: options).run()
         throw ExitCode(report.exitCode)

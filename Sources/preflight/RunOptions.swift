@@ -42,7 +42,7 @@ struct Rendering {
     }
 
     func write(_ report: Report, format: ReportFormat, output: String?, reports: [ReportTarget], environment: [String: String]) throws {
-        var files = reports.map { ($0.format, $0.path) }
+        var files = reports.compactMap { r in r.format.map { ($0, r.path) } }  // html: exec and explain, after the run
         if let output { files.append((format, output)) }
         for (f, path) in files {
             do {
@@ -64,16 +64,19 @@ struct Rendering {
     }
 }
 
-/// `FORMAT=FILE` for --report.
+/// `FORMAT=FILE` for --report; `html=FILE` (the run's timeline) only for `preflight exec`.
 struct ReportTarget: ExpressibleByArgument {
-    let format: ReportFormat
+    /// nil for html, which no gate reporter renders.
+    let format: ReportFormat?
     let path: String
+    var isHTML: Bool { format == nil }
 
     init?(argument: String) {
-        guard let eq = argument.firstIndex(of: "="), let f = ReportFormat(rawValue: String(argument[..<eq])) else { return nil }
+        guard let eq = argument.firstIndex(of: "=") else { return nil }
+        let name = String(argument[..<eq])
         let path = String(argument[argument.index(after: eq)...])
-        guard !path.isEmpty else { return nil }
-        format = f
+        guard !path.isEmpty, name == "html" || ReportFormat(rawValue: name) != nil else { return nil }
+        format = ReportFormat(rawValue: name)
         self.path = path
     }
 }

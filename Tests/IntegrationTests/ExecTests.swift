@@ -4,9 +4,12 @@ import TestSupport
 
 /// `preflight exec -- …`: the gate in front of the load test.
 @Suite(.serialized) struct ExecTests {
+    /// Runs in a folder of its own: exec writes its samples (and k6's --out json) in the current directory.
     func preflight(_ args: [String]) async throws -> ProcessOutput {
         try #require(FileManager.default.isExecutableFile(atPath: preflightBinary), "build first: \(preflightBinary)")
-        return try await run(preflightBinary, args, limit: 60)
+        let dir = try temporaryDirectory("pf-exec-cwd")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        return try await run(preflightBinary, args, currentDirectory: dir, limit: 60)
     }
 
     @Test func noGoNeverStartsTheLoadTest() async throws {

@@ -46,6 +46,12 @@ public final class FixtureServer: @unchecked Sendable {
         if process.isRunning { process.terminate() }
     }
 
+    /// SIGKILL, as a crash, and a stop that always ends it: the fixture inherits the signal mask of the test
+    /// runner's thread (SIGTERM blocked), and its stdin may be held open by any child spawned meanwhile.
+    public func kill() {
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+    }
+
     deinit { stop() }
 
     static func readLine(_ handle: FileHandle) -> String {
