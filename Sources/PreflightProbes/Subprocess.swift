@@ -35,6 +35,10 @@ public struct SpawnedSubprocess: SubprocessRunner {
     }
 }
 
+/// Every child starts clean: only stdin/stdout/stderr open (`addclosefrom_np(3)`: a descriptor of
+/// ours that is not close-on-exec, a test fixture's pipe or the watcher's database socket, would otherwise live on
+/// in the child and keep a peer from seeing EOF) and no signal blocked (a mask inherited from one of our threads
+/// made SIGTERM pending forever).
 /// Runs a program with posix_spawn, reads both streams with poll, kills its whole process group at
 /// the deadline and reaps it with waitpid: bounded in time and in output, independent of Foundation.Process.
 public enum Subprocess {
@@ -58,10 +62,15 @@ public enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        closeFromThree(&actions)  // only the three streams: see the comment above run
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))  // its own group: the deadline kills it all
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        // its own group: the deadline kills it all; and no signal blocked that our threads happened to block
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK))
         posix_spawnattr_setpgroup(&attributes, 0)
 
         let start = ContinuousClock.now
@@ -139,7 +148,18 @@ extension Subprocess {
         guard !argv.isEmpty else { return .failure(SubprocessError("nothing to run")) }
         let env = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
-        let rc = spawnRetryingBusy { withCStringArray(argv) { a in withCStringArray(env) { e in posix_spawnp(&pid, argv[0], nil, nil, a, e) } } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        closeFromThree(&actions)  // the watcher's sockets and files stay ours
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let rc = spawnRetryingBusy { withCStringArray(argv) { a in withCStringArray(env) { e in posix_spawnp(&pid, argv[0], &actions, &attributes, a, e) } } }
         guard rc == 0 else { return .failure(SubprocessError("cannot run \(argv[0]): \(String(cString: strerror(rc)))")) }
         let previous = signal(SIGINT, SIG_IGN)  // the child (same terminal group) gets Ctrl-C; we wait and report
         defer { signal(SIGINT, previous) }
@@ -148,3 +168,13 @@ extension Subprocess {
         return .success((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))
     }
 }
+
+/// glibc ≥ 2.34's `posix_spawn_file_actions_addclosefrom_np(actions, 3)`, looked up at run time (Swift's Glibc
+/// module does not declare it). Without it (an older libc) the child inherits what is not close-on-exec, as before.
+private func closeFromThree(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>) {
+    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    guard let symbol = addCloseFrom else { return }
+    _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(actions, 3)
+}
+
+private nonisolated(unsafe) let addCloseFrom: UnsafeMutableRawPointer? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np")
