@@ -209,6 +209,8 @@ stack_up() {
   local db_url="" backend_port="" target_port="" host=127.0.0.1 maxconn=100 pid
   local pool_size=10 health_code=200 scheme=http
   local -a app_env=(DISABLE_RATE_LIMIT=true RATE_LIMIT="200 per 15 minutes")
+  # A caller may shorten the app's pool wait (the watcher's tests do); a scenario's own value comes later and wins.
+  [ -n "${DATABASE_POOL_TIMEOUT:-}" ] && app_env+=(DATABASE_POOL_TIMEOUT="$DATABASE_POOL_TIMEOUT")
   if [ "$scenario" = pool-too-small ]; then
     # A pool that fits the server but not the traffic: 2 connections, each request holds one 100 ms longer,
     # and a request waits at most 1 s for one (Prisma's P2024 after pool_timeout).
