@@ -51,7 +51,7 @@ struct ActivityServer: PostgresConnector {
         l.vus = vus
         l.request = ("GET", "/chat/messages")
         c.set(l)
-        return CheckContext(config: c, timeout: .seconds(2))
+        return CheckContext(config: c, timeout: .seconds(30))  // the fake answers at once; 4 × --timeout only guards a starved thread pool
     }
 
     func run(_ burster: RampBurster, busy: Int = 2, _ ctx: CheckContext? = nil) async throws -> CheckOutcome {
@@ -134,7 +134,7 @@ struct ActivityServer: PostgresConnector {
         r.isConfigured = true
         r.burst = 50
         c.set(r)
-        let shared = CheckContext(config: c, timeout: .seconds(2))
+        let shared = CheckContext(config: c, timeout: .seconds(30))
         async let a = RateLimitCheck(probes: probes).run(shared)
         async let p = PoolTrafficCheck(probes: probes).run(shared)
         let (rate, pool) = try await (a, p)

@@ -42,6 +42,12 @@ INI
     echo "pgbouncer.sh: PgBouncer did not listen on $port" >&2; cat "$dir/pgbouncer.log" >&2 || true; exit 1 ;;
   stop)
     dir=$1
-    [ -f "$dir/pgbouncer.pid" ] && kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true ;;
+    # SIGTERM first; then SIGKILL: started from a test runner's thread, PgBouncer inherits a signal mask that
+    # blocks SIGTERM (SigBlk in /proc/PID/status), and the daemon would outlive the test.
+    [ -f "$dir/pgbouncer.pid" ] || exit 0
+    pid=$(cat "$dir/pgbouncer.pid")
+    kill "$pid" 2>/dev/null || exit 0
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true ;;
   *) echo "usage: pgbouncer.sh start DIR PGPORT MODE USER PASSWORD [MAX_CLIENT_CONN] | stop DIR" >&2; exit 2 ;;
 esac
