@@ -52,8 +52,10 @@ swift build --product generate-manual 2>&1 | grep -E 'error'
 built=${PIPESTATUS[0]}
 set -e
 [ "$built" -eq 0 ] || { echo "install: building swift-argument-parser's generate-manual tool failed" >&2; exit 1; }
-tool="$(swift build --show-bin-path)/generate-manual-tool"
-[ -x "$tool" ] || { echo "install: generate-manual-tool was not built" >&2; exit 1; }
+bin=$(swift build --show-bin-path)
+tool=$bin/generate-manual  # the product's name; a build folder that ran the plugin also has generate-manual-tool
+[ -x "$tool" ] || tool=$bin/generate-manual-tool
+[ -x "$tool" ] || { echo "install: swift-argument-parser's generate-manual was not built (looked in $bin)" >&2; exit 1; }
 manual=$(mktemp -d)
 trap 'rm -rf "$manual"' EXIT
 "$tool" "$root/bin/preflight" --output-directory "$manual" >/dev/null
