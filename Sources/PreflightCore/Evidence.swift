@@ -92,3 +92,23 @@ extension Evidence: Encodable {
         for (k, v) in entries { try c.encode(v, forKey: Key(stringValue: k)) }
     }
 }
+
+extension JSONValue {
+    /// A JSON string literal: quotes, backslashes and control characters escaped, everything else as is
+    /// (the one encoder of JSON strings: reports, the config schema, `preflight config --format json`).
+    public static func quoted(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}

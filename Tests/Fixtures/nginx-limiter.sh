@@ -10,13 +10,8 @@
 #
 # Every location serves DIR/html (GET /index.json answers {"status":"ok"}).
 set -euo pipefail
-NGINX=${NGINX:-/usr/sbin/nginx}
-# Close descriptors inherited from the caller, so the daemon never holds a test's pipe open.
-for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done; true
-
-free_port() {
-  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=Tests/Fixtures/nginx-lib.sh
+. "$(dirname "$0")/nginx-lib.sh"
 
 start() {
   local dir=$1 mode=$2 rate=${3:-5r/s} burst=${4:-10} limit="" port attempt
@@ -54,35 +49,15 @@ http {
     }
 }
 CONF
-    if "$NGINX" -p "$dir" -c "$dir/nginx.conf" -g "pid $dir/nginx.pid; error_log $dir/error.log;" 2>"$dir/start.log"; then
-      for _ in $(seq 1 100); do
-        [ -s "$dir/nginx.pid" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && {
-          echo "PORT=$port"; echo "PID=$(cat "$dir/nginx.pid")"; return 0; }
-        sleep 0.02
-      done
-    fi
-    grep -q "Address already in use" "$dir/start.log" "$dir/error.log" 2>/dev/null || break
+    nginx_launch "$dir" "$port" && return 0
+    nginx_port_taken "$dir" || break
   done
-  cat "$dir/start.log" "$dir/error.log" >&2 2>/dev/null || true
-  exit 1
-}
-
-stop() {
-  local dir=$1 pid
-  [ -f "$dir/nginx.pid" ] || { rm -rf "$dir"; return 0; }
-  pid=$(cat "$dir/nginx.pid")
-  # Only signal the PID if it is still our nginx master (no PID reuse).
-  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "nginx: master process"; then
-    kill -QUIT "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
-    [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$dir"
+  nginx_launch_failed "$dir"
 }
 
 cmd=${1:-}; shift || true
 case $cmd in
   start) start "${1:?DIR}" "${2:?MODE}" "${3:-}" "${4:-}" ;;
-  stop) stop "${1:?DIR}" ;;
+  stop) nginx_stop "${1:?DIR}" ;;
   *) sed -n '2,12p' "$0" >&2; exit 2 ;;
 esac
