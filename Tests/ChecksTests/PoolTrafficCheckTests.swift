@@ -159,7 +159,10 @@ struct ActivityServer: PostgresConnector {
         guard up.status == 0 else { throw FixtureError("stack.sh up \(scenario) failed: \(up.stderr)") }
         let config = try ConfigLoader(sections: AllChecks.sections).load(file: dir.appendingPathComponent("preflight.yml").path,
                                                                        environment: [:])
-        let shared = CheckContext(config: config, timeout: .seconds(3))
+        // --timeout 10 s, not the stack's 3 s: the ramp's bound (4 × --timeout) must not be spent by this test
+        // process's own cooperative threads, which other suites' synchronous `stack.sh down` can hold for seconds
+        // (seen once in a full run: one step of 10 requests, then "ramp stopped at 4 × --timeout" after 26 s).
+        let shared = CheckContext(config: config, timeout: .seconds(10))
         async let p = PoolTrafficCheck(probes: .live).run(shared)
         async let r = RateLimitCheck(probes: .live).run(shared)
         return try await (p, r)
