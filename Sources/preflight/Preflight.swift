@@ -10,15 +10,24 @@ struct Preflight: AsyncParsableCommand {
         Exit codes: 0 go, 1 no-go, 2 usage or config error (message on stderr, nothing on stdout),
         3 preflight itself failed (a check crashed) and no other check found a no-go.
         """,
-        version: "0.1.0",
+        version: Preflight.version,
         subcommands: [RunChecks.self, Exec.self, Init.self, ListChecks.self, ShowConfig.self, Explain.self, PrintSchema.self, Merge.self],
         defaultSubcommand: RunChecks.self)
+
+    static let version = "0.1.0"
 }
 
 /// Parses, runs, and maps every way out to 0/1/2: argument errors are usage errors (2), not 64.
 @main
 enum Main {
     static func main() async {
+        // `preflight --version` alone answers before ArgumentParser builds the command tree (its reflection of
+        // every subcommand's property wrappers is most of the start-up; issue 22). Same output, same exit code.
+        if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "--version" {
+            Output.stdout(Preflight.version + "\n")
+            Output.flush()
+            exit(0)
+        }
         do {
             var command = try Preflight.parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

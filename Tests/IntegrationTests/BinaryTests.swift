@@ -20,6 +20,21 @@ import TestSupport
         Dictionary(uniqueKeysWithValues: ((root["checks"] as? [[String: Any]]) ?? []).map { ($0["id"] as! String, $0) })
     }
 
+    /// `--version` alone answers before ArgumentParser builds the command tree; with other arguments (a
+    /// subcommand's `--version`, or `--version --help`) ArgumentParser still decides. Both say the same version.
+    @Test func versionFastPathSaysWhatArgumentParserSays() async throws {
+        let fast = try await preflight(["--version"])
+        #expect(fast.status == 0)
+        #expect(fast.stdout == "0.1.0\n")
+        #expect(fast.stderr.isEmpty)
+        let parsed = try await preflight(["run", "--version"])
+        #expect(parsed.status == 0)
+        #expect(parsed.stdout == fast.stdout)
+        let help = try await preflight(["--version", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.hasPrefix("OVERVIEW:"))
+    }
+
     @Test func deadPortIsNoGoWithPortAsRootCauseAndNamesTheListener() async throws {
         let other = try await FixtureServer.start("json", ["200", "{}"])
         defer { other.stop() }
