@@ -5,9 +5,10 @@ import Glibc
 #endif
 
 /// Reads a file in fixed-size chunks, inflating it on the fly when it starts with the gzip magic.
-/// Memory stays constant whatever the file's size.
+/// Memory stays constant whatever the file's size: one 256 KiB chunk of compressed input; a plain file, once its
+/// first chunk is used up, is read straight into the caller's buffer (no copy).
 final class ChunkedInput {
-    static let chunkSize = 1 << 20
+    static let chunkSize = 256 << 10
 
     let path: String
     private let fd: Int32
@@ -66,8 +67,13 @@ final class ChunkedInput {
         if !isGzip {
             if rawOffset == rawCount {
                 if eof { return 0 }
-                fillRaw()
-                if rawCount == 0 { return 0 }
+                while true {
+                    let n = Glibc.read(fd, out, buffer.count)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { eof = true; return 0 }
+                    bytesRead += n
+                    return n
+                }
             }
             let n = min(buffer.count, rawCount - rawOffset)
             _ = raw.withUnsafeBytes { memcpy(out, $0.baseAddress! + rawOffset, n) }

@@ -43,7 +43,8 @@ struct OutJSONReader {
     /// Reads the whole input; throws only when nothing in it is a k6 record.
     static func read(_ input: ChunkedInput, displayPath: String) throws(ExplainError) -> Result {
         var agg = Aggregator()
-        var buffer = [UInt8](repeating: 0, count: 4 << 20)
+        // Starts at 256 KiB (a k6 record is well under 1 KiB) and doubles only for a longer line, up to maxLine.
+        var buffer = [UInt8](repeating: 0, count: 256 << 10)
         var filled = 0
         var result = Result(facts: RunFacts(source: .outJSON))
         var record = K6Record()
