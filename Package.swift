@@ -23,6 +23,14 @@ let releaseLinkerSettings: [LinkerSetting] = {
     #endif
 }()
 
+// libpq and libcurl stay out of the executable's DT_NEEDED (Sources/CLazyLibs opens them on first use): nothing
+// refers to them any more, and --as-needed drops the -lpq -lcurl that pkg-config and the module maps still add.
+// It must come before those on the linker's command line, where swiftc's -Xlinker cannot put it (it appends
+// after every -l); a clang config file is read before all other arguments.
+let lazyLibraries = LinkerSetting.unsafeFlags(
+    ["-Xclang-linker", "--config=\(Context.packageDirectory)/Sources/CLazyLibs/as-needed.cfg"],
+    .when(platforms: [.linux]))
+
 let package = Package(
     name: "preflight",
     platforms: [.macOS(.v14)],
@@ -38,11 +46,13 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // libpq's and libcurl's functions as trampolines that dlopen the library on first use (headers from the two above).
+        .target(name: "CLazyLibs", dependencies: ["CLibPQ", "CCurl"], exclude: ["as-needed.cfg"]),
 
         // Check, Engine, Config, Verdict: no C, no I/O of its own.
         .target(name: "PreflightCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // TCP, DNS, HTTP (libcurl), PostgreSQL (libpq), listening sockets: the only code that touches C.
-        .target(name: "PreflightProbes", dependencies: ["PreflightCore", "CLibPQ", "CCurl"]),
+        .target(name: "PreflightProbes", dependencies: ["PreflightCore", "CLibPQ", "CCurl", "CLazyLibs"]),
         // One file per check.
         .target(name: "PreflightChecks", dependencies: ["PreflightCore", "PreflightProbes"], path: "Checks"),
         .target(name: "PreflightReporters", dependencies: ["PreflightCore"]),
@@ -51,7 +61,7 @@ let package = Package(
         .executableTarget(name: "preflight", dependencies: [
             "PreflightCore", "PreflightProbes", "PreflightChecks", "PreflightReporters", "PreflightExplain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], linkerSettings: releaseLinkerSettings),
+        ], linkerSettings: [lazyLibraries] + releaseLinkerSettings),
 
         // Loopback fixtures for the tests: HTTP servers, PostgreSQL clusters, the built binary.
         .target(name: "TestSupport", dependencies: ["PreflightProbes"], path: "Tests/TestSupport"),

@@ -165,6 +165,9 @@ public struct HealthCheck: BuiltInCheck {
             return .fail("\(u) started answering but did not finish its answer within \(format(context.timeout))",
                          evidence: evidence,
                          fix: "the service sends its answer very slowly (overloaded, or something in between trickles it): check its log and any proxy, or raise --timeout if it is only slow")
+        case HTTPExchange.Failure.libraryMissing:  // preflight's own library, not the service
+            return .fail("preflight cannot send HTTP requests: \(f.message)", evidence: evidence,
+                         fix: "install libcurl4 (libcurl.so.4 and its libraries) on the machine that runs preflight")
         case HTTPExchange.Failure.headersTooLarge:
             return .fail("\(u) answers with a header block too large to read (over 500 lines or 256 KiB)", evidence: evidence,
                          fix: "the service (or a proxy in front of it) sends megabytes of headers: check for a header that grows (cookies, a loop appending a header)")

@@ -29,6 +29,76 @@ closed=$("$repo/Tests/Fixtures/pg-cluster.sh" free-port)
 rc=$?
 [ "$rc" -eq 1 ] && ok "a run against a closed port is no-go (exit 1)" || bad "a run against a closed port exited $rc"
 
+# libpq and libcurl are opened on first use (Sources/CLazyLibs): not in NEEDED, not loaded by --version or a
+# dead-port run (ld.so's own trace says what a run initialised), loaded and working for real PostgreSQL and HTTP.
+needed=$(readelf -dW "$bin" 2>&1 | grep NEEDED)
+if [ -n "$needed" ] && ! echo "$needed" | grep -qE 'libpq|libcurl'; then
+  ok "neither libpq nor libcurl in NEEDED ($(echo "$needed" | grep -oE '\[[^]]+\]' | tr -d '[]' | tr '\n' ' '))"
+else
+  bad "NEEDED lists libpq or libcurl:"; echo "$needed" | sed 's/^/    /'
+fi
+inits() { (cd / && env -i PATH=/usr/bin:/bin LD_DEBUG=libs "$bin" "$@" 2>&1 >/dev/null) | grep 'calling init:' | grep -oE '[^/]+\.so[.0-9]*$'; }
+heavy='^(libpq|libcurl|libcrypto|libssl)'
+for run in "--version" "--target http://127.0.0.1:$closed --only port"; do
+  # shellcheck disable=SC2086  # $run is the argument list
+  loaded=$(inits $run)
+  if [ -n "$loaded" ] && ! echo "$loaded" | grep -qE "$heavy"; then
+    ok "preflight $run loads neither libpq nor libcurl ($(echo "$loaded" | wc -l) libraries initialised)"
+  else
+    bad "preflight $run initialised: $(echo "$loaded" | tr '\n' ' ')"
+  fi
+done
+pgdir=$(mktemp -d)
+coproc FIXTURE { exec python3 "$repo/Tests/Fixtures/http-fixture.py" json 200 '{"status":"ok"}'; }
+read -r _ api_port <&"${FIXTURE[0]}"
+if pg_env=$("$repo/Tests/Fixtures/pg-cluster.sh" start "$pgdir" 2>&1) && [ -n "$api_port" ]; then
+  pg_url=$(echo "$pg_env" | sed -n 's/^PG_URL=//p')
+  args=(--target "http://127.0.0.1:$api_port" --database-url "$pg_url" --only port,health,database --no-color)
+  out=$(cd / && env -i PATH=/usr/bin:/bin "$bin" "${args[@]}" 2>&1); rc=$?
+  loaded=$(inits "${args[@]}")
+  if [ "$rc" -eq 0 ] && echo "$loaded" | grep -qx 'libpq.so.5' && echo "$loaded" | grep -qx 'libcurl.so.4'; then
+    ok "a run against real PostgreSQL and HTTP loads libpq and libcurl and is go"
+  else
+    bad "a run against real PostgreSQL and HTTP: exit $rc, initialised $(echo "$loaded" | tr '\n' ' ')"; echo "$out" | sed 's/^/    /'
+  fi
+  # A library that cannot be loaded: one line at the check that needs it, and runs that need neither still work.
+  # Root only: a private mount namespace hides the real file behind /dev/null ("file too short").
+  if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+    hide() {  # hide SONAME, then run the binary with the rest
+      local real; real=$(readlink -f "$(ldconfig -p | awk -v n="$1" '$1 == n {print $NF; exit}')"); shift
+      unshare -m sh -c 'mount --bind /dev/null "$1" && shift && cd / && exec env -i PATH=/usr/bin:/bin "$@"' sh "$real" "$bin" "$@" 2>&1
+    }
+    out=$(hide libpq.so.5 "${args[@]}"); rc=$?
+    if [ "$rc" -eq 2 ] && [ "$(echo "$out" | grep -c .)" -eq 1 ] && echo "$out" | grep -q 'cannot load libpq (libpq.so.5): .*; install libpq5'; then
+      ok "without libpq a database URL is one config error (exit 2)"
+    else
+      bad "without libpq: exit $rc"; echo "$out" | sed 's/^/    /'
+    fi
+    out=$(hide libcurl.so.4 --target "http://127.0.0.1:$api_port" --only port,health --no-color); rc=$?
+    if [ "$rc" -eq 1 ] && echo "$out" | grep -q 'preflight cannot send HTTP requests: cannot load libcurl (libcurl.so.4): .*; install libcurl4'; then
+      ok "without libcurl the health check fails with one line (exit 1)"
+    else
+      bad "without libcurl: exit $rc"; echo "$out" | sed 's/^/    /'
+    fi
+    out=$(hide libpq.so.5 --version); rc=$?
+    out2=$(hide libcurl.so.4 --target "http://127.0.0.1:$closed" --only port --no-color); rc2=$?
+    if [ "$rc" -eq 0 ] && [ "$rc2" -eq 1 ] && echo "$out2" | grep -q 'connection refused'; then
+      ok "without libpq --version works, without libcurl a dead-port run works"
+    else
+      bad "without libpq --version exit $rc ($out); without libcurl dead port exit $rc2"; echo "$out2" | sed 's/^/    /'
+    fi
+  else
+    echo "SKIP install: a missing libpq/libcurl (needs root and unshare -m)"
+  fi
+else
+  bad "could not start PostgreSQL and the HTTP fixture for the real run"; echo "$pg_env" | sed 's/^/    /'
+fi
+"$repo/Tests/Fixtures/pg-cluster.sh" stop "$pgdir" >/dev/null 2>&1
+rm -rf "$pgdir"
+fixture_pid=$FIXTURE_PID
+eval "exec ${FIXTURE[1]}>&-"
+wait "$fixture_pid" 2>/dev/null
+
 f=$prefix/share/bash-completion/completions/preflight
 if [ -s "$f" ] && bash -c "source '$f' && complete -p preflight" >/dev/null 2>&1; then ok "bash completion loads"; else bad "bash completion $f"; fi
 f=$prefix/share/zsh/site-functions/_preflight

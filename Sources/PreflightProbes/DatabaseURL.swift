@@ -61,7 +61,7 @@ public struct DatabaseURL: Sendable, Equatable {
     /// The keywords libpq knows (from `PQconndefaults`): anything else in a URL's query is a driver's.
     public static let libpqKeywords: Set<String> = {
         var out: Set<String> = []
-        guard let defaults = PQconndefaults() else { return out }
+        guard NativeLibrary.libpq.loadError == nil, let defaults = PQconndefaults() else { return out }
         defer { PQconninfoFree(defaults) }
         var p = defaults
         while let k = p.pointee.keyword {
@@ -75,6 +75,8 @@ public struct DatabaseURL: Sendable, Equatable {
     public static func parse(_ given: String) -> (DatabaseURL?, String?) {
         let trimmed = given.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { return (nil, "empty database URL (expected postgresql://user:password@host:5432/db)") }
+        // libpq reads every form below; a machine without it gets one config error, not a crash.
+        if let missing = NativeLibrary.libpq.loadError { return (nil, missing) }
         var dialect: String?
         var conninfo: String
         var driver: [String: String] = [:]

@@ -107,7 +107,8 @@ public protocol HTTPBurster: Sendable {
 /// libcurl multi interface on a thread of its own: `concurrency` easy handles, each reused for the
 /// next request so its connection stays alive.
 public struct CurlHTTPBurst: HTTPBurster {
-    public init() { CurlHTTPClient.globalInit() }
+    /// Loads nothing: libcurl is opened and initialised by the first burst (a run without one never loads it).
+    public init() {}
 
     public func burst(_ plan: BurstPlan, isLimited: @escaping @Sendable (Int, [(name: String, value: String)]) -> Bool) async -> BurstResult {
         await Blocking.run { Self.perform(plan, isLimited: isLimited) }
@@ -142,6 +143,11 @@ public struct CurlHTTPBurst: HTTPBurster {
         let deadline = start + plan.timeLimit
         let count = max(0, plan.count)
         let width = max(1, min(plan.concurrency, count))
+        if count > 0, let missing = NativeLibrary.libcurl.loadError {
+            let failed = BurstResponse(number: 1, status: nil, failure: missing, failureCode: HTTPExchange.Failure.libraryMissing)
+            return BurstResult(responses: [failed], sent: 0, stop: .completed, elapsed: .zero, connections: 0)
+        }
+        if count > 0 { CurlHTTPClient.globalInit() }
         guard count > 0, let multi = curl_multi_init() else {
             return BurstResult(responses: [], sent: 0, stop: .completed, elapsed: .zero, connections: 0)
         }

@@ -17,6 +17,8 @@ public struct HTTPExchange: Sendable {
         public let connected: Bool
         /// Not a CURLcode: the header block was too large to read (see `message`).
         public static let headersTooLarge = -2
+        /// Not a CURLcode: libcurl itself could not be loaded (`NativeLibrary`; `message` says why).
+        public static let libraryMissing = -3
     }
 
     public var status: Int?
@@ -113,8 +115,9 @@ public struct CurlHTTPClient: HTTPClient {
 
     /// curl_global_init, once per process and only when a request is made (it loads OpenSSL):
     /// Swift runs a static's initialiser exactly once, and libcurl ≥ 7.84 makes it thread-safe.
+    /// Callers have loaded libcurl first (`NativeLibrary.libcurl.loadError == nil`).
     private static let initialised: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
-    public static func globalInit() { _ = initialised }
+    static func globalInit() { _ = initialised }
 
     public func send(_ method: String, url: String, headers: [String: String], body: Data?,
                      timeout: Duration, bodyCap: Int) async -> HTTPExchange {
@@ -146,6 +149,11 @@ public struct CurlHTTPClient: HTTPClient {
     static func perform(_ method: String, url: String, headers: [String: String], body: Data?,
                         timeoutMs: Int, bodyCap: Int, options: HTTPRequestOptions = HTTPRequestOptions()) -> HTTPExchange {
         var exchange = HTTPExchange()
+        if let missing = NativeLibrary.libcurl.loadError {
+            exchange.failure = .init(code: HTTPExchange.Failure.libraryMissing, message: missing, connected: false)
+            exchange.requestsSent = 0
+            return exchange
+        }
         globalInit()
         guard let h = curl_easy_init() else {
             exchange.failure = .init(code: -1, message: "libcurl could not create a handle", connected: false)

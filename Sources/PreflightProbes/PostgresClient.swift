@@ -76,6 +76,7 @@ public struct LibPQConnector: PostgresConnector {
 
     /// One connection attempt; the handle is moved into exactly one session.
     static func open(_ url: DatabaseURL, options: String?, timeout: Duration, deadline: Deadline) -> Result<OpaquePointer, PostgresError> {
+        if let missing = NativeLibrary.libpq.loadError { return .failure(PostgresError(missing)) }
         var keys = ["dbname", "application_name", "connect_timeout"]
         var values = [url.conninfo, "preflight", String(max(2, Int(timeout.seconds.rounded(.up))))]
         if let options { keys.append("options"); values.append(options) }

@@ -23,6 +23,10 @@ extension PostgresError {
         let at = url.hostPort
         let user = url.user ?? "the user"
         let db = url.database ?? url.user ?? "the database"
+        if lower.hasPrefix("cannot load libpq") {  // NativeLibrary: preflight's own library, not the database
+            return ("preflight cannot talk to PostgreSQL: \(firstLine)",
+                    "install libpq5 (libpq.so.5 and its libraries) on the machine that runs preflight")
+        }
         if timedOut || lower.contains("timeout expired") {
             return ("PostgreSQL at \(at) did not answer within \(format(timeout))",
                     "check that PostgreSQL is running and not stalled, and that nothing drops packets to \(at)")
