@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "PreflightCoreTests", dependencies: ["PreflightCore", "PreflightReporters"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "ChecksTests", dependencies: ["PreflightChecks", "PreflightProbes", "PreflightCore", "TestSupport"]),
-        .testTarget(name: "PreflightExplainTests", dependencies: ["PreflightExplain", "PreflightCore"],
+        .testTarget(name: "PreflightExplainTests", dependencies: ["PreflightExplain", "PreflightCore", "CZlib"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", .product(name: "Yams", package: "Yams")]),
     ]
