@@ -105,10 +105,28 @@ extension JSONValue {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            case _ where u.value < 0x20: out += "\\u00" + (u.value < 0x10 ? "0" : "") + String(u.value, radix: 16)
             default: out.unicodeScalars.append(u)
             }
         }
         return out + "\""
+    }
+}
+
+extension JSONValue {
+    /// Keys sorted, no insignificant whitespace: byte-stable for golden files and diffs. The one JSON writer of
+    /// reports, `explain --format json`, the SARIF log and `preflight config --format json` (no Codable: the
+    /// encoder's generic machinery is a megabyte of code pages for a few hundred bytes of output; issue 22).
+    public var serialised: String {
+        switch self {
+        case .string(let s): return JSONValue.quoted(s)
+        case .int(let i): return String(i)
+        case .double(let d): return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)) : "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
+        case .array(let a): return "[" + a.map(\.serialised).joined(separator: ",") + "]"
+        case .object(let o):
+            return "{" + o.entries.sorted { $0.key < $1.key }.map { JSONValue.quoted($0.key) + ":" + $0.value.serialised }.joined(separator: ",") + "}"
+        }
     }
 }

@@ -1,12 +1,17 @@
 import Foundation
+import PreflightCore
 
 /// Text for a person (verdict first) and the stable JSON shape for machines.
 public enum ExplanationRenderer {
+    /// `{"diagnosis":[{"evidence":{…},"fix":…,"share":…,"signature":…,"summary":…}],"schema":1,"verdict":…}`, keys
+    /// sorted (`JSONValue.serialised`, the reports' writer).
     public static func json(_ e: Explanation) -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? enc.encode(e) else { return "{\"schema\":1}" }
-        return String(decoding: data, as: UTF8.self)
+        let diagnosis: [JSONValue] = e.diagnosis.map { d in
+            .object(Evidence([("signature", .string(d.signature.rawValue)), ("share", .double(d.share)),
+                              ("summary", .string(d.summary)), ("evidence", .object(d.evidence)), ("fix", .string(d.fix))]))
+        }
+        return JSONValue.object(Evidence([("schema", .int(e.schema)), ("verdict", .string(e.verdict.rawValue)),
+                                          ("diagnosis", .array(diagnosis))])).serialised
     }
 
     public static func text(_ e: Explanation, color: Bool) -> String {

@@ -45,19 +45,8 @@ public struct JSONReporter {
         return Self.serialise(.object(root)) + "\n"
     }
 
-    /// Keys sorted, no insignificant whitespace: byte-stable for golden files and diffs.
-    public static func serialise(_ value: JSONValue) -> String {
-        switch value {
-        case .string(let s): return quote(s)
-        case .int(let i): return String(i)
-        case .double(let d): return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)) : "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .null: return "null"
-        case .array(let a): return "[" + a.map(serialise).joined(separator: ",") + "]"
-        case .object(let o):
-            return "{" + o.entries.sorted { $0.key < $1.key }.map { quote($0.key) + ":" + serialise($0.value) }.joined(separator: ",") + "}"
-        }
-    }
+    /// Keys sorted, no insignificant whitespace: byte-stable for golden files and diffs (`JSONValue.serialised`).
+    public static func serialise(_ value: JSONValue) -> String { value.serialised }
 
     static func quote(_ s: String) -> String { JSONValue.quoted(s) }
 }
