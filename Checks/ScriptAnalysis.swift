@@ -45,6 +45,8 @@ struct ScriptAnalysis: Sendable {
     /// What was already reported: a cursor parameter at a line; a host and how it was chosen, or a line whose base is unknown.
     private var cursorsSeen: Set<String> = []
     private var targetsSeen: Set<String> = []
+    private var reachesSeen: Set<Reach> = []
+    private var origins: [Substring: (scheme: String, host: String, port: Int)?] = [:]
 
     static let opaqueCursors: Set<String> = ["cursor", "after", "before", "pagetoken", "nextpagetoken", "next", "nextcursor",
                                              "sinceid", "maxid", "minid", "startingafter", "endingbefore", "continuationtoken",
@@ -268,17 +270,25 @@ struct ScriptAnalysis: Sendable {
                 continue
             }
             // The host is known only when the text goes past the authority (or the URL is all text).
-            let complete = resolved.count == 1 || lead.utf8[(Self.schemeSeparator(lead)?.upperBound ?? lead.startIndex)...]
-                .contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
-            guard complete, let o = Self.origin(of: lead) else {
+            let separator = Self.schemeSeparator(lead)
+            let authorityEnd = lead.utf8[(separator?.upperBound ?? lead.startIndex)...]
+                .firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
+            let complete = resolved.count == 1 || authorityEnd != nil
+            guard complete, let o = origin(of: lead, authorityEnd: separator == nil ? nil : authorityEnd ?? lead.endIndex) else {
                 if targetsSeen.insert("partial@\(request.line)").inserted {
                     unresolvedBases.append(Note(location: at(request.line), message: "\(request.method == "?" ? "" : request.method + " ")\(Self.display(resolved, script))"))
                 }
                 continue
             }
             targetsCompared += 1
+            let leading = alternative.first(where: { $0 != .text("") })
+            // Most requests reach a host the way an earlier one did: what was said about it is not built again.
+            let reach: Reach
+            if case .env(let name, let fallback)? = leading { reach = Reach(envName: name, fallback: fallback != nil, scheme: o.scheme, host: o.host, port: o.port) }
+            else { reach = Reach(envName: nil, fallback: false, scheme: o.scheme, host: o.host, port: o.port) }
+            guard reachesSeen.insert(reach).inserted else { continue }
             let how: String
-            if case .env(let name, let fallback)? = alternative.first(where: { $0 != .text("") }) {
+            if case .env(let name, let fallback)? = leading {
                 if let v = env[name], !v.isEmpty { how = "load.env sets \(name)=\(redactURL(v))" }
                 else if fallback != nil { how = "the script falls back to \(o.scheme)://\(Self.hostPort(o.host, o.port)) when \(name) is unset (load.env does not set it)" }
                 else { how = "\(name) is unset and the script has no default" }
@@ -295,6 +305,19 @@ struct ScriptAnalysis: Sendable {
             targetFailures.append(Note(location: at(request.line),
                                        message: "\(how); target is \(target.hostPort)"))
         }
+    }
+
+    /// How a request reaches a host: its key in `targetsSeen` follows from it, so a reach seen once is skipped.
+    private struct Reach: Hashable { var envName: String?; var fallback: Bool; var scheme: String; var host: String; var port: Int }
+
+    /// `origin(of:)` depends only on the URL up to the end of its authority: worked out once per distinct prefix.
+    private mutating func origin(of lead: String, authorityEnd: String.Index?) -> (scheme: String, host: String, port: Int)? {
+        guard let authorityEnd else { return Self.origin(of: lead) }
+        let prefix = lead[..<authorityEnd]
+        if let known = origins[prefix] { return known }
+        let o = Self.origin(of: String(prefix))
+        if origins.count < 1024 { origins[prefix] = o }
+        return o
     }
 
     static func hostPort(_ h: String, _ p: Int) -> String { h.utf8.contains(UInt8(ascii: ":")) ? "[\(h)]:\(p)" : "\(h):\(p)" }

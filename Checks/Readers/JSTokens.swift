@@ -21,10 +21,21 @@ public struct JSToken: Equatable {
 
     public func isPunct(_ p: String) -> Bool { tokens.isPunct(index, p) }
     public func isIdent(_ s: String) -> Bool { tokens.isIdent(index, s) }
+    func isIdent(_ name: JSName) -> Bool { tokens.isIdent(index, name) }
 
     public static func == (a: JSToken, b: JSToken) -> Bool {
         a.kind == b.kind && a.text == b.text && a.line == b.line && a.newlineBefore == b.newlineBefore
     }
+}
+
+/// A name with its identifier code, for the names looked for in every token.
+struct JSName {
+    let text: String
+    let code: UInt8
+    init(_ text: String) { self.text = text; code = JSTokens.identifierCode(text) }
+
+    static let `import` = JSName("import"), export = JSName("export"), new = JSName("new"), from = JSName("from")
+    static let const = JSName("const"), `let` = JSName("let"), `var` = JSName("var")
 }
 
 /// The tokens of one source, compactly: a code byte each (kind or punctuator, bit 7 a line break before it), the
@@ -62,23 +73,32 @@ public final class JSTokens: RandomAccessCollection {
     static let numberCode: UInt8 = 2, stringCode: UInt8 = 3, regexCode: UInt8 = 4
     static let templateCode: UInt8 = 5, templateHeadCode: UInt8 = 6, templateMiddleCode: UInt8 = 7, templateTailCode: UInt8 = 8
     static let firstPunctuator: UInt8 = 9
-    /// Identifiers take the codes from here to 127, by a hash of their text: most `isIdent` tests need not read it.
+    /// Identifiers take the codes from here to 127: the keywords looked for in every token one code each (an exact
+    /// test), any other name a code by a hash of its text (most `isIdent` tests need not read it).
     static let firstIdentifier: UInt8 = 67
+    static let keywords = ["const", "let", "var", "import", "export", "new", "from"]
+    private static let keywordBytes = keywords.map { Array($0.utf8) }
+    static let firstHashed = firstIdentifier + UInt8(keywords.count)
 
     static func identifierCode(_ s: [UInt8], _ r: Range<Int>) -> UInt8 {
+        if r.count >= 3 && r.count <= 6 {
+            for (k, w) in keywordBytes.enumerated() where w.count == r.count && s[r].elementsEqual(w) { return firstIdentifier + UInt8(k) }
+        }
         var h: UInt32 = 2_166_136_261
         for k in r { h = (h ^ UInt32(s[k])) &* 16_777_619 }
-        return firstIdentifier + UInt8(h % UInt32(128 - Int(firstIdentifier)))
+        return firstHashed + UInt8(h % UInt32(128 - Int(firstHashed)))
     }
 
     static func identifierCode(_ text: String) -> UInt8 {
-        func code(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt8 {
-            var h: UInt32 = 2_166_136_261
-            for b in bytes { h = (h ^ UInt32(b)) &* 16_777_619 }
-            return firstIdentifier + UInt8(h % UInt32(128 - Int(firstIdentifier)))
-        }
         var text = text
-        return text.withUTF8(code)
+        return text.withUTF8 { b in
+            if b.count >= 3 && b.count <= 6 {
+                for (k, w) in keywordBytes.enumerated() where w.count == b.count && b.elementsEqual(w) { return firstIdentifier + UInt8(k) }
+            }
+            var h: UInt32 = 2_166_136_261
+            for x in b { h = (h ^ UInt32(x)) &* 16_777_619 }
+            return firstHashed + UInt8(h % UInt32(128 - Int(firstHashed)))
+        }
     }
 
     /// Longest first, as the tokenizer tries them; then the single characters.
@@ -132,7 +152,16 @@ public final class JSTokens: RandomAccessCollection {
         return c >= Self.firstPunctuator && c < Self.firstIdentifier && Self.punctuatorTexts[Int(c)] == p
     }
     public func isIdent(_ i: Int, _ s: String) -> Bool {
-        guard code(i) == Self.identifierCode(s) else { return false }
+        let c = code(i)
+        guard c >= Self.firstIdentifier, c == Self.identifierCode(s) else { return false }
+        return c < Self.firstHashed || spells(i, s)
+    }
+    /// `isIdent` for a name whose code is worked out once (the names looked for in every token of a script).
+    func isIdent(_ i: Int, _ name: JSName) -> Bool {
+        code(i) == name.code && (name.code < Self.firstHashed || spells(i, name.text))
+    }
+
+    private func spells(_ i: Int, _ s: String) -> Bool {
         let (start, end) = span(i)
         var k = start
         for b in s.utf8 {
@@ -159,6 +188,7 @@ public final class JSTokens: RandomAccessCollection {
         let (start, end) = span(i)
         switch c {
         case Self.stringCode, Self.templateCode, Self.templateHeadCode, Self.templateMiddleCode, Self.templateTailCode:
+            if let raw = uncooked(code: c, start: start, end: end) { return String(decoding: bytes[raw], as: UTF8.self) }
             var t = JSTokenizer(bytes: bytes)
             t.cooking = true
             t.rereading = true
@@ -168,6 +198,16 @@ public final class JSTokens: RandomAccessCollection {
         default:
             return String(decoding: bytes[start..<end], as: UTF8.self)
         }
+    }
+
+    /// The text between a string's or template piece's delimiters when it has no escape: its cooked value as it is.
+    private func uncooked(code c: UInt8, start: Int, end: Int) -> Range<Int>? {
+        var k = start + 1
+        while k < end { if bytes[k] == 0x5C { return nil }; k += 1 }
+        if c == Self.stringCode { return (start + 1)..<(end - 1 > start && bytes[end - 1] == bytes[start] ? end - 1 : end) }
+        if end - 1 > start && bytes[end - 1] == 0x60 { return (start + 1)..<(end - 1) }
+        if end - 2 > start && bytes[end - 2] == 0x24 && bytes[end - 1] == 0x7B { return (start + 1)..<(end - 2) }
+        return (start + 1)..<end
     }
 
     // MARK: where tokens are

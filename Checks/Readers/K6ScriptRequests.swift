@@ -11,11 +11,11 @@ extension K6Script {
         // Names k6/http is imported as (default `http`).
         var namespaces: Set<String> = []
         var direct: [String: String] = [:]
-        for j in tokens.indices where tokens[j].isIdent("import") {
+        for j in tokens.indices where tokens.isIdent(j, .import) {
             var k = j + 1
             var names: [String] = []
             var named: [(String, String)] = []
-            while let t = tok(k), !t.isIdent("from"), t.kind != .string, k < j + 64 {
+            while let t = tok(k), !t.isIdent(.from), t.kind != .string, k < j + 64 {
                 if t.isPunct("{"), match[k] > k {
                     var p = k + 1
                     while p < match[k] {
@@ -46,7 +46,7 @@ extension K6Script {
         }
         if namespaces.isEmpty { namespaces = ["http"] }
 
-        for j in tokens.indices where tokens[j].kind == .identifier {
+        for j in tokens.indices where tokens.kind(j) == .identifier {
             var fn: String?
             var open = j + 1
             // The shape first (codes only), the name last: most identifiers are not calls of k6/http.
@@ -252,7 +252,7 @@ extension K6Script {
 
     /// `export { options } from "…"` / `export * from "…"`: the module, else nil.
     func reexportedOptions() -> String? {
-        for j in tokens.indices where tokens[j].isIdent("export") {
+        for j in tokens.indices where tokens.isIdent(j, .export) {
             var k = j + 1
             var names: Set<String> = []
             if tok(k)?.isPunct("*") == true { names.insert("*"); k += 1 }

@@ -8,7 +8,7 @@ extension K6Script {
     /// `const`, `let`, `var` (an identifier's text is compared in place; a string's cooked value as before).
     static func isDeclarator(_ t: JSToken) -> Bool {
         switch t.kind {
-        case .identifier: return t.isIdent("const") || t.isIdent("let") || t.isIdent("var")
+        case .identifier: return t.isIdent(.const) || t.isIdent(.let) || t.isIdent(.var)
         case .string, .template, .templateHead, .templateMiddle, .templateTail: return declarators.contains(t.text)
         default: return false
         }
@@ -22,9 +22,10 @@ extension K6Script {
         let n = tokens.count
         var j = 0
         while j < n {
-            let t = tokens[j]
             defer { j += 1 }
-            guard t.kind == .identifier || t.kind == .punctuator else { continue }
+            let kind = tokens.kind(j)
+            guard kind == .identifier || kind == .punctuator else { continue }
+            let t = tokens[j]
             if t.kind == .identifier && Self.isDeclarator(t) {
                 var k = j + 1
                 while let name = tok(k) {
@@ -75,7 +76,7 @@ extension K6Script {
                 add(root.text, .value, (j + 2)..<exprEnd(j + 2, n))
             }
             // new Rate("name"), new metrics.Trend("name")
-            if t.isIdent("new") {
+            if t.isIdent(.new) {
                 var k = j + 1
                 if tok(k + 1)?.isPunct(".") == true { k += 2 }
                 if let kind = tok(k), ["Rate", "Trend", "Counter", "Gauge"].contains(kind.text),
