@@ -26,7 +26,12 @@ public struct JSTokenizer {
     private var braces: [Bool] = []
     private var codes: [UInt8] = []
     private var checkpoints: [UInt32] = []
-    private var lineBreaks: [UInt32] = []
+    /// The line of each checkpoint's token; the lines counted at a byte other than a line feed (a line continuation
+    /// after a lone carriage return): with them, a token's line is the line feeds before it.
+    private var checkpointLines: [UInt32] = []
+    private var extraBreaks: [UInt32] = []
+    /// The line where the token being read starts.
+    private var tokenLine = 1
     /// The last token's code and where it starts and ends (a `/` after it: regex or division).
     private var last: (code: UInt8, start: Int, end: Int)?
     /// Re-reading one token (JSTokens): the cooked value of a string or template is collected here, no lines kept.
@@ -42,8 +47,9 @@ public struct JSTokenizer {
     public static func tokenize(bytes: [UInt8]) -> JSTokenizer {
         var t = JSTokenizer(bytes: bytes)
         t.run()
-        t.result = JSTokens(bytes: bytes, codes: t.codes, checkpoints: t.checkpoints, lineBreaks: t.lineBreaks)
-        t.codes = []; t.checkpoints = []; t.lineBreaks = []
+        t.result = JSTokens(bytes: bytes, codes: t.codes, checkpoints: t.checkpoints, checkpointLines: t.checkpointLines,
+                            extraBreaks: t.extraBreaks)
+        t.codes = []; t.checkpoints = []; t.checkpointLines = []; t.extraBreaks = []
         return t
     }
 
@@ -57,7 +63,10 @@ public struct JSTokenizer {
     }
 
     private mutating func emit(_ code: UInt8, start: Int) {
-        if codes.count % JSTokens.checkpointEvery == 0 { checkpoints.append(UInt32(truncatingIfNeeded: start)) }
+        if codes.count % JSTokens.checkpointEvery == 0 {
+            checkpoints.append(UInt32(truncatingIfNeeded: start))
+            checkpointLines.append(UInt32(truncatingIfNeeded: tokenLine))
+        }
         codes.append(sawNewline ? code | JSTokens.newlineBit : code)
         last = (code, start, i)
         sawNewline = false
@@ -65,7 +74,7 @@ public struct JSTokenizer {
 
     private mutating func newLine(at k: Int) {
         line += 1
-        if !rereading { lineBreaks.append(UInt32(truncatingIfNeeded: k)) }
+        if !rereading && s[k] != 0x0A { extraBreaks.append(UInt32(truncatingIfNeeded: k)) }
     }
 
     func peek(_ k: Int = 0) -> UInt8 { i + k < s.count ? s[i + k] : 0 }
@@ -100,6 +109,7 @@ public struct JSTokenizer {
         if peek() == 0x23 && peek(1) == 0x21 { skipLine() }  // #! hashbang
         while i < s.count {
             let c = s[i]
+            tokenLine = line
             switch c {
             case 0x0A: newLine(at: i); sawNewline = true; i += 1
             case 0x20, 0x09, 0x0D, 0x0B, 0x0C: i += 1

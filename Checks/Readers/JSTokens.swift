@@ -48,16 +48,23 @@ public final class JSTokens: RandomAccessCollection {
     let checkpoints: [UInt32]
     /// Every token's start, when the tokens are not the source's consecutive ones.
     let starts: [UInt32]?
-    let lineBreaks: [UInt32]
+    /// The line of every 32nd token, and where a line was counted at a byte other than a line feed.
+    let checkpointLines: [UInt32]
+    let extraBreaks: [UInt32]
+    /// Every token's line, when every start is kept.
+    let lines: [UInt32]?
 
     static let checkpointEvery = 32
     static let newlineBit: UInt8 = 0x80
 
-    init(bytes: [UInt8], codes: [UInt8], checkpoints: [UInt32], lineBreaks: [UInt32], starts: [UInt32]? = nil) {
+    init(bytes: [UInt8], codes: [UInt8], checkpoints: [UInt32], checkpointLines: [UInt32], extraBreaks: [UInt32],
+         starts: [UInt32]? = nil, lines: [UInt32]? = nil) {
         self.bytes = bytes
         self.codes = codes
         self.checkpoints = checkpoints
-        self.lineBreaks = lineBreaks
+        self.checkpointLines = checkpointLines
+        self.extraBreaks = extraBreaks
+        self.lines = lines
         self.starts = starts
     }
 
@@ -171,15 +178,26 @@ public final class JSTokens: RandomAccessCollection {
         return k == end
     }
 
-    /// 1-based line where token `i` starts.
+    /// 1-based line where token `i` starts: its block's line and the line feeds from there.
     public func line(_ i: Int) -> Int {
-        let offset = UInt32(span(i).start)
-        var lo = 0, hi = lineBreaks.count
+        if let lines { return Int(lines[i]) }
+        let block = i / Self.checkpointEvery
+        let from = Int(checkpoints[block]), to = span(i).start
+        var l = Int(checkpointLines[block])
+        var k = from
+        while k < to { if bytes[k] == 0x0A { l += 1 }; k += 1 }
+        if !extraBreaks.isEmpty { l += Self.below(UInt32(to), extraBreaks) - Self.below(UInt32(from), extraBreaks) }
+        return l
+    }
+
+    /// How many of the sorted `values` are below `x`.
+    private static func below(_ x: UInt32, _ values: [UInt32]) -> Int {
+        var lo = 0, hi = values.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if lineBreaks[mid] < offset { lo = mid + 1 } else { hi = mid }
+            if values[mid] < x { lo = mid + 1 } else { hi = mid }
         }
-        return lo + 1
+        return lo
     }
 
     public func text(_ i: Int) -> String {
@@ -301,7 +319,7 @@ public final class JSTokens: RandomAccessCollection {
 
     /// The same tokens without those `removed` marks; a removed token's line break passes to the next one kept.
     func removing(_ removed: [Bool]) -> JSTokens {
-        var codes: [UInt8] = [], starts: [UInt32] = []
+        var codes: [UInt8] = [], starts: [UInt32] = [], lines: [UInt32] = []
         codes.reserveCapacity(self.codes.count)
         starts.reserveCapacity(self.codes.count)
         var pendingNewline = false
@@ -309,8 +327,9 @@ public final class JSTokens: RandomAccessCollection {
             if removed[k] { pendingNewline = pendingNewline || newlineBefore(k); continue }
             codes.append(pendingNewline ? self.codes[k] | Self.newlineBit : self.codes[k])
             starts.append(UInt32(truncatingIfNeeded: span(k).start))
+            lines.append(UInt32(truncatingIfNeeded: line(k)))
             pendingNewline = false
         }
-        return JSTokens(bytes: bytes, codes: codes, checkpoints: [], lineBreaks: lineBreaks, starts: starts)
+        return JSTokens(bytes: bytes, codes: codes, checkpoints: [], checkpointLines: [], extraBreaks: [], starts: starts, lines: lines)
     }
 }
