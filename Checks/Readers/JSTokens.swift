@@ -149,7 +149,6 @@ public final class JSTokens: RandomAccessCollection {
         return table
     }()
     static let punctuatorLengths: [Int] = punctuatorTexts.map(\.utf8.count)
-    static func isIdentifier(_ c: UInt8) -> Bool { c >= firstIdentifier }
 
     func code(_ i: Int) -> UInt8 { codes[i] & 0x7F }
     public func kind(_ i: Int) -> JSToken.Kind { Self.kinds[Int(code(i))] }
@@ -206,6 +205,7 @@ public final class JSTokens: RandomAccessCollection {
         let (start, end) = span(i)
         switch c {
         case Self.stringCode, Self.templateCode, Self.templateHeadCode, Self.templateMiddleCode, Self.templateTailCode:
+            guard start < end else { return "" }
             if let raw = uncooked(code: c, start: start, end: end) { return String(decoding: bytes[raw], as: UTF8.self) }
             var t = JSTokenizer(bytes: bytes)
             t.cooking = true
@@ -277,6 +277,7 @@ public final class JSTokens: RandomAccessCollection {
 
     /// Where the token with this code that starts at `start` ends, read the way the tokenizer read it.
     func end(of c: UInt8, at start: Int) -> Int {
+        guard start < bytes.count else { return bytes.count }  // never past the source, whatever the codes say
         if c >= Self.firstIdentifier { return JSTokenizer.identifierEnd(bytes, bytes[start] == 0x23 ? start + 1 : start) }
         if c >= Self.firstPunctuator { return start + Self.punctuatorLengths[Int(c)] }
         switch c {
