@@ -7,8 +7,8 @@ public struct JSProblem: Sendable, Equatable {
 /// Tokenizes the JavaScript k6 scripts use. One pass over the bytes: linear time, never traps,
 /// and anything it cannot read becomes a problem with its line instead of a guess.
 ///
-/// It keeps one byte a token (its kind or punctuator, and whether a line break precedes it), the offset of every
-/// 32nd token and where lines break: a 200,000-request script has ~2.7 million tokens, which as values with their
+/// It keeps one byte a token (its kind, punctuator or identifier, and whether a line break precedes it) and the
+/// offset and line of every 32nd token: a 200,000-request script has ~2.7 million tokens, which as values with their
 /// text took 24 bytes each (Checks/Readers/JSTokens.swift reads a token's text and line back from the source).
 public struct JSTokenizer {
     public var tokens: JSTokens { result! }

@@ -38,10 +38,11 @@ struct JSName {
     static let const = JSName("const"), `let` = JSName("let"), `var` = JSName("var")
 }
 
-/// The tokens of one source, compactly: a code byte each (kind or punctuator, bit 7 a line break before it), the
-/// start of every 32nd token, and the offsets where lines break. A token's start and end are found again by reading
-/// forward from its block's first token (the tokenizer's own scanning, so they cannot disagree); a small cache keeps
-/// the blocks last read. A stream with tokens removed (TypeScript's types) keeps every start instead.
+/// The tokens of one source, compactly: a code byte each (kind, punctuator or identifier; bit 7 a line break before
+/// it), and the start and line of every 32nd token. A token's start and end are found again by reading forward from
+/// its block's first token (the tokenizer's own functions read each token; `nextStart` skips what lies between them as
+/// its main loop does), its line by counting line feeds from there; a small cache keeps the blocks last read. A
+/// stream with tokens removed (TypeScript's types) keeps every start and line instead.
 public final class JSTokens: RandomAccessCollection {
     public let bytes: [UInt8]
     let codes: [UInt8]
