@@ -2,7 +2,8 @@ import Foundation
 import PreflightCore
 
 /// What the script check concludes from a read script, before any live request. Computed once per run
-/// with the load plan (Checks/Facts/LoadPlan.swift); holds no reference to the script, so it is shareable.
+/// with the load plan (Checks/Facts/LoadPlan.swift): each request is reviewed as the script reader finds it
+/// (`review`), none is kept, then `finish` reads the rest; holds no reference to the script, so it is shareable.
 struct ScriptAnalysis: Sendable {
     struct CursorFinding: Sendable {
         var location: String
@@ -32,13 +33,20 @@ struct ScriptAnalysis: Sendable {
     let targetConfigured: Bool
     var thresholdWarnings: [Note] = []
     let path: String
-    let problems: [JSProblem]
-    let problemCount: Int
-    let requestCount: Int
+    private(set) var problems: [JSProblem] = []
+    private(set) var problemCount = 0
+    private(set) var requestCount = 0
     /// Requests listed by each `http.batch` call (nil: built at run time); read by the generator check.
-    let batchSizes: [Int?]
+    private(set) var batchSizes: [Int?] = []
     /// The script's imports (line, module specifier): where a module k6 cannot find is imported; remote ones.
-    let modules: [(line: Int, specifier: String)]
+    private(set) var modules: [(line: Int, specifier: String)] = []
+    private let env: [String: String]
+    private let target: ServiceURL?
+    /// What was already reported: a cursor parameter at a line; a host and how it was chosen, or a line whose base is unknown.
+    private var cursorsSeen: Set<String> = []
+    private var targetsSeen: Set<String> = []
+    private var reachesSeen: Set<Reach> = []
+    private var origins: [Substring: (scheme: String, host: String, port: Int)?] = [:]
 
     static let opaqueCursors: Set<String> = ["cursor", "after", "before", "pagetoken", "nextpagetoken", "next", "nextcursor",
                                              "sinceid", "maxid", "minid", "startingafter", "endingbefore", "continuationtoken",
@@ -51,17 +59,34 @@ struct ScriptAnalysis: Sendable {
         name.lowercased().filter { $0 != "_" && $0 != "-" }
     }
 
-    init(script: K6Script, path: String, load: LoadSettings, target: ServiceURL?) {
+    init(path: String, load: LoadSettings, target: ServiceURL?) {
         self.path = path
+        env = load.env
+        self.target = target
+        targetConfigured = target != nil
+    }
+
+    /// The conclusions about a script read with its requests kept (`K6Script(source:)`).
+    init(script: K6Script, path: String, load: LoadSettings, target: ServiceURL?) {
+        self.init(path: path, load: load, target: target)
+        for request in script.requests { review(request, in: script) }
+        finish(script)
+    }
+
+    /// One request of the script, as the reader finds it (K6Script's `onRequest`).
+    mutating func review(_ request: K6Request, in script: K6Script) {
+        requestCount += 1
+        findCursors(request, script)
+        if let target { compareTargets(request, script, target) }
+    }
+
+    /// After the last request: what the reading found besides requests.
+    mutating func finish(_ script: K6Script) {
         problems = script.problems
         problemCount = script.problemCount
-        requestCount = script.requests.count
         batchSizes = script.batchSizes
         modules = script.modules
-        targetConfigured = target != nil
-        findCursors(script, env: load.env)
-        if let target {
-            compareTargets(script, target, env: load.env)
+        if target != nil {
             for b in script.opaqueBatches {
                 unresolvedBases.append(Note(location: at(b.line), message: "http.batch(\(b.source)), a list built at run time"))
             }
@@ -73,45 +98,42 @@ struct ScriptAnalysis: Sendable {
 
     // MARK: cursors
 
-    private mutating func findCursors(_ script: K6Script, env: [String: String]) {
-        var seen: Set<String> = []
-        for request in script.requests {
-            for alternative in request.alternatives {
-                for raw in Self.queryParams(alternative) {
-                    let key = Self.normalized(raw.name)
-                    let opaque = Self.opaqueCursors.contains(key)
-                    guard opaque || Self.numericPaging.contains(key) else { continue }
-                    // A value load.env sets (`cursor=${__ENV.CURSOR}`) is the user's: a real cursor, passed on purpose.
-                    var envName: String?
-                    var fromEnv = false
-                    for p in raw.value { if case .env(let n, _) = p { envName = n; if let v = env[n], !v.isEmpty { fromEnv = true } } }
-                    if fromEnv { continue }
-                    let param = QueryParam(name: raw.name, value: K6Script.resolve(raw.value, env: env))
-                    let holes = param.value.compactMap { p -> Range<Int>? in if case .hole(let r) = p { return r }; return nil }
-                    let origin: ValueOrigin
-                    if holes.isEmpty {
-                        let text = param.value.compactMap { p -> String? in if case .text(let t) = p { return t }; return nil }.joined()
-                        origin = text.isEmpty ? .empty : .literal(text)
-                    } else {
-                        origin = K6Script.combined(holes.map(script.origin))
-                    }
-                    let bad: Bool
-                    switch origin {
-                    case .time, .random: bad = true
-                    case .counter, .literal: bad = opaque
-                    default: bad = false
-                    }
-                    guard bad else { continue }
-                    let line = holes.first.map { script.tokens[$0.lowerBound].line } ?? request.line
-                    guard seen.insert("\(key)@\(line)").inserted else { continue }
-                    let source = holes.isEmpty ? "\"\(Self.sample(origin) ?? "")\"" : "${\(holes.map(script.source).joined(separator: "}${"))}"
-                    let sampleValue = Self.sample(origin)
-                    cursorFindings.append(CursorFinding(
-                        location: at(line), requestLocation: at(request.line), method: request.method, param: param.name,
-                        origin: origin, valueSource: source,
-                        liveURL: sampleValue.flatMap { Self.liveURL(K6Script.resolve(alternative, env: env), replacing: Set(holes), with: $0) },
-                        sampleValue: sampleValue, envName: envName))
+    private mutating func findCursors(_ request: K6Request, _ script: K6Script) {
+        for alternative in request.alternatives {
+            for raw in Self.queryParams(alternative) {
+                let key = Self.normalized(raw.name)
+                let opaque = Self.opaqueCursors.contains(key)
+                guard opaque || Self.numericPaging.contains(key) else { continue }
+                // A value load.env sets (`cursor=${__ENV.CURSOR}`) is the user's: a real cursor, passed on purpose.
+                var envName: String?
+                var fromEnv = false
+                for p in raw.value { if case .env(let n, _) = p { envName = n; if let v = env[n], !v.isEmpty { fromEnv = true } } }
+                if fromEnv { continue }
+                let param = QueryParam(name: raw.name, value: K6Script.resolve(raw.value, env: env))
+                let holes = param.value.compactMap { p -> Range<Int>? in if case .hole(let r) = p { return r }; return nil }
+                let origin: ValueOrigin
+                if holes.isEmpty {
+                    let text = param.value.compactMap { p -> String? in if case .text(let t) = p { return t }; return nil }.joined()
+                    origin = text.isEmpty ? .empty : .literal(text)
+                } else {
+                    origin = K6Script.combined(holes.map(script.origin))
                 }
+                let bad: Bool
+                switch origin {
+                case .time, .random: bad = true
+                case .counter, .literal: bad = opaque
+                default: bad = false
+                }
+                guard bad else { continue }
+                let line = holes.first.map { script.tokens[$0.lowerBound].line } ?? request.line
+                guard cursorsSeen.insert("\(key)@\(line)").inserted else { continue }
+                let source = holes.isEmpty ? "\"\(Self.sample(origin) ?? "")\"" : "${\(holes.map(script.source).joined(separator: "}${"))}"
+                let sampleValue = Self.sample(origin)
+                cursorFindings.append(CursorFinding(
+                    location: at(line), requestLocation: at(request.line), method: request.method, param: param.name,
+                    origin: origin, valueSource: source,
+                    liveURL: sampleValue.flatMap { Self.liveURL(K6Script.resolve(alternative, env: env), replacing: Set(holes), with: $0) },
+                    sampleValue: sampleValue, envName: envName))
             }
         }
     }
@@ -230,54 +252,72 @@ struct ScriptAnalysis: Sendable {
         a.lowercased() == b.lowercased() || (loopbackNames.contains(a.lowercased()) && loopbackNames.contains(b.lowercased()))
     }
 
-    private mutating func compareTargets(_ script: K6Script, _ target: ServiceURL, env: [String: String]) {
-        var seen: Set<String> = []
-        for request in script.requests {
-            for alternative in request.alternatives {
-                let resolved = K6Script.resolve(alternative, env: env)
-                // `${__ENV.API_URL}/posts` with API_URL unset and no default: k6 requests "undefined/posts".
-                if case .env(let name, nil)? = alternative.first(where: { $0 != .text("") }), env[name]?.isEmpty ?? true {
-                    let url = Self.display(resolved, script)
-                    guard seen.insert("undefined|\(name)").inserted else { continue }
-                    targetFailures.append(Note(location: at(request.line),
-                                               message: "k6 will request `\(url)`: \(name) is unset (load.env does not set it) and the script has no default"))
-                    continue
-                }
-                guard case .text(let lead)? = resolved.first else {
-                    if case .hole(let r)? = resolved.first, seen.insert("hole@\(request.line)").inserted {
-                        unresolvedBases.append(Note(location: at(request.line), message: "\(request.method == "?" ? "" : request.method + " ")\(Self.display(resolved, script))"))
-                    }
-                    continue
-                }
-                // The host is known only when the text goes past the authority (or the URL is all text).
-                let complete = resolved.count == 1 || lead.utf8[(Self.schemeSeparator(lead)?.upperBound ?? lead.startIndex)...]
-                    .contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
-                guard complete, let o = Self.origin(of: lead) else {
-                    if seen.insert("partial@\(request.line)").inserted {
-                        unresolvedBases.append(Note(location: at(request.line), message: "\(request.method == "?" ? "" : request.method + " ")\(Self.display(resolved, script))"))
-                    }
-                    continue
-                }
-                targetsCompared += 1
-                let how: String
-                if case .env(let name, let fallback)? = alternative.first(where: { $0 != .text("") }) {
-                    if let v = env[name], !v.isEmpty { how = "load.env sets \(name)=\(redactURL(v))" }
-                    else if fallback != nil { how = "the script falls back to \(o.scheme)://\(Self.hostPort(o.host, o.port)) when \(name) is unset (load.env does not set it)" }
-                    else { how = "\(name) is unset and the script has no default" }
-                } else {
-                    how = "the script requests \(o.scheme)://\(Self.hostPort(o.host, o.port))"
-                }
-                guard seen.insert("\(o.host):\(o.port)|\(how)").inserted else { continue }
-                if o.port == target.port && o.host == target.host.lowercased() { continue }
-                if o.port == target.port && Self.sameMachine(o.host, target.host) {
-                    targetNotes.append(Note(location: at(request.line),
-                                            message: "the script uses \(o.host), the target \(target.host): same machine, port \(o.port)"))
-                    continue
-                }
+    private mutating func compareTargets(_ request: K6Request, _ script: K6Script, _ target: ServiceURL) {
+        for alternative in request.alternatives {
+            let resolved = K6Script.resolve(alternative, env: env)
+            // `${__ENV.API_URL}/posts` with API_URL unset and no default: k6 requests "undefined/posts".
+            if case .env(let name, nil)? = alternative.first(where: { $0 != .text("") }), env[name]?.isEmpty ?? true {
+                let url = Self.display(resolved, script)
+                guard targetsSeen.insert("undefined|\(name)").inserted else { continue }
                 targetFailures.append(Note(location: at(request.line),
-                                           message: "\(how); target is \(target.hostPort)"))
+                                           message: "k6 will request `\(url)`: \(name) is unset (load.env does not set it) and the script has no default"))
+                continue
             }
+            guard case .text(let lead)? = resolved.first else {
+                if case .hole(let r)? = resolved.first, targetsSeen.insert("hole@\(request.line)").inserted {
+                    unresolvedBases.append(Note(location: at(request.line), message: "\(request.method == "?" ? "" : request.method + " ")\(Self.display(resolved, script))"))
+                }
+                continue
+            }
+            // The host is known only when the text goes past the authority (or the URL is all text).
+            let separator = Self.schemeSeparator(lead)
+            let authorityEnd = lead.utf8[(separator?.upperBound ?? lead.startIndex)...]
+                .firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
+            let complete = resolved.count == 1 || authorityEnd != nil
+            guard complete, let o = origin(of: lead, authorityEnd: separator == nil ? nil : authorityEnd ?? lead.endIndex) else {
+                if targetsSeen.insert("partial@\(request.line)").inserted {
+                    unresolvedBases.append(Note(location: at(request.line), message: "\(request.method == "?" ? "" : request.method + " ")\(Self.display(resolved, script))"))
+                }
+                continue
+            }
+            targetsCompared += 1
+            let leading = alternative.first(where: { $0 != .text("") })
+            // Most requests reach a host the way an earlier one did: what was said about it is not built again.
+            let reach: Reach
+            if case .env(let name, let fallback)? = leading { reach = Reach(envName: name, fallback: fallback != nil, scheme: o.scheme, host: o.host, port: o.port) }
+            else { reach = Reach(envName: nil, fallback: false, scheme: o.scheme, host: o.host, port: o.port) }
+            guard reachesSeen.insert(reach).inserted else { continue }
+            let how: String
+            if case .env(let name, let fallback)? = leading {
+                if let v = env[name], !v.isEmpty { how = "load.env sets \(name)=\(redactURL(v))" }
+                else if fallback != nil { how = "the script falls back to \(o.scheme)://\(Self.hostPort(o.host, o.port)) when \(name) is unset (load.env does not set it)" }
+                else { how = "\(name) is unset and the script has no default" }
+            } else {
+                how = "the script requests \(o.scheme)://\(Self.hostPort(o.host, o.port))"
+            }
+            guard targetsSeen.insert("\(o.host):\(o.port)|\(how)").inserted else { continue }
+            if o.port == target.port && o.host == target.host.lowercased() { continue }
+            if o.port == target.port && Self.sameMachine(o.host, target.host) {
+                targetNotes.append(Note(location: at(request.line),
+                                        message: "the script uses \(o.host), the target \(target.host): same machine, port \(o.port)"))
+                continue
+            }
+            targetFailures.append(Note(location: at(request.line),
+                                       message: "\(how); target is \(target.hostPort)"))
         }
+    }
+
+    /// How a request reaches a host: its key in `targetsSeen` follows from it, so a reach seen once is skipped.
+    private struct Reach: Hashable { var envName: String?; var fallback: Bool; var scheme: String; var host: String; var port: Int }
+
+    /// `origin(of:)` depends only on the URL up to the end of its authority: worked out once per distinct prefix.
+    private mutating func origin(of lead: String, authorityEnd: String.Index?) -> (scheme: String, host: String, port: Int)? {
+        guard let authorityEnd else { return Self.origin(of: lead) }
+        let prefix = lead[..<authorityEnd]
+        if let known = origins[prefix] { return known }
+        let o = Self.origin(of: String(prefix))
+        if origins.count < 1024 { origins[prefix] = o }
+        return o
     }
 
     static func hostPort(_ h: String, _ p: Int) -> String { h.utf8.contains(UInt8(ascii: ":")) ? "[\(h)]:\(p)" : "\(h):\(p)" }

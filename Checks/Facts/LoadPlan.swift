@@ -80,15 +80,36 @@ public struct LoadPlan: Fact {
 
     static func read(_ full: String, path: String, load: LoadSettings, target: ServiceURL?) -> Reading {
         // The size is known before reading: a huge file is never loaded whole.
-        if let size = (try? FileManager.default.attributesOfItem(atPath: full))?[.size] as? Int, size > sizeCap {
-            return .tooLarge(bytes: size)
-        }
-        guard let data = FileManager.default.contents(atPath: full) else {
+        let size = (try? FileManager.default.attributesOfItem(atPath: full))?[.size] as? Int
+        if let size, size > sizeCap { return .tooLarge(bytes: size) }
+        guard let bytes = contents(full, size: size ?? 0) else {
             return .missing(full: full, exists: FileManager.default.fileExists(atPath: full))
         }
-        guard data.count <= sizeCap else { return .tooLarge(bytes: data.count) }
-        let script = K6Script(source: String(decoding: data, as: UTF8.self), env: load.env, typescript: K6Script.isTypeScript(path: full))
-        return .read(options: script.options, analysis: ScriptAnalysis(script: script, path: path, load: load, target: target))
+        guard bytes.count <= sizeCap else { return .tooLarge(bytes: bytes.count) }
+        // Each request is reviewed as it is found and dropped: a 200,000-request script keeps no list of them.
+        var analysis = ScriptAnalysis(path: path, load: load, target: target)
+        let script = K6Script(bytes: bytes, env: load.env, typescript: K6Script.isTypeScript(path: full)) { script, request in
+            analysis.review(request, in: script)
+        }
+        analysis.finish(script)
+        return .read(options: script.options, analysis: analysis)
+    }
+
+    /// The file's bytes, read once into the one buffer the script reader keeps (no `Data`, no `String` beside it);
+    /// nil when it cannot be read. At most `sizeCap` + 1 bytes: a file that grew past the cap reads as too large.
+    static func contents(_ path: String, size: Int) -> [UInt8]? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(sizeCap, size) + 1)
+        do {
+            while bytes.count <= sizeCap, let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                bytes.append(contentsOf: chunk)
+            }
+        } catch {
+            return nil
+        }
+        return bytes
     }
 
     /// Relative paths start at the config file's folder (or the current one).

@@ -1,34 +1,3 @@
-/// One token of a JavaScript source (comments and whitespace are dropped).
-public struct JSToken: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
-        case identifier, number, string, punctuator, regex
-        /// A template literal without substitutions: `text`.
-        case template
-        /// The pieces of a template with `${}`: head `a${, middle }b${, tail }c`.
-        case templateHead, templateMiddle, templateTail
-    }
-    // Stored text first, then the line as 32 bits, then the small fields: 24 bytes a token instead of 40
-    // (a 200,000-request script has ~2.4 million tokens).
-    /// Source text for identifiers, numbers, punctuators and regexes; the cooked value for strings and templates.
-    public let text: String
-    private let storedLine: UInt32
-    public let kind: Kind
-    /// A line break separates this token from the previous one (automatic semicolon insertion).
-    public let newlineBefore: Bool
-    /// 1-based line where the token starts.
-    public var line: Int { Int(storedLine) }
-
-    public init(kind: Kind, text: String, line: Int, newlineBefore: Bool) {
-        self.text = text
-        self.storedLine = UInt32(clamping: line)
-        self.kind = kind
-        self.newlineBefore = newlineBefore
-    }
-
-    public func isPunct(_ p: String) -> Bool { kind == .punctuator && text == p }
-    public func isIdent(_ s: String) -> Bool { kind == .identifier && text == s }
-}
-
 /// A part of the source the tokenizer could not read, with its line.
 public struct JSProblem: Sendable, Equatable {
     public let line: Int
@@ -37,45 +6,78 @@ public struct JSProblem: Sendable, Equatable {
 
 /// Tokenizes the JavaScript k6 scripts use. One pass over the bytes: linear time, never traps,
 /// and anything it cannot read becomes a problem with its line instead of a guess.
+///
+/// It keeps one byte a token (its kind, punctuator or identifier, and whether a line break precedes it) and the
+/// offset and line of every 32nd token: a 200,000-request script has ~2.7 million tokens, which as values with their
+/// text took 24 bytes each (Checks/Readers/JSTokens.swift reads a token's text and line back from the source).
 public struct JSTokenizer {
-    public private(set) var tokens: [JSToken] = []
+    public var tokens: JSTokens { result! }
+    private var result: JSTokens?
     public private(set) var problems: [JSProblem] = []
     /// Problems past the stored ones are only counted.
     public private(set) var problemCount = 0
     static let maxProblems = 50
 
-    private let s: [UInt8]
-    private var i = 0
+    let s: [UInt8]
+    var i = 0
     private var line = 1
     private var sawNewline = false
     /// One entry per open `{` (false) or `${` (true).
     private var braces: [Bool] = []
+    private var codes: [UInt8] = []
+    private var checkpoints: [UInt32] = []
+    /// The line of each checkpoint's token; the lines counted at a byte other than a line feed (a line continuation
+    /// after a lone carriage return): with them, a token's line is the line feeds before it.
+    private var checkpointLines: [UInt32] = []
+    private var extraBreaks: [UInt32] = []
+    /// The line where the token being read starts.
+    private var tokenLine = 1
+    /// The last token's code and where it starts and ends (a `/` after it: regex or division).
+    private var last: (code: UInt8, start: Int, end: Int)?
+    /// Re-reading one token (JSTokens): the cooked value of a string or template is collected here, no lines kept.
+    var cooking = false
+    /// Re-reading one token: where lines break is already known.
+    var rereading = false
+    var cooked: [UInt8] = []
 
     public static func tokenize(_ source: String) -> JSTokenizer {
-        var t = JSTokenizer(bytes: Array(source.utf8))
-        t.run()
-        return t
+        tokenize(bytes: Array(source.utf8))
     }
 
     public static func tokenize(bytes: [UInt8]) -> JSTokenizer {
         var t = JSTokenizer(bytes: bytes)
         t.run()
+        t.result = JSTokens(bytes: bytes, codes: t.codes, checkpoints: t.checkpoints, checkpointLines: t.checkpointLines,
+                            extraBreaks: t.extraBreaks)
+        t.codes = []; t.checkpoints = []; t.checkpointLines = []; t.extraBreaks = []
         return t
     }
 
-    private init(bytes: [UInt8]) { s = bytes }
+    init(bytes: [UInt8]) {
+        s = bytes
+    }
 
     private mutating func problem(_ message: String, at l: Int? = nil) {
         problemCount += 1
         if problems.count < Self.maxProblems { problems.append(JSProblem(line: l ?? line, message: message)) }
     }
 
-    private mutating func emit(_ kind: JSToken.Kind, _ text: String, line l: Int) {
-        tokens.append(JSToken(kind: kind, text: text, line: l, newlineBefore: sawNewline))
+    private mutating func emit(_ code: UInt8, start: Int) {
+        if codes.count % JSTokens.checkpointEvery == 0 {
+            checkpoints.append(UInt32(truncatingIfNeeded: start))
+            checkpointLines.append(UInt32(truncatingIfNeeded: tokenLine))
+        }
+        codes.append(sawNewline ? code | JSTokens.newlineBit : code)
+        last = (code, start, i)
         sawNewline = false
     }
 
-    private func peek(_ k: Int = 0) -> UInt8 { i + k < s.count ? s[i + k] : 0 }
+    private mutating func newLine(at k: Int) {
+        line += 1
+        if !rereading && s[k] != 0x0A { extraBreaks.append(UInt32(truncatingIfNeeded: k)) }
+    }
+
+    func peek(_ k: Int = 0) -> UInt8 { i + k < s.count ? s[i + k] : 0 }
 
     static func isIdentStart(_ c: UInt8) -> Bool {
         (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || c == 0x5F || c == 0x24 || c >= 0x80
@@ -88,51 +90,54 @@ public struct JSTokenizer {
 
     /// Whether a `/` here starts a regular expression rather than a division.
     private var regexAllowed: Bool {
-        guard let last = tokens.last else { return true }
-        switch last.kind {
-        case .identifier: return Self.regexKeywords.contains(last.text)
+        guard let last else { return true }
+        switch JSTokens.kinds[Int(last.code)] {
+        case .identifier: return Self.regexKeywords.contains(String(decoding: s[last.start..<last.end], as: UTF8.self))
         case .number, .string, .regex, .template, .templateTail: return false
         case .templateHead, .templateMiddle: return true
-        case .punctuator: return !(last.text == ")" || last.text == "]" || last.text == "++" || last.text == "--")
+        case .punctuator:
+            let p = JSTokens.punctuatorTexts[Int(last.code)]
+            return !(p == ")" || p == "]" || p == "++" || p == "--")
         }
     }
 
-    static let punctuators: [[UInt8]] = [
-        ">>>=", "...", "===", "!==", "**=", "<<=", ">>=", ">>>", "&&=", "||=", "??=",
-        "=>", "==", "!=", "<=", ">=", "&&", "||", "??", "?.", "++", "--", "+=", "-=", "*=", "/=", "%=",
-        "&=", "|=", "^=", "**", "<<", ">>",
-    ].map { Array($0.utf8) }
     static let singles: Set<UInt8> = Set("{}()[];,<>+-*/%&|^!~?:=.@".utf8)
-    /// `punctuators` by first byte, in the same order (longest first): most tokens try none or two, not 33.
-    static let punctuatorsByFirst: [[[UInt8]]] = {
-        var table = [[[UInt8]]](repeating: [], count: 256)
-        for p in punctuators { table[Int(p[0])].append(p) }
-        return table
-    }()
 
     private mutating func run() {
+        // Tokens never outnumber bytes: reserving that much is address space, not memory, until it is written.
+        codes.reserveCapacity(s.count + 1)
         if peek() == 0x23 && peek(1) == 0x21 { skipLine() }  // #! hashbang
         while i < s.count {
             let c = s[i]
+            tokenLine = line
             switch c {
-            case 0x0A: line += 1; sawNewline = true; i += 1
+            case 0x0A: newLine(at: i); sawNewline = true; i += 1
             case 0x20, 0x09, 0x0D, 0x0B, 0x0C: i += 1
             case 0x2F where peek(1) == 0x2F: skipLine()
             case 0x2F where peek(1) == 0x2A: blockComment()
             case 0x2F where regexAllowed: regex()
-            case 0x22, 0x27: string(quote: c)
-            case 0x60: i += 1; template(startLine: line, isHead: true)
+            case 0x22, 0x27:
+                let start = i, startLine = line
+                if !string(quote: c) { problem("unterminated string", at: startLine) }
+                emit(JSTokens.stringCode, start: start)
+            case 0x60:
+                let start = i, startLine = line
+                i += 1
+                emitTemplate(template(), start: start, startLine: startLine, isHead: true)
             case 0x7D:  // }
                 if braces.popLast() == true {
+                    let start = i, startLine = line
                     i += 1
-                    template(startLine: line, isHead: false)
+                    emitTemplate(template(), start: start, startLine: startLine, isHead: false)
                 } else {
-                    emit(.punctuator, "}", line: line); i += 1
+                    i += 1; emit(JSTokens.code(ofSingle: c), start: i - 1)
                 }
-            case 0x7B: braces.append(false); emit(.punctuator, "{", line: line); i += 1
-            case 0x23 where Self.isIdentStart(peek(1)): i += 1; identifier(prefix: "#")
-            case _ where Self.isIdentStart(c): identifier(prefix: "")
-            case _ where Self.isDigit(c) || (c == 0x2E && Self.isDigit(peek(1))): number()
+            case 0x7B: braces.append(false); i += 1; emit(JSTokens.code(ofSingle: c), start: i - 1)
+            case 0x23 where Self.isIdentStart(peek(1)):
+                let start = i
+                i += 1; identifier(); emit(JSTokens.identifierCode(s, start..<i), start: start)
+            case _ where Self.isIdentStart(c): let start = i; identifier(); emit(JSTokens.identifierCode(s, start..<i), start: start)
+            case _ where Self.isDigit(c) || (c == 0x2E && Self.isDigit(peek(1))): let start = i; number(); emit(JSTokens.numberCode, start: start)
             default: punctuator()
             }
         }
@@ -148,74 +153,82 @@ public struct JSTokenizer {
         i += 2
         while i < s.count {
             if s[i] == 0x2A && peek(1) == 0x2F { i += 2; return }
-            if s[i] == 0x0A { line += 1; sawNewline = true }
+            if s[i] == 0x0A { newLine(at: i); sawNewline = true }
             i += 1
         }
         problem("unterminated /* comment", at: start)
     }
 
-    private mutating func identifier(prefix: String) {
-        let start = i
-        while i < s.count && Self.isIdentPart(s[i]) { i += 1 }
-        emit(.identifier, prefix + String(decoding: s[start..<i], as: UTF8.self), line: line)
+    /// From i past the identifier's characters (a `#` before them is already passed).
+    mutating func identifier() { i = Self.identifierEnd(s, i) }
+
+    static func identifierEnd(_ s: [UInt8], _ start: Int) -> Int {
+        var i = start
+        while i < s.count && isIdentPart(s[i]) { i += 1 }
+        return i
     }
 
-    private mutating func number() {
-        let start = i
-        let hex = s[i] == 0x30 && (peek(1) | 0x20) == 0x78
+    mutating func number() { i = Self.numberEnd(s, i) }
+
+    static func numberEnd(_ s: [UInt8], _ start: Int) -> Int {
+        var i = start
+        let hex = s[i] == 0x30 && i + 1 < s.count && (s[i + 1] | 0x20) == 0x78
         while i < s.count {
             let c = s[i]
-            if Self.isIdentPart(c) || c == 0x2E { i += 1; continue }
+            if isIdentPart(c) || c == 0x2E { i += 1; continue }
             if (c == 0x2B || c == 0x2D) && !hex && i > start && (s[i - 1] | 0x20) == 0x65 { i += 1; continue }
             break
         }
-        emit(.number, String(decoding: s[start..<i], as: UTF8.self), line: line)
+        return i
     }
 
     private mutating func punctuator() {
-        for p in Self.punctuatorsByFirst[Int(s[i])] where i + p.count <= s.count {
+        for (p, code) in JSTokens.punctuatorsByFirst[Int(s[i])] where i + p.count <= s.count {
             if s[i..<(i + p.count)].elementsEqual(p) {
-                emit(.punctuator, String(decoding: p, as: UTF8.self), line: line)
                 i += p.count
+                emit(code, start: i - p.count)
                 return
             }
         }
         let c = s[i]
         if Self.singles.contains(c) {
-            emit(.punctuator, String(UnicodeScalar(c)), line: line)
+            i += 1
+            emit(JSTokens.code(ofSingle: c), start: i - 1)
         } else {
             problem("unexpected character \(c < 0x20 || c == 0x7F ? "0x" + String(c, radix: 16) : String(UnicodeScalar(c)))")
+            i += 1
         }
-        i += 1
     }
 
-    /// Reads one escape after a backslash (i at the backslash) into `out`; keeps line counts right.
-    private mutating func escape(into out: inout [UInt8]) {
+    /// Reads one escape after a backslash (i at the backslash), cooking it when `cooking`; keeps line counts right.
+    mutating func escape() {
         i += 1
         guard i < s.count else { return }
         let c = s[i]
         i += 1
         switch c {
-        case 0x6E: out.append(0x0A)
-        case 0x74: out.append(0x09)
-        case 0x72: out.append(0x0D)
-        case 0x62: out.append(0x08)
-        case 0x66: out.append(0x0C)
-        case 0x76: out.append(0x0B)
-        case 0x30 where !Self.isDigit(peek()): out.append(0)
-        case 0x0A: line += 1  // line continuation
-        case 0x0D: if peek() == 0x0A { i += 1 }; line += 1
+        case 0x6E: cook(0x0A)
+        case 0x74: cook(0x09)
+        case 0x72: cook(0x0D)
+        case 0x62: cook(0x08)
+        case 0x66: cook(0x0C)
+        case 0x76: cook(0x0B)
+        case 0x30 where !Self.isDigit(peek()): cook(0)
+        case 0x0A: newLine(at: i - 1)  // line continuation
+        case 0x0D: if peek() == 0x0A { i += 1 }; newLine(at: i - 1)
         case 0x78:  // \xHH
-            if let v = hexValue(count: 2) { appendScalar(v, &out) } else { out.append(c) }
+            if let v = hexValue(count: 2) { appendScalar(v) } else { cook(c) }
         case 0x75:  // \uHHHH or \u{H…}
             if peek() == 0x7B {
                 var j = i + 1, v: UInt32 = 0, digits = 0
                 while j < s.count, let d = Self.hexDigit(s[j]), digits < 8 { v = v &* 16 &+ d; j += 1; digits += 1 }
-                if j < s.count && s[j] == 0x7D && digits > 0 { i = j + 1; appendScalar(v, &out) } else { out.append(c) }
-            } else if let v = hexValue(count: 4) { appendScalar(v, &out) } else { out.append(c) }
-        default: out.append(c)
+                if j < s.count && s[j] == 0x7D && digits > 0 { i = j + 1; appendScalar(v) } else { cook(c) }
+            } else if let v = hexValue(count: 4) { appendScalar(v) } else { cook(c) }
+        default: cook(c)
         }
     }
+
+    private mutating func cook(_ c: UInt8) { if cooking { cooked.append(c) } }
 
     static func hexDigit(_ c: UInt8) -> UInt32? {
         switch c {
@@ -237,54 +250,56 @@ public struct JSTokenizer {
         return v
     }
 
-    private func appendScalar(_ v: UInt32, _ out: inout [UInt8]) {
-        out.append(contentsOf: Array(String(UnicodeScalar(v).map(Character.init) ?? "\u{FFFD}").utf8))
+    private mutating func appendScalar(_ v: UInt32) {
+        guard cooking else { return }
+        cooked.append(contentsOf: Array(String(UnicodeScalar(v).map(Character.init) ?? "\u{FFFD}").utf8))
     }
 
-    private mutating func string(quote: UInt8) {
-        let startLine = line
+    /// Reads a quoted string from i (at the quote) to past its closing quote; false when a line or the file ends first.
+    mutating func string(quote: UInt8) -> Bool {
         i += 1
-        var out: [UInt8] = []
         while i < s.count {
             let c = s[i]
-            if c == quote { i += 1; emit(.string, String(decoding: out, as: UTF8.self), line: startLine); return }
-            if c == 0x5C { escape(into: &out); continue }
-            if c == 0x0A { break }
-            out.append(c)
+            if c == quote { i += 1; return true }
+            if c == 0x5C { escape(); continue }
+            if c == 0x0A { return false }
+            cook(c)
             i += 1
         }
-        problem("unterminated string", at: startLine)
-        emit(.string, String(decoding: out, as: UTF8.self), line: startLine)
+        return false
     }
 
-    /// Reads template text after ` or after the } closing a substitution, up to ` or ${.
-    private mutating func template(startLine: Int, isHead: Bool) {
-        var out: [UInt8] = []
+    enum TemplateEnd { case closed, substitution, unterminated }
+
+    /// Reads template text after ` or after the } closing a substitution, up to and past ` or ${.
+    mutating func template() -> TemplateEnd {
         while i < s.count {
             let c = s[i]
-            if c == 0x60 {
-                i += 1
-                emit(isHead ? .template : .templateTail, String(decoding: out, as: UTF8.self), line: startLine)
-                return
-            }
-            if c == 0x24 && peek(1) == 0x7B {
-                i += 2
-                braces.append(true)
-                emit(isHead ? .templateHead : .templateMiddle, String(decoding: out, as: UTF8.self), line: startLine)
-                return
-            }
-            if c == 0x5C { escape(into: &out); continue }
-            if c == 0x0A { line += 1 }
-            out.append(c)
+            if c == 0x60 { i += 1; return .closed }
+            if c == 0x24 && peek(1) == 0x7B { i += 2; return .substitution }
+            if c == 0x5C { escape(); continue }
+            if c == 0x0A { newLine(at: i) }
+            cook(c)
             i += 1
         }
-        problem("unterminated template literal", at: startLine)
-        emit(isHead ? .template : .templateTail, String(decoding: out, as: UTF8.self), line: startLine)
+        return .unterminated
     }
 
-    private mutating func regex() {
-        let start = i, startLine = line
-        var j = i + 1, inClass = false
+    private mutating func emitTemplate(_ end: TemplateEnd, start: Int, startLine: Int, isHead: Bool) {
+        switch end {
+        case .closed: emit(isHead ? JSTokens.templateCode : JSTokens.templateTailCode, start: start)
+        case .substitution:
+            braces.append(true)
+            emit(isHead ? JSTokens.templateHeadCode : JSTokens.templateMiddleCode, start: start)
+        case .unterminated:
+            problem("unterminated template literal", at: startLine)
+            emit(isHead ? JSTokens.templateCode : JSTokens.templateTailCode, start: start)
+        }
+    }
+
+    /// The end (exclusive) of the regular expression at `start`, or nil when it is not terminated on its line.
+    static func regexEnd(_ s: [UInt8], _ start: Int) -> Int? {
+        var j = start + 1, inClass = false
         while j < s.count {
             let c = s[j]
             if c == 0x0A { break }
@@ -294,15 +309,23 @@ public struct JSTokenizer {
             }
             if c == 0x5B { inClass = true } else if c == 0x5D { inClass = false } else if c == 0x2F && !inClass {
                 j += 1
-                while j < s.count && Self.isIdentPart(s[j]) { j += 1 }  // flags
-                i = j
-                emit(.regex, String(decoding: s[start..<j], as: UTF8.self), line: startLine)
-                return
+                while j < s.count && isIdentPart(s[j]) { j += 1 }  // flags
+                return j
             }
             j += 1
         }
-        problem("unterminated regular expression", at: startLine)
-        emit(.punctuator, "/", line: startLine)
+        return nil
+    }
+
+    private mutating func regex() {
+        let start = i
+        if let end = Self.regexEnd(s, start) {
+            i = end
+            emit(JSTokens.regexCode, start: start)
+            return
+        }
+        problem("unterminated regular expression")
         i += 1
+        emit(JSTokens.code(ofSingle: 0x2F), start: start)
     }
 }

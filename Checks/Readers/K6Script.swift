@@ -170,9 +170,11 @@ public final class K6Script {
         path.hasSuffix(".ts") || path.hasSuffix(".mts") || path.hasSuffix(".cts")
     }
 
-    public let tokens: [JSToken]
+    public let tokens: JSTokens
     public let problems: [JSProblem]
     public let problemCount: Int
+    /// Every request, in order, when the script is read with `init(source:env:typescript:)`; a reading that hands each
+    /// request on as it is found (`init(bytes:env:typescript:onRequest:)`) keeps none.
     public internal(set) var requests: [K6Request] = []
     public internal(set) var options = K6Options()
     /// Metrics made with `new Rate/Trend/Counter/Gauge("name")`.
@@ -190,8 +192,7 @@ public final class K6Script {
     struct Binding { let kind: BindingKind; let range: Range<Int> }
 
     var bindings: [String: [Binding]] = [:]
-    var match: [Int]
-    var reverse: [Int]
+    let match: BracketMatch
     let env: [String: String]
     var evalMemo: [String: [[URLPiece]]] = [:]
     var classMemo: [String: ValueOrigin] = [:]
@@ -201,45 +202,26 @@ public final class K6Script {
     static let maxAlternatives = 16
 
     /// `typescript`: a `.ts` script (k6 runs TypeScript by stripping its types): the types are stripped first.
-    public init(source: String, env: [String: String] = [:], typescript: Bool = false) {
-        let t = JSTokenizer.tokenize(source)
+    public convenience init(source: String, env: [String: String] = [:], typescript: Bool = false) {
+        self.init(bytes: Array(source.utf8), env: env, typescript: typescript) { script, request in script.requests.append(request) }
+    }
+
+    /// Reads the script and hands each request to `onRequest` as it is found, with the script (its bindings and
+    /// `origin` ready); `options` are read after the last request.
+    public init(bytes: [UInt8], env: [String: String] = [:], typescript: Bool = false,
+                onRequest: (K6Script, K6Request) -> Void) {
+        let t = JSTokenizer.tokenize(bytes: bytes)
         tokens = typescript ? TypeScriptStripper.strip(t.tokens) : t.tokens
         problems = t.problems
         problemCount = t.problemCount
         self.env = env
-        (match, reverse) = Self.matchBrackets(tokens)
+        match = BracketMatch(tokens)
         collectBindings()
-        collectRequests()
+        collectRequests(onRequest)
         readOptions()
     }
 
     // MARK: - structure
-
-    static func matchBrackets(_ tokens: [JSToken]) -> ([Int], [Int]) {
-        var match = [Int](repeating: -1, count: tokens.count)
-        var reverse = [Int](repeating: -1, count: tokens.count)
-        var stack: [(Int, String)] = []
-        for (i, t) in tokens.enumerated() {
-            let open: String?
-            let close: String?
-            switch t.kind {
-            case .punctuator where t.text == "(" || t.text == "[" || t.text == "{": open = t.text; close = nil
-            case .templateHead: open = "`"; close = nil
-            case .punctuator where t.text == ")": open = nil; close = "("
-            case .punctuator where t.text == "]": open = nil; close = "["
-            case .punctuator where t.text == "}": open = nil; close = "{"
-            case .templateTail: open = nil; close = "`"
-            default: open = nil; close = nil
-            }
-            if let open { stack.append((i, open)) }
-            if let close, let top = stack.last, top.1 == close {
-                stack.removeLast()
-                match[top.0] = i
-                reverse[i] = top.0
-            }
-        }
-        return (match, reverse)
-    }
 
     func tok(_ i: Int) -> JSToken? { i >= 0 && i < tokens.count ? tokens[i] : nil }
 

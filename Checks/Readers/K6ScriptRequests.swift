@@ -7,15 +7,15 @@ extension K6Script {
     static let httpMethods: [String: String] = ["get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH",
                                                 "del": "DELETE", "head": "HEAD", "options": "OPTIONS"]
 
-    func collectRequests() {
+    func collectRequests(_ onRequest: (K6Script, K6Request) -> Void) {
         // Names k6/http is imported as (default `http`).
         var namespaces: Set<String> = []
         var direct: [String: String] = [:]
-        for j in tokens.indices where tokens[j].isIdent("import") {
+        for j in tokens.indices where tokens.isIdent(j, .import) {
             var k = j + 1
             var names: [String] = []
             var named: [(String, String)] = []
-            while let t = tok(k), !t.isIdent("from"), t.kind != .string, k < j + 64 {
+            while let t = tok(k), !t.isIdent(.from), t.kind != .string, k < j + 64 {
                 if t.isPunct("{"), match[k] > k {
                     var p = k + 1
                     while p < match[k] {
@@ -46,40 +46,40 @@ extension K6Script {
         }
         if namespaces.isEmpty { namespaces = ["http"] }
 
-        for j in tokens.indices where tokens[j].kind == .identifier {
+        for j in tokens.indices where tokens.kind(j) == .identifier {
             var fn: String?
             var open = j + 1
-            if namespaces.contains(tokens[j].text), tok(j + 1)?.isPunct(".") == true, let f = tok(j + 2), f.kind == .identifier,
-               tok(j + 3)?.isPunct("(") == true {
+            // The shape first (codes only), the name last: most identifiers are not calls of k6/http.
+            if tok(j + 1)?.isPunct(".") == true, let f = tok(j + 2), f.kind == .identifier, tok(j + 3)?.isPunct("(") == true,
+               namespaces.contains(tokens[j].text) {
                 fn = f.text
                 open = j + 3
-            } else if let d = direct[tokens[j].text], tok(j + 1)?.isPunct("(") == true, tok(j - 1)?.isPunct(".") != true {
+            } else if !direct.isEmpty, tok(j + 1)?.isPunct("(") == true, tok(j - 1)?.isPunct(".") != true, let d = direct[tokens[j].text] {
                 fn = d
             }
             guard let fn, match[open] > open else { continue }
             let args = arguments(open)
             let line = tokens[j].line
             if let m = Self.httpMethods[fn], let url = args.first {
-                requests.append(K6Request(method: m, line: line, alternatives: evaluate(url)))
+                onRequest(self, K6Request(method: m, line: line, alternatives: evaluate(url)))
             } else if fn == "request", args.count >= 2 {
                 let m = evaluate(args[0]).first.flatMap(Self.plainText)?.uppercased() ?? "?"
-                requests.append(K6Request(method: m, line: line, alternatives: evaluate(args[1])))
+                onRequest(self, K6Request(method: m, line: line, alternatives: evaluate(args[1])))
             } else if fn == "batch", let list = args.first {
-                let before = requests.count
-                let written = batch(stripParens(list), line: line)
-                batchSizes.append(written ? requests.count - before : nil)
-                if !written { opaqueBatches.append((line, source(list))) }
+                let listed = batch(stripParens(list), onRequest)
+                batchSizes.append(listed)
+                if listed == nil { opaqueBatches.append((line, source(list))) }
             }
         }
     }
 
-    /// Reads the requests of an `http.batch` list; false when the list is not written out (built at run time).
-    @discardableResult
-    func batch(_ r: Range<Int>, line: Int) -> Bool {
-        guard !r.isEmpty, match[r.lowerBound] == r.upperBound - 1 else { return false }
+    /// Reads the requests of an `http.batch` list: how many it lists, nil when the list is not written out (built at run time).
+    func batch(_ r: Range<Int>, _ onRequest: (K6Script, K6Request) -> Void) -> Int? {
+        guard !r.isEmpty, match[r.lowerBound] == r.upperBound - 1 else { return nil }
         let open = r.lowerBound
         let isObject = tokens[open].isPunct("{")
-        guard isObject || tokens[open].isPunct("[") else { return false }
+        guard isObject || tokens[open].isPunct("[") else { return nil }
+        var listed = 0
         for item in arguments(open) {
             var value = item
             if isObject {  // { name: request }
@@ -93,18 +93,17 @@ extension K6Script {
                 let parts = arguments(v.lowerBound)
                 guard parts.count >= 2 else { continue }
                 let m = evaluate(parts[0]).first.flatMap(Self.plainText)?.uppercased() ?? "?"
-                requests.append(K6Request(method: m, line: itemLine, alternatives: evaluate(parts[1])))
+                listed += 1; onRequest(self, K6Request(method: m, line: itemLine, alternatives: evaluate(parts[1])))
             } else if first.isPunct("{"), match[v.lowerBound] == v.upperBound - 1 {
                 let fields = objectFields(v.lowerBound)
                 guard let url = fields["url"] else { continue }
                 let m = fields["method"].flatMap { evaluate($0).first.flatMap(Self.plainText) }?.uppercased() ?? "GET"
-                requests.append(K6Request(method: m, line: itemLine, alternatives: evaluate(url)))
+                listed += 1; onRequest(self, K6Request(method: m, line: itemLine, alternatives: evaluate(url)))
             } else {
-                requests.append(K6Request(method: "GET", line: itemLine, alternatives: evaluate(v)))
+                listed += 1; onRequest(self, K6Request(method: "GET", line: itemLine, alternatives: evaluate(v)))
             }
         }
-        _ = line
-        return true
+        return listed
     }
 
     static func plainText(_ pieces: [URLPiece]) -> String? {
@@ -253,7 +252,7 @@ extension K6Script {
 
     /// `export { options } from "…"` / `export * from "…"`: the module, else nil.
     func reexportedOptions() -> String? {
-        for j in tokens.indices where tokens[j].isIdent("export") {
+        for j in tokens.indices where tokens.isIdent(j, .export) {
             var k = j + 1
             var names: Set<String> = []
             if tok(k)?.isPunct("*") == true { names.insert("*"); k += 1 }

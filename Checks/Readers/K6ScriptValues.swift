@@ -5,6 +5,14 @@ extension K6Script {
     // MARK: - bindings
 
     static let declarators: Set<String> = ["const", "let", "var"]
+    /// `const`, `let`, `var` (an identifier's text is compared in place; a string's cooked value as before).
+    static func isDeclarator(_ t: JSToken) -> Bool {
+        switch t.kind {
+        case .identifier: return t.isIdent(.const) || t.isIdent(.let) || t.isIdent(.var)
+        case .string, .template, .templateHead, .templateMiddle, .templateTail: return declarators.contains(t.text)
+        default: return false
+        }
+    }
 
     func add(_ name: String, _ kind: BindingKind, _ r: Range<Int>) {
         bindings[name, default: []].append(Binding(kind: kind, range: r))
@@ -14,10 +22,11 @@ extension K6Script {
         let n = tokens.count
         var j = 0
         while j < n {
-            let t = tokens[j]
             defer { j += 1 }
-            guard t.kind == .identifier || t.kind == .punctuator else { continue }
-            if t.kind == .identifier && Self.declarators.contains(t.text) {
+            let kind = tokens.kind(j)
+            guard kind == .identifier || kind == .punctuator else { continue }
+            let t = tokens[j]
+            if t.kind == .identifier && Self.isDeclarator(t) {
                 var k = j + 1
                 while let name = tok(k) {
                     if name.kind == .identifier, tok(k + 1)?.isPunct("=") == true {
@@ -42,7 +51,7 @@ extension K6Script {
                 let prev = tok(j - 1)
                 let afterDot = prev?.isPunct(".") == true || prev?.isPunct("?.") == true
                 switch next.text {
-                case "=" where !afterDot && !(prev.map { Self.declarators.contains($0.text) } ?? false):
+                case "=" where !afterDot && !(prev.map(Self.isDeclarator) ?? false):
                     add(t.text, .value, (j + 2)..<exprEnd(j + 2, n))
                 case "+=", "-=":
                     let end = exprEnd(j + 2, n)
@@ -62,12 +71,12 @@ extension K6Script {
                 }
                 if prev?.isPunct("++") == true || prev?.isPunct("--") == true { add(t.text, .counter, j..<(j + 1)) }
             }
-            if t.isPunct("]"), tok(j + 1)?.isPunct("=") == true, let root = tok(reverse[j] - 1), reverse[j] > 0,
+            if t.isPunct("]"), tok(j + 1)?.isPunct("=") == true, let root = tok(match.opening(j) - 1), match.opening(j) > 0,
                root.kind == .identifier {
                 add(root.text, .value, (j + 2)..<exprEnd(j + 2, n))
             }
             // new Rate("name"), new metrics.Trend("name")
-            if t.isIdent("new") {
+            if t.isIdent(.new) {
                 var k = j + 1
                 if tok(k + 1)?.isPunct(".") == true { k += 2 }
                 if let kind = tok(k), ["Rate", "Trend", "Counter", "Gauge"].contains(kind.text),

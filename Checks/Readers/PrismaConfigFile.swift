@@ -31,7 +31,7 @@ enum PrismaConfigFile {
         return .unset
     }
 
-    static func value(_ t: [JSToken], from start: Int, line: Int) -> SchemaPath {
+    static func value(_ t: JSTokens, from start: Int, line: Int) -> SchemaPath {
         guard start < t.count else { return .unresolved(line: line, reason: "no value") }
         let v = t[start]
         if v.kind == .string || v.kind == .template { return .path(v.text) }
@@ -66,7 +66,7 @@ enum PrismaConfigFile {
         return .path(joined)
     }
 
-    static func describe(_ t: [JSToken], from start: Int) -> String {
+    static func describe(_ t: JSTokens, from start: Int) -> String {
         var out = ""
         var k = start
         while k < t.count && k < start + 8 && !t[k].isPunct(",") && !t[k].isPunct("}") {

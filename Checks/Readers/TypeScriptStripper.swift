@@ -11,30 +11,22 @@ enum TypeScriptStripper {
     ]
     static let typePrefixes: Set<String> = ["keyof", "typeof", "readonly", "unique", "infer", "asserts"]
 
-    static func strip(_ tokens: [JSToken]) -> [JSToken] {
+    static func strip(_ tokens: JSTokens) -> JSTokens {
         var s = Stripper(tokens)
         s.run()
-        var out: [JSToken] = []
-        out.reserveCapacity(tokens.count)
-        var pendingNewline = false
-        for (k, t) in tokens.enumerated() {
-            if s.removed[k] { pendingNewline = pendingNewline || t.newlineBefore; continue }
-            out.append(pendingNewline && !t.newlineBefore ? JSToken(kind: t.kind, text: t.text, line: t.line, newlineBefore: true) : t)
-            pendingNewline = false
-        }
-        return out
+        return tokens.removing(s.removed)
     }
 
     struct Stripper {
-        let t: [JSToken]
-        let match: [Int]
+        let t: JSTokens
+        let match: BracketMatch
         var removed: [Bool]
         let n: Int
 
-        init(_ tokens: [JSToken]) {
+        init(_ tokens: JSTokens) {
             t = tokens
             n = tokens.count
-            match = K6Script.matchBrackets(tokens).0
+            match = BracketMatch(tokens)
             removed = [Bool](repeating: false, count: tokens.count)
         }
 

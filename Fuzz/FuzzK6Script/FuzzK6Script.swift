@@ -1,10 +1,12 @@
 import PreflightChecks
 
-/// The JS tokenizer on raw bytes, then the k6 script reader (options, requests, values) on the text, as JavaScript and as TypeScript.
+/// The JS tokenizer on raw bytes (every token read back), then the k6 script reader (options, requests, values) on the text, as JavaScript and as TypeScript.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    _ = JSTokenizer.tokenize(bytes: bytes)
+    // Every token read back from the compact form (text, line), last first so that each block is read cold.
+    let tokens = JSTokenizer.tokenize(bytes: bytes).tokens
+    for k in tokens.indices.reversed() { _ = (tokens[k].text, tokens[k].line) }
     let source = String(decoding: bytes, as: UTF8.self)
     let script = K6Script(source: source, env: ["BASE_URL": "http://127.0.0.1:8080", "VUS": "10"])
     for r in script.requests { _ = r.alternatives.count }
