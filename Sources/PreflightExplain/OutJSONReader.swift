@@ -123,8 +123,6 @@ struct OutJSONReader {
         var lastTime = -Double.infinity
         var durationSum = 0.0, durationCount = 0
         var dataReceived = 0.0
-        var lastEndpointBytes: [UInt8] = []
-        var lastEndpoint = ""
         var timeline = TimelineAccumulator()
 
         mutating func slot(for span: ByteSpan) -> Slot? {
@@ -154,16 +152,26 @@ struct OutJSONReader {
             return slot
         }
 
+        /// Endpoint names already redacted, by the raw bytes of their tag (k6 repeats a handful of names or URLs
+        /// over millions of records): at most `maxCachedEndpoints`, then each new one is redacted as it comes.
+        var endpointCache: [UInt64: (bytes: [UInt8], name: String)] = [:]
+        static let maxCachedEndpoints = 1_000
+
         mutating func endpoint(_ r: K6Record) -> String {
             let span = r.name.isPresent ? r.name : r.url
             guard let s = span.start else { return "(unnamed)" }
-            if !span.escaped && span.count == lastEndpointBytes.count &&
-                lastEndpointBytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, s, span.count) == 0 }) {
-                return lastEndpoint
+            if span.escaped { return redactURL(span.string ?? "(unreadable)") }
+            var h: UInt64 = 0xcbf29ce484222325
+            for i in 0..<span.count { h = (h ^ UInt64(s[i])) &* 0x100000001b3 }
+            if let hit = endpointCache[h], hit.bytes.count == span.count,
+               hit.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, s, span.count) == 0 }) {
+                return hit.name
             }
-            lastEndpointBytes = Array(UnsafeBufferPointer(start: s, count: span.count))
-            lastEndpoint = redactURL(span.string ?? "(unreadable)")
-            return lastEndpoint
+            let name = redactURL(span.string ?? "(unreadable)")
+            if endpointCache.count < Self.maxCachedEndpoints {
+                endpointCache[h] = (Array(UnsafeBufferPointer(start: s, count: span.count)), name)
+            }
+            return name
         }
 
         mutating func add(_ r: K6Record) {
