@@ -3,8 +3,9 @@ import Foundation
 import PreflightExplain
 
 /// `preflight explain FILE`: why did this finished k6 run fail?
-@available(macOS 10.15, macCatalyst 13, iOS 13, tvOS 13, watchOS 6, *)
-struct Explain: AsyncParsableCommand {
+/// Synchronous (nothing in it waits): it runs on the main thread, and Swift's cooperative pool, with its threads'
+/// stacks and malloc arenas, is never started for it (issue 22: explain's peak memory).
+struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Explain a finished k6 run from its --summary-export, handleSummary JSON or --out json file (gzipped or not).",
@@ -29,7 +30,7 @@ struct Explain: AsyncParsableCommand {
     @Option(name: .customLong("report"), help: ArgumentHelp("Also write html=FILE: one self-contained page with the run's timeline.", valueName: "html=file"))
     var reports: [HTMLReportTarget] = []
 
-    func run() async throws {
+    func run() throws {
         let explanation: Explanation
         do {
             explanation = try Explainer.explain(path: file, samples: samples)
