@@ -139,6 +139,20 @@ import TestSupport
         }
     }
 
+    /// A daemon that dropped its privileges after bind: the socket's uid (root's) is not its process's (nobody's),
+    /// so the owner is found in the search's second pass, after every process of the socket's uid.
+    @Test(.enabled(if: getuid() == 0, "needs root to change the fixture's uid"))
+    func ownerThatChangedItsUidIsStillNamed() async throws {
+        let server = try await FixtureServer.start("json", ["200", "{}"], options: ["--setuid", "65534"])
+        defer { server.stop() }
+        let table = ProcListeningSocketTable()
+        let socket = try #require(table.unnamedListeningSockets().first { $0.address == v4("127.0.0.1", server.port) })
+        #expect(socket.uid == 0)
+        let named = table.naming([socket])
+        #expect(named.first?.pid == server.pid)
+        #expect(named.first?.process == "python3")
+    }
+
     @Test func ipv6OnlyListenerIsExplained() async throws {
         let server = try await FixtureServer.start("json", ["200", "{}"], host: "::1")
         defer { server.stop() }

@@ -21,6 +21,8 @@
                   [--tls-max 1.1|1.2] [--client-ca CA]   highest TLS version; require a client certificate from CA
   http-fixture.py --close json …                         close the connection after each response (no header says so)
   http-fixture.py --http10 json …                        answer HTTP/1.0 (no keep-alive) and close
+  http-fixture.py --setuid N json …                      (root) after listening, run as uid/gid N: a daemon that
+                                                         dropped its privileges holds a socket its new uid does not own
 """
 import json, os, socket, ssl, subprocess, sys, tempfile, threading
 
@@ -41,6 +43,7 @@ tls_max = None
 client_ca = None
 close_after = False
 http10 = False
+drop_to = None
 while args and args[0].startswith("--"):
     if args[0] in ("--close", "--http10"):
         close_after = True
@@ -60,6 +63,8 @@ while args and args[0].startswith("--"):
         fixed_port = int(args[1])
     elif args[0] == "--delay":
         delay = float(args[1])
+    elif args[0] == "--setuid":
+        drop_to = int(args[1])
     args = args[2:]
 mode = args[0]
 if delay:
@@ -81,6 +86,10 @@ def listener(backlog=128):
 
 
 def announce(s):
+    if drop_to is not None:
+        os.setgroups([])
+        os.setgid(drop_to)
+        os.setuid(drop_to)
     print("PORT", s.getsockname()[1], flush=True)
 
 
