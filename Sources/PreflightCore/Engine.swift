@@ -21,9 +21,22 @@ public struct Engine: Sendable {
         var pending = checks.map { $0.description }
         let facts = FactStore(config: config)
 
+        // --only brings in what the selected checks need (`--only health` runs port first): leaving a
+        // prerequisite out would skip its dependants too and end in a "go" with nothing checked.
+        var selected = only
+        if !only.isEmpty {
+            let descriptions = Dictionary(checks.map { ($0.description.id, $0.description) }, uniquingKeysWith: { a, _ in a })
+            var queue = Array(only)
+            while let id = queue.popLast() {
+                for p in descriptions[id]?.prerequisites ?? [] where !selected.contains(p) {
+                    selected.insert(p)
+                    queue.append(p)
+                }
+            }
+        }
         // Checks left out by --only/--skip end as skipped before anything runs.
         pending.removeAll { d in
-            let excluded = (!only.isEmpty && !only.contains(d.id)) || skip.contains(d.id)
+            let excluded = (!selected.isEmpty && !selected.contains(d.id)) || skip.contains(d.id)
             if excluded {
                 results[d.id] = CheckResult(id: d.id, title: d.title, layer: d.layer,
                                             outcome: .skipped("not selected (--only/--skip)"))

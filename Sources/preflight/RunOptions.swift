@@ -105,7 +105,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("report"), help: ArgumentHelp("Also write a report: FORMAT=FILE, e.g. junit=preflight.xml (repeatable).", valueName: "format=file"))
     var reports: [ReportTarget] = []
 
-    @Option(help: "Run only these checks (comma-separated ids).")
+    @Option(help: "Run only these checks (comma-separated ids) and the checks they need (health: port first).")
     var only: String?
 
     @Option(help: "Skip these checks (comma-separated ids).")

@@ -115,6 +115,27 @@ struct Boom: Error {}
         #expect(report.verdict == .go)
     }
 
+    /// `--only health` runs port first: without it health would be skipped and the verdict a "go" with nothing
+    /// checked; a failing prerequisite still blocks it.
+    @Test func onlyBringsInWhatTheSelectedChecksNeed() async {
+        func checks(port: CheckOutcome) -> [FakeCheck] {
+            [FakeCheck("port", layer: .network) { _ in port },
+             FakeCheck("health", needs: ["port"]) { _ in .pass("200") },
+             FakeCheck("api-ready", needs: ["health"]) { _ in .pass("ready") },
+             FakeCheck("other") { _ in .fail("not selected, must not run") }]
+        }
+        let up = await Engine(checks: checks(port: .pass("open"))).run(config: config, timeout: .seconds(1), only: ["api-ready"])
+        #expect(up.result("port")?.status == .pass)
+        #expect(up.result("health")?.status == .pass)
+        #expect(up.result("api-ready")?.status == .pass)
+        #expect(up.result("other")?.status == .skipped)
+        #expect(up.verdict == .go)
+        let down = await Engine(checks: checks(port: .fail("refused"))).run(config: config, timeout: .seconds(1), only: ["health"])
+        #expect(down.result("health")?.status == .blocked)
+        #expect(down.verdict == .noGo)
+        #expect(down.rootCauses == ["port"])
+    }
+
     @Test func onlyAndSkipSelectChecks() async {
         let checks = [FakeCheck("a") { _ in .fail("a") }, FakeCheck("b") { _ in .pass("b") }]
         let only = await Engine(checks: checks).run(config: config, timeout: .seconds(1), only: ["b"])
