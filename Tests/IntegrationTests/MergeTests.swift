@@ -35,7 +35,9 @@ import TestSupport
         #expect(root["target"] as? String == server.url)
         server.stop()
         var down = try await preflight(["--only", "port,health", "--format", "json"], in: dir)
-        for _ in 0..<50 where down.status == 0 {  // the fixture exits on its own once its stdin closes
+        // The fixture exits on its own once its stdin closes; until it has, a run can still connect (port passes)
+        // and then be refused by health: wait for a run where the port itself is refused.
+        for _ in 0..<50 where !(down.status == 1 && down.stdout.contains(#""rootCauses":["port"]"#)) {
             try await Task.sleep(for: .milliseconds(100))
             down = try await preflight(["--only", "port,health", "--format", "json"], in: dir)
         }
