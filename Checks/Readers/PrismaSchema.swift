@@ -1,4 +1,5 @@
 import Foundation
+import PreflightCore
 
 /// A parsed schema.prisma: models, views, enums and the syntax problems found on the way.
 public struct PrismaSchema: Sendable, Equatable {
@@ -220,23 +221,8 @@ public indirect enum PrismaValue: Sendable, Equatable {
     }
 }
 
-/// A Prisma string literal (JSON's escapes).
-func prismaStringLiteral(_ s: String) -> String {
-    var out = "\""
-    for c in s.unicodeScalars {
-        switch c {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case _ where c.value < 0x20:
-            let hex = String(c.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(c)
-        }
-    }
-    return out + "\""
-}
+/// A Prisma string literal: Prisma reads JSON's escapes, so JSON's quoting (Core's one string encoder).
+func prismaStringLiteral(_ s: String) -> String { JSONValue.quoted(s) }
 
 /// Scalar types of Prisma's PostgreSQL connector: a field of any other type is an enum, a relation or a composite.
 let prismaScalarTypes: Set<String> = ["String", "Boolean", "Int", "BigInt", "Float", "Decimal", "DateTime", "Json", "Bytes", "Unsupported"]
