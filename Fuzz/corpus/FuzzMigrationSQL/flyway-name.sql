@@ -1,0 +1,2 @@
+V1_1__add.sql
+﻿CREATE TABLE a (id int);
