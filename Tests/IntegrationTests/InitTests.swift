@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// `preflight init` on sample project folders.
-@Suite(.serialized) struct InitTests {
+@Suite(.serialized, .tags(.live), .runsLive) struct InitTests {
     func preflight(_ args: [String], in dir: URL, env: [String: String] = [:]) async throws -> ProcessOutput {
         try #require(FileManager.default.isExecutableFile(atPath: preflightBinary), "build first: \(preflightBinary)")
         var environment = ProcessInfo.processInfo.environment
