@@ -4,11 +4,13 @@
 #   make test  installs what is missing, builds, runs every test against real PostgreSQL and HTTP servers
 # and, to install it:
 #   make install PREFIX=/usr/local   the static release binary (no RPATH), shell completions and the man page
+#   make deb                         dist/preflight_<version>_<arch>.deb (dpkg-deb), checked by lintian
+#   make dist                        the .deb, a tarball for other systems and dist/SHA256SUMS
 SHELL := /bin/bash
 SCENARIO ?= backend-down
 PREFIX ?= /usr/local
 
-.PHONY: deps build run test install
+.PHONY: deps build run test install deb dist
 deps:
 	@scripts/install-deps.sh
 
@@ -23,3 +25,9 @@ test: deps
 
 install: deps
 	@scripts/install.sh "$(PREFIX)"
+
+deb: deps
+	@scripts/deb.sh
+
+dist: deps
+	@scripts/dist.sh

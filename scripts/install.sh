@@ -39,6 +39,7 @@ fi
 install -d "$root/bin" "$root/share/bash-completion/completions" "$root/share/zsh/site-functions" \
   "$root/share/fish/vendor_completions.d" "$root/share/man/man1"
 install -m 0755 "$binary" "$root/bin/preflight"
+scripts/stamp-commit.sh "$root/bin/preflight"   # --version names the commit it was built from
 
 # Completions from swift-argument-parser (--generate-completion-script), by the binary just installed.
 "$root/bin/preflight" --generate-completion-script bash >"$root/share/bash-completion/completions/preflight"

@@ -22,8 +22,13 @@ else
 fi
 
 # From anywhere, with nothing from the build on the environment.
+# The version is the debug build's; the installed binary also names the commit it was built from (stamp-commit.sh).
 out=$(cd / && env -i PATH=/usr/bin:/bin HOME=/nonexistent "$bin" --version 2>&1)
-[ "$out" = "$("$repo/.build/debug/preflight" --version 2>/dev/null || echo "$out")" ] && [ -n "$out" ] && ok "runs from / with a bare environment (version $out)" || bad "--version from /: $out"
+want="$("$repo/.build/debug/preflight" --version 2>/dev/null | cut -d' ' -f1) (commit $(git -C "$repo" rev-parse --short=12 HEAD)"
+case $out in
+  "$want)" | "$want-dirty)") ok "runs from / with a bare environment (version $out)" ;;
+  *) bad "--version from /: $out (expected $want…)" ;;
+esac
 closed=$("$repo/Tests/Fixtures/pg-cluster.sh" free-port)
 (cd / && env -i PATH=/usr/bin:/bin "$bin" --target "http://127.0.0.1:$closed" --only port --no-color >/dev/null 2>&1)
 rc=$?
@@ -126,6 +131,38 @@ else
   bad "action.yml install step, build mode"; sed 's/^/    /' "$runner_temp/log" "$runner_temp/output"
 fi
 rm -rf "$runner_temp"
+
+# make deb from the same (warm) release build: lintian passes (scripts/deb.sh runs it: --fail-on error,warning),
+# the package holds the binary stripped, the man page, the three completions in Debian's places, copyright and
+# changelog, and says what it depends on and recommends.
+if deb=$(scripts/deb.sh 2>"$prefix.lintian" | tail -1) && [ -f "$deb" ]; then
+  ok "make deb: $(basename "$deb"), lintian --fail-on error,warning passes"
+  contents=$(dpkg-deb --contents "$deb" | awk '{print $NF}')
+  missing=""
+  for f in ./usr/bin/preflight ./usr/share/man/man1/preflight.1.gz ./usr/share/bash-completion/completions/preflight \
+           ./usr/share/zsh/vendor-completions/_preflight ./usr/share/fish/vendor_completions.d/preflight.fish \
+           ./usr/share/doc/preflight/copyright ./usr/share/doc/preflight/changelog.gz; do
+    echo "$contents" | grep -qx "$f" || missing+=" $f"
+  done
+  [ -z "$missing" ] && ok "the package holds the binary, man page, completions, copyright and changelog" || bad "the package lacks:$missing"
+  recommends=$(dpkg-deb --field "$deb" Recommends) depends=$(dpkg-deb --field "$deb" Depends)
+  if [ "$recommends" = "libpq5, libcurl4" ] && echo "$depends" | grep -q 'libc6' && ! echo "$depends" | grep -qE 'libpq|libcurl'; then
+    ok "Depends: $depends; Recommends: $recommends"
+  else
+    bad "Depends: $depends; Recommends: $recommends"
+  fi
+  unpacked=$(mktemp -d)
+  dpkg-deb --extract "$deb" "$unpacked"
+  if file "$unpacked/usr/bin/preflight" | grep -q ', stripped' && "$unpacked/usr/bin/preflight" --version | grep -q '(commit [0-9a-f]'; then
+    ok "the packaged binary is stripped and names its commit ($("$unpacked/usr/bin/preflight" --version))"
+  else
+    bad "the packaged binary: $(file -b "$unpacked/usr/bin/preflight"); $("$unpacked/usr/bin/preflight" --version 2>&1)"
+  fi
+  rm -rf "$unpacked"
+else
+  bad "make deb (lintian or the build failed)"; sed 's/^/    /' "$prefix.lintian"
+fi
+rm -f "$prefix.lintian"
 
 echo "install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

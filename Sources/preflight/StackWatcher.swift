@@ -1,4 +1,5 @@
 import Foundation
+import PreflightChecks
 import PreflightCore
 import PreflightExplain
 import PreflightProbes
@@ -13,14 +14,18 @@ final class StackWatcher: Sendable {
         var interval: Duration
         var target: ServiceURL?
         var healthURL: String?
+        /// The health GET as k6 makes it (`TargetReach`: TLS options, trust, redirects).
+        var healthOptions = HTTPRequestOptions()
         var database: DatabaseURL?
         var outJSON: String?
+        /// The script's gRPC server (http:// plaintext, https:// TLS), when it uses k6/net/grpc.
+        var grpcURL: String? = nil
     }
 
     /// What the watcher sent, for the closing line (traffic preflight sends is reported).
-    struct Traffic: Sendable { var connects = 0, healthGets = 0, dbQueries = 0, samples = 0 }
+    struct Traffic: Sendable { var connects = 0, healthGets = 0, dbQueries = 0, grpcChecks = 0, samples = 0 }
 
-    enum Kind: CaseIterable { case port, health, listener, db }
+    enum Kind: CaseIterable { case port, health, listener, db, grpc }
 
     let plan: Plan
     let probes: Probes
@@ -32,7 +37,7 @@ final class StackWatcher: Sendable {
     private let inFlight = Mutex<Set<Kind>>([])
 
     enum Result: Sendable {
-        case port(PortSample), health(HealthSample), listener(ListenerSample), db(DatabaseSample)
+        case port(PortSample), health(HealthSample), listener(ListenerSample), db(DatabaseSample), grpc(GRPCHealthSample)
     }
 
     init(plan: Plan, probes: Probes, sink: @escaping @Sendable (String) -> Void) {
@@ -87,8 +92,9 @@ final class StackWatcher: Sendable {
                 }
             }
             if let health = plan.healthURL {
-                launch(.health) { [probes] in
-                    let x = await probes.http.get(health, timeout: probeTimeout, bodyCap: 64 << 10)
+                launch(.health) { [probes, plan] in
+                    let x = await probes.http.send("GET", url: health, headers: [:], body: nil, timeout: probeTimeout,
+                                                   bodyCap: 64 << 10, options: plan.healthOptions)
                     let ms = (x.timings.totalMs * 10).rounded() / 10
                     if let f = x.failure { return .health(HealthSample(ms: ms, error: f.message)) }
                     return .health(HealthSample(status: x.status, ms: ms))
@@ -96,6 +102,12 @@ final class StackWatcher: Sendable {
             }
             if plan.database != nil {
                 launch(.db) { await .db(session.sample()) }
+            }
+            if let grpc = plan.grpcURL {
+                launch(.grpc) { [probes] in
+                    let h = await GRPCCheck.health(probes.http, url: grpc, timeout: probeTimeout)
+                    return .grpc(GRPCHealthSample(state: h.state, ms: h.ms, error: h.error))
+                }
             }
 
             // Sleep to the end of this tick (in small steps, so stop() ends the watch promptly).
@@ -116,11 +128,13 @@ final class StackWatcher: Sendable {
                     if firstListener == nil, l.state == "present" { firstListener = l }
                     s.listener = l
                 case .db(let d): s.db = d
+                case .grpc(let g): s.grpc = g
                 }
             }
             if busy.contains(.port) { s.port = PortSample(state: "busy") }
             if busy.contains(.health) { s.health = HealthSample(busy: true) }
             if busy.contains(.db) { var d = DatabaseSample(); d.busy = true; s.db = d }
+            if busy.contains(.grpc) { s.grpc = GRPCHealthSample(busy: true) }
             if let tail {
                 tail.poll()
                 s.k6 = K6LiveSample(requests: tail.requests, failed: tail.failed, status429: tail.status429)
@@ -148,6 +162,7 @@ final class StackWatcher: Sendable {
             case .port: t.connects += 1
             case .health: t.healthGets += 1
             case .db: t.dbQueries += 1
+            case .grpc: t.grpcChecks += 1
             case .listener: break
             }
         }
@@ -171,83 +186,31 @@ final class StackWatcher: Sendable {
     private func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 }
 
-/// The watcher's one database session: opened on first use, kept open, reopened after a failure; read-only
-/// (`LibPQConnector`'s session) and asking only the statistics views.
+/// The watcher's database samples: `DatabaseActivityWatch` (Checks/Readers) reads, this says it as a sample line.
 final class DatabaseWatch: Sendable {
-    let probes: Probes
-    let url: DatabaseURL?
-    let timeout: Duration
-    private let session = Mutex<(any PostgresSession)?>(nil)
+    let watch: DatabaseActivityWatch?
 
     init(probes: Probes, url: DatabaseURL?, timeout: Duration) {
-        self.probes = probes
-        self.url = url
-        self.timeout = timeout
+        watch = url.map { DatabaseActivityWatch(probes: probes, url: $0, timeout: timeout) }
     }
 
-    /// Client backends by application and state, lock waiters, max_connections: one statement.
-    static let query = """
-        SELECT current_setting('max_connections'),
-          (SELECT coalesce(json_agg(json_build_array(a, s, n)), '[]') FROM (
-             SELECT coalesce(application_name, '') a, coalesce(state, '') s, count(*) n FROM pg_stat_activity
-             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() GROUP BY 1, 2) c),
-          (SELECT coalesce(json_agg(json_build_array(r, app, b)), '[]') FROM (
-             SELECT l.relation::regclass::text r, coalesce(a.application_name, '') app, pg_blocking_pids(a.pid) b
-             FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
-             WHERE a.wait_event_type = 'Lock' LIMIT 5) w),
-          (SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock')
-        """
-
     func sample() async -> DatabaseSample {
-        guard let url else { return DatabaseSample() }
         var s = DatabaseSample()
-        let current: any PostgresSession
-        if let open = session.withLock({ $0 }) {
-            current = open
-        } else {
-            switch await probes.postgres.connect(url, timeout: timeout) {
-            case .failure(let e):
-                s.error = e.message
-                return s
-            case .success(let new):
-                session.withLock { $0 = new }
-                current = new
-            }
-        }
-        switch await current.query(Self.query, timeout: timeout) {
+        guard let watch else { return s }
+        switch await watch.sample() {
         case .failure(let e):
             s.error = e.message
-            session.withLock { $0 = nil }
-            await current.close()
-        case .success(let rows):
-            guard let row = rows.first, row.count == 4 else { s.error = "unexpected answer"; return s }
-            s.maxConnections = row[0].flatMap { Int($0) }
-            s.waitingOnLocks = row[3].flatMap { Int($0) }
-            var total = 0
-            var counts: [ConnectionCount] = []
-            for item in Self.jsonArray(row[1]) {
-                guard item.count == 3, let n = (item[2] as? NSNumber)?.intValue else { continue }
-                counts.append(ConnectionCount(app: item[0] as? String ?? "", state: item[1] as? String ?? "", count: n))
-                total += n
+        case .success(let a):
+            s.maxConnections = a.maxConnections
+            s.waitingOnLocks = a.waitingOnLocks
+            s.connections = a.connections.map { ConnectionCount(app: $0.application, state: $0.state, count: $0.count) }
+            s.total = a.total
+            if !a.lockWaits.isEmpty {
+                s.lockWaits = a.lockWaits.map { LockWait(relation: $0.relation, application: $0.application, blockedBy: $0.blockedBy) }
             }
-            s.connections = counts.sorted { ($0.app, $0.state) < ($1.app, $1.state) }
-            s.total = total
-            let waits = Self.jsonArray(row[2]).map { item in
-                LockWait(relation: item.first as? String, application: item.count > 1 ? item[1] as? String : nil,
-                         blockedBy: (item.count > 2 ? item[2] as? [Any] : nil)?.compactMap { ($0 as? NSNumber)?.intValue } ?? [])
-            }
-            if !waits.isEmpty { s.lockWaits = waits }
         }
         return s
     }
 
-    func close() async {
-        if let s = session.withLock({ v -> (any PostgresSession)? in defer { v = nil }; return v }) { await s.close() }
-    }
-
-    static func jsonArray(_ text: String?) -> [[Any]] {
-        guard let text, let data = text.data(using: .utf8),
-              let parsed = try? JSONSerialization.jsonObject(with: data) as? [Any] else { return [] }
-        return parsed.compactMap { $0 as? [Any] }
-    }
+    func close() async { await watch?.close() }
 }

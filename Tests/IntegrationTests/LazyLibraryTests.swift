@@ -4,7 +4,7 @@ import TestSupport
 
 /// The built binary loads libpq and libcurl only for a run that talks to PostgreSQL or HTTP (Sources/CLazyLibs):
 /// ld.so's own trace (LD_DEBUG=libs) says which libraries a run initialised.
-@Suite struct LazyLibraryTests {
+@Suite(.tags(.live), .runsLive) struct LazyLibraryTests {
     func traced(_ args: [String]) async throws -> (out: ProcessOutput, loaded: Set<String>) {
         try #require(FileManager.default.isExecutableFile(atPath: preflightBinary), "build first: \(preflightBinary)")
         var environment = ProcessInfo.processInfo.environment
@@ -25,7 +25,7 @@ import TestSupport
     @Test func versionAndADeadPortRunLoadNeitherLibpqNorLibcurl() async throws {
         let version = try await traced(["--version"])
         #expect(version.out.status == 0)
-        #expect(version.out.stdout == "0.1.0\n")
+        #expect(version.out.stdout.hasPrefix("0.1.0"), "\(version.out.stdout)")
         #expect(!version.loaded.isEmpty, "LD_DEBUG=libs traced nothing: \(version.out.stderr.prefix(300))")
         #expect(heavy(version.loaded).isEmpty)
 
