@@ -48,24 +48,29 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // libpq's and libcurl's functions as trampolines that dlopen the library on first use (headers from the two above).
         .target(name: "CLazyLibs", dependencies: ["CLibPQ", "CCurl"], exclude: ["as-needed.cfg"]),
+        // The commit `preflight --version` names: a 64-byte section that scripts/stamp-commit.sh fills after the link.
+        .target(name: "CBuildStamp"),
 
         // Check, Engine, Config, Verdict: no C, no I/O of its own.
         .target(name: "PreflightCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // TCP, DNS, HTTP (libcurl), PostgreSQL (libpq), listening sockets: the only code that touches C.
         .target(name: "PreflightProbes", dependencies: ["PreflightCore", "CLibPQ", "CCurl", "CLazyLibs"]),
         // One file per check.
-        .target(name: "PreflightChecks", dependencies: ["PreflightCore", "PreflightProbes"], path: "Checks"),
+        .target(name: "PreflightChecks", dependencies: ["PreflightCore", "PreflightProbes", .product(name: "Yams", package: "Yams")], path: "Checks"),
         .target(name: "PreflightReporters", dependencies: ["PreflightCore"]),
         // `preflight explain`: reads k6 outputs after a run.
         .target(name: "PreflightExplain", dependencies: ["PreflightCore", "CZlib"]),
         .executableTarget(name: "preflight", dependencies: [
-            "PreflightCore", "PreflightProbes", "PreflightChecks", "PreflightReporters", "PreflightExplain",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PreflightCore", "PreflightProbes", "PreflightChecks", "PreflightReporters", "PreflightExplain", "CBuildStamp",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Yams", package: "Yams"),
         ], linkerSettings: [lazyLibraries] + releaseLinkerSettings),
 
         // Loopback fixtures for the tests: HTTP servers, PostgreSQL clusters, the built binary.
         .target(name: "TestSupport", dependencies: ["PreflightProbes"], path: "Tests/TestSupport"),
-        .testTarget(name: "PreflightCoreTests", dependencies: ["PreflightCore", "PreflightReporters"],
+        // One test target per module (swift-nio's habit); ChecksTests also holds each check's live suites.
+        .testTarget(name: "PreflightCoreTests", dependencies: ["PreflightCore"]),
+        .testTarget(name: "PreflightProbesTests", dependencies: ["PreflightProbes", "PreflightCore", "TestSupport"]),
+        .testTarget(name: "PreflightReportersTests", dependencies: ["PreflightReporters", "PreflightCore", "TestSupport"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "ChecksTests", dependencies: ["PreflightChecks", "PreflightProbes", "PreflightCore", "TestSupport"]),
         .testTarget(name: "PreflightExplainTests", dependencies: ["PreflightExplain", "PreflightCore", "CZlib"],
@@ -83,8 +88,13 @@ if ProcessInfo.processInfo.environment["PREFLIGHT_FUZZ"] == "1" {
         ("FuzzPrisma", ["PreflightChecks"]),
         ("FuzzRateLimitHeaders", ["PreflightChecks"]),
         ("FuzzHealthBody", ["PreflightChecks"]),
+        ("FuzzGRPC", ["PreflightChecks"]),
         ("FuzzExplain", ["PreflightExplain"]),
         ("FuzzK6Record", ["PreflightExplain"]),
+        ("FuzzMigrationSQL", ["PreflightChecks"]),
+        ("FuzzMigrationPython", ["PreflightChecks"]),
+        ("FuzzMigrationCode", ["PreflightChecks"]),
+        ("FuzzMigrationChangelogs", ["PreflightChecks"]),
     ]
     package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/Driver"))
     for t in fuzzTargets {

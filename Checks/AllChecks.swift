@@ -12,9 +12,13 @@ public enum AllChecks {
         PoolCheck.self,
         PoolTrafficCheck.self,
         RateLimitCheck.self,
+        ServerCheck.self,
+        GRPCCheck.self,
         MigrationsCheck.self,
         SchemaCheck.self,
         ScriptCheck.self,
+        APICheck.self,
+        SmokeCheck.self,
     ]
 
     public static var builtInIDs: [CheckID] { builtIn.map { $0.description.id } }

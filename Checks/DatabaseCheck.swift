@@ -10,23 +10,60 @@ public struct DatabaseCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "database", title: "Database login", layer: .database,
         examples: [
-            CheckExample("logs in and runs SELECT in a read-only session", .pass),
-            CheckExample("connection refused, or no answer within the timeout", .fail),
-            CheckExample("password authentication failed, or the database does not exist", .fail),
-            CheckExample("sorry, too many clients already", .fail),
-            CheckExample("the URL points at a read replica (pg_is_in_recovery()): every INSERT will fail", .fail),
-            CheckExample("default_transaction_read_only = on is set by ALTER ROLE chat SET (or ALTER DATABASE … SET)", .fail),
-            CheckExample("messages is locked ACCESS EXCLUSIVE by pid 4242 (psql, idle in transaction for 3 min): every read and write of messages will wait", .fail),
-            CheckExample("messages is locked SHARE by another session (CREATE INDEX): every INSERT, UPDATE and DELETE on it will wait", .fail),
-            CheckExample("chat lacks INSERT on messages (has_table_privilege), or USAGE on its schema: GRANT …", .fail),
-            CheckExample("another session is idle in transaction for more than 5 s, or has had a transaction open for more than a minute", .warn),
-            CheckExample("a catalog this role may not read (pg_locks, …): what it would show was not checked", .warn),
+            CheckExample(.pass, given: World(config: Self.exampleConfig, answers: ProbeAnswers { $0.postgres = .success(.server()) }),
+                         says: "PostgreSQL 16.4 at 127.0.0.1:5432 accepts chat on chat (read-only session"),
+            CheckExample(.fail, given: World(config: Self.exampleConfig),
+                         says: "connection refused on 127.0.0.1:5432: PostgreSQL is not running there"),
+            CheckExample(.fail, given: World(config: Self.exampleConfig, answers: ProbeAnswers {
+                $0.postgres = .failure(PostgresError("timeout expired", timedOut: true))
+            }), says: "PostgreSQL at 127.0.0.1:5432 did not answer within 3 s"),
+            CheckExample(.fail, given: World(config: Self.exampleConfig, answers: ProbeAnswers {
+                $0.postgres = .failure(PostgresError("connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication failed for user \"chat\"\n"))
+            }), says: "rejects the password for chat"),
+            CheckExample(.fail, given: World(config: Self.exampleConfig, answers: ProbeAnswers {
+                $0.postgres = .failure(PostgresError("connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  database \"chat\" does not exist\n"))
+            }), says: "database \"chat\" does not exist on 127.0.0.1:5432"),
+            CheckExample(.fail, given: World(config: Self.exampleConfig, answers: ProbeAnswers {
+                $0.postgres = .failure(PostgresError("connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  sorry, too many clients already\n"))
+            }), says: "refuses new connections"),
+            CheckExample(.fail, given: World(config: Self.exampleConfig, answers: ProbeAnswers {
+                $0.postgres = .success(.server([Self.states(["recovery", "true"])]))
+            }), says: "the URL points at a read replica (pg_is_in_recovery() is true on 127.0.0.1:5432): every INSERT will fail"),
+            CheckExample(.fail, given: World(config: Self.exampleConfig, answers: ProbeAnswers {
+                $0.postgres = .success(.server([Self.states(["setting", "chat", nil, "on", "chat", nil])]))
+            }), says: "default_transaction_read_only = on is set by ALTER ROLE chat SET (pg_db_role_setting)"),
+            CheckExample(.fail, given: World(config: Self.exampleConfig, answers: ProbeAnswers {
+                $0.postgres = .success(.server([Self.states(["lock", "messages", "AccessExclusiveLock", "true", "4242", "psql", "idle in transaction", "180", "200", "ALTER"])]))
+            }), says: "messages is locked ACCESS EXCLUSIVE by pid 4242 (psql, idle in transaction for 3 min, last statement ALTER): every read and write of messages will wait"),
+            CheckExample(.fail, given: World(config: Self.exampleConfig, answers: ProbeAnswers {
+                $0.postgres = .success(.server([Self.states(["lock", "messages", "ShareLock", "true", "4243", "psql", "active", "4", "4", "CREATE"])]))
+            }), says: "messages is locked SHARE by pid 4243 (psql, active for 4 s: CREATE): every INSERT, UPDATE and DELETE on messages will wait"),
+            CheckExample(.fail, given: World(config: Self.exampleConfig, answers: ProbeAnswers {
+                $0.postgres = .success(.server([Self.states(["schema", "public", "true", "public", "chat", "3", "1"], ["table", "messages", "messages", "true", "false", "true", "true"])]))
+            }), says: "chat lacks INSERT on messages (has_table_privilege, 1 of 3 tables in public)"),
+            CheckExample(.warn, given: World(config: Self.exampleConfig, answers: ProbeAnswers {
+                $0.postgres = .success(.server([Self.states(["session", "4244", "psql", "idle in transaction", "30", "30", "UPDATE"])]))
+            }), says: "pid 4244 (psql, idle in transaction for 30 s, last statement UPDATE) holds its transaction open"),
+            CheckExample(.warn, given: World(config: Self.exampleConfig, answers: ProbeAnswers {
+                $0.postgres = .success(.server([
+                    ("UNION ALL\n(SELECT 'session'", .failure(PostgresError("ERROR:  permission denied for view pg_locks"))),
+                    ("l.locktype = 'relation'", .failure(PostgresError("ERROR:  permission denied for view pg_locks"))),
+                ]))
+            }), says: "could not read pg_locks (permission denied for view pg_locks): locks on the application's tables were not checked"),
+            CheckExample(.skipped, given: World(config: "target: http://127.0.0.1:3001"), says: "no database.url configured"),
         ],
         // Log in (one timeout), the login query (one), what the application will meet (one: a single query, and
         // when a catalog refuses it, its parts one by one within the same timeout).
         timeoutBudget: 3)
     public static let settings: [any ConfigSection.Type] = []
     public static let facts: [any Fact.Type] = [DatabaseSettings.self]
+
+    static let exampleConfig = "database:\n  url: postgresql://chat@127.0.0.1:5432/chat"
+
+    /// The answer to `DatabaseStates.read`'s one query: rows of ten columns (a kind, then nine texts or NULLs).
+    static func states(_ rows: [String?]...) -> (contains: String, answer: Result<[[String?]], PostgresError>) {
+        ("WITH me AS", .success(rows.map { $0 + [String?](repeating: nil, count: max(0, 10 - $0.count)) }))
+    }
 
     let probes: Probes
     public init(probes: Probes) { self.probes = probes }
@@ -83,9 +120,8 @@ public struct DatabaseCheck: BuiltInCheck {
             let findings = states.findings(role: role, database: database, hostPort: url.hostPort)
             guard let worst = findings.first else { return .pass(login, evidence: evidence) }
             evidence["login"] = .string(login)
-            return CheckOutcome(worst.status, Secrets.shared.scrub(findings.map(\.sentence).joined(separator: "; ")),
-                                evidence: evidence, fix: findings.map(\.fix).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-                                    .joined(separator: "; "))
+            // Worst first: the first is the headline.
+            return CheckOutcome(worst.status, findings: findings.map { Finding($0.status, $0.sentence, fix: $0.fix) }, evidence: evidence)
         }
     }
 

@@ -5,11 +5,8 @@ import PreflightProbes
 /// The health check's view of what stands in front of the service: a proxy whose upstream is down, a redirect
 /// chain that ends at a login page, and whether the server keeps connections alive.
 extension HealthCheck {
-    /// k6 follows up to 10 redirects (its `maxRedirects` default); so does the health request.
-    static let maxRedirects = 10
-
     /// A gateway error from a proxy: say so, and when health.upstream names the upstream, ask it directly.
-    func proxyOutcome(_ p: ReverseProxyAnswer, url: String, settings: HealthSettings, context: CheckContext,
+    func proxyOutcome(_ p: ReverseProxyAnswer, url: String, upstream: String?, context: CheckContext,
                       evidence: Evidence) async -> CheckOutcome {
         var evidence = evidence
         evidence["proxy"] = .string(p.proxy)
@@ -17,7 +14,7 @@ extension HealthCheck {
             ?? (url.lowercased().hasPrefix("https") ? ":443" : ":80")
         let front = "\(p.proxy) answers on \(port) but its upstream \(p.upstreamState) (\(p.status) \(p.reason))"
         let fix = "start the upstream (the application behind \(p.proxy)), then check \(p.configured) points at the address it listens on"
-        guard let upstream = settings.upstream else {
+        guard let upstream else {
             return .fail(front, evidence: evidence, fix: fix + "; set health.upstream: URL so preflight can ask it directly")
         }
         let u = redactURL(upstream)

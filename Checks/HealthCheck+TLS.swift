@@ -8,74 +8,43 @@ extension HealthCheck {
     enum TLSResult {
         /// k6 will not get through: the finding.
         case refused(CheckOutcome)
-        /// The exchange to judge as HTTP, and a TLS warning to put first (k6 gets through, but …).
-        case exchange(HTTPExchange, warning: (summary: String, fix: String)?)
+        /// The exchange to judge as HTTP, and TLS warnings to put first (k6 gets through, but …).
+        case exchange(HTTPExchange, warnings: [Finding])
     }
 
     /// libcurl's TLS failures (handshake, verification, certificates, client certificate files).
     static let tlsCodes: Set<Int> = [35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98]
 
-    /// The trust store k6 (Go) will use: health.ca, else SSL_CERT_FILE / SSL_CERT_DIR, else the system's.
-    func trust(_ settings: HealthSettings, configFile: String?) -> (file: String?, dir: String?, source: String) {
-        if let ca = settings.ca {
-            let full = LoadPlan.resolve(ca, configFile: configFile)
-            return (full, nil, "trusted: health.ca \(ca)")
-        }
-        let file = probes.host.environment("SSL_CERT_FILE").flatMap { $0.isEmpty ? nil : $0 }
-        let dir = probes.host.environment("SSL_CERT_DIR").flatMap { $0.isEmpty ? nil : $0 }
-        if file != nil || dir != nil {
-            return (file, dir, "trusted: " + [file.map { "SSL_CERT_FILE \($0)" }, dir.map { "SSL_CERT_DIR \($0)" }].compactMap { $0 }.joined(separator: ", "))
-        }
-        return (nil, nil, "trusted: the system's CA bundle")
-    }
-
-    /// The request as k6 will make it: its trust store, the script's TLS options, redirects followed, keep-alive probed.
-    func k6RequestOptions(_ url: String, trust: (file: String?, dir: String?, source: String), k6: K6TLSOptions, plan: LoadPlan,
-                          evidence: inout Evidence) -> HTTPRequestOptions {
-        let host = URLComponents(string: url)?.host ?? ""
-        var options = HTTPRequestOptions()
-        options.maxRedirects = Self.maxRedirects
+    /// The request as k6 will make it (`TargetReach`), keep-alive probed; the client certificate named in the evidence.
+    func k6RequestOptions(_ url: String, reach: TargetReach, trust: TargetReach.Trust, evidence: inout Evidence) -> HTTPRequestOptions {
+        var options = reach.requestOptions(for: url, trust: trust)
         options.checkReuse = true
-        options.caFile = trust.file
-        options.caPath = trust.dir
-        // k6's defaults are Go's: TLS 1.2 and 1.3.
-        options.tlsMin = k6.versionMin.flatMap(K6TLSOptions.version).flatMap(HTTPRequestOptions.TLSVersion.init) ?? .tls1_2
-        options.tlsMax = k6.versionMax.flatMap(K6TLSOptions.version).flatMap(HTTPRequestOptions.TLSVersion.init)
-        options.cipherList = k6.openSSLCipherList
-        if let auth = k6.clientCertificates.first(where: { $0.domains.contains { d in host == d || host.hasSuffix("." + d) } }),
-           let cert = auth.certFile, let key = auth.keyFile, let script = plan.scriptFile {
-            let folder = URL(fileURLWithPath: script).deletingLastPathComponent().path
-            options.clientCertificate = cert.hasPrefix("/") ? cert : folder + "/" + cert
-            options.clientKey = key.hasPrefix("/") ? key : folder + "/" + key
-            evidence["clientCertificate"] = .string(cert)
-        }
+        if let c = reach.clientCertificate(for: url) { evidence["clientCertificate"] = .string(c.written) }
         return options
     }
 
     /// An http:// target: the same request options, for a redirect to https (k6 follows it with the same TLS rules).
-    func plainRequestOptions(_ url: String, settings: HealthSettings, context: CheckContext, evidence: inout Evidence) -> HTTPRequestOptions {
-        let plan = context.fact(LoadPlan.self)
-        let k6 = plan.options?.tls ?? K6TLSOptions()
-        var trust = trust(settings, configFile: context.config.file)
+    func plainRequestOptions(_ url: String, reach: TargetReach, evidence: inout Evidence) -> HTTPRequestOptions {
+        var trust = reach.trust(environment: probes.host.environment)
         if let f = trust.file, probes.host.readFile(f) == nil { trust.file = nil }
-        var options = k6RequestOptions(url, trust: trust, k6: k6, plan: plan, evidence: &evidence)
-        options.verifyPeer = k6.insecureSkipVerify != true
-        return options
+        return k6RequestOptions(url, reach: reach, trust: trust, evidence: &evidence)
     }
 
-    func tlsExchange(_ url: String, settings: HealthSettings, context: CheckContext, evidence: inout Evidence) async -> TLSResult {
+    func tlsExchange(_ url: String, reach: TargetReach, context: CheckContext, evidence: inout Evidence) async -> TLSResult {
         let plan = context.fact(LoadPlan.self)
-        let k6 = plan.options?.tls ?? K6TLSOptions()
+        let k6 = reach.tls
         let host = URLComponents(string: url)?.host ?? ""
         let u = redactURL(url)
-        let trust = trust(settings, configFile: context.config.file)
+        let trust = reach.trust(environment: probes.host.environment)
         if let f = trust.file, probes.host.readFile(f) == nil {
             return .refused(.fail("\(trust.source.dropFirst(9)): no such readable file", evidence: evidence,
                                   fix: "point health.ca (or SSL_CERT_FILE) at a PEM file of the CA certificates k6 should trust"))
         }
-        var options = k6RequestOptions(url, trust: trust, k6: k6, plan: plan, evidence: &evidence)
+        var options = k6RequestOptions(url, reach: reach, trust: trust, evidence: &evidence)
+        // The first look verifies as if insecureSkipTLSVerify were off, to name what it waives.
+        options.verifyPeer = true
         options.tlsEvidence = true
-        let insecure = k6.insecureSkipVerify == true
+        let insecure = reach.insecureSkipVerify
         if insecure { evidence["insecureSkipTLSVerify"] = .bool(true) }
 
         var x = await probes.http.send("GET", url: url, headers: [:], body: nil, timeout: context.timeout, bodyCap: Self.bodyCap, options: options)
@@ -113,7 +82,6 @@ extension HealthCheck {
         record(session, into: &evidence)
 
         if !problems.isEmpty {
-            let sentences = problems.map(\.sentence).joined(separator: "; ")
             if insecure && problems.allSatisfy(\.waivable) {
                 // k6 will accept this certificate: judge the rest as k6 will see it.
                 if x.failure != nil {
@@ -122,21 +90,27 @@ extension HealthCheck {
                     Self.count(x, &evidence)
                     evidence["error"] = nil
                 }
-                return .exchange(x, warning: ("\(u): \(sentences); k6 accepts it only because the script sets insecureSkipTLSVerify: true",
-                                              "fine for a test environment; remove insecureSkipTLSVerify once the certificate is fixed: \(problems[0].fix)"))
+                // One finding per problem: the first says what k6 does, each has its own fix.
+                return .exchange(x, warnings: problems.enumerated().map { i, p in
+                    Finding(.warn, i == 0 ? "\(u): \(p.sentence); k6 accepts it only because the script sets insecureSkipTLSVerify: true" : "\(u): \(p.sentence)",
+                            fix: "fine for a test environment; remove insecureSkipTLSVerify once the certificate is fixed: \(p.fix)")
+                })
             }
-            return .refused(.fail("\(u): k6 will refuse the TLS connection: \(sentences)", evidence: evidence, fix: problems[0].fix))
+            return .refused(CheckOutcome(findings: problems.enumerated().map { i, p in
+                Finding(.fail, i == 0 ? "\(u): k6 will refuse the TLS connection: \(p.sentence)" : "\(u): \(p.sentence)", fix: p.fix,
+                        effect: i == 0 ? EffectModel.everyRequest(k6: Self.k6Failure(p.kind).k6, basis: "k6 refuses the target's TLS handshake on every connection") : nil)
+            }, evidence: evidence))
         }
         if x.failure == nil, !insecure, let leaf = session?.certificates.first.map(PeerCertificate.init), let end = leaf.notAfter,
            let seconds = plan.settings.duration.map({ Double($0.components.seconds) }) ?? plan.options?.plannedSeconds {
             let testEnd = now.addingTimeInterval(seconds)
             if end < testEnd {
                 let source = plan.settings.duration != nil ? "load.duration" : "the script's duration"
-                return .exchange(x, warning: ("\(u): the certificate expires on \(TLSVerdict.day(end)), before the load test ends (now + \(Self.span(seconds)) from \(source) = \(TLSVerdict.day(testEnd)))",
-                                              "renew the certificate before the test, or the rest of the run fails its TLS handshakes"))
+                return .exchange(x, warnings: [Finding(.warn, "\(u): the certificate expires on \(TLSVerdict.day(end)), before the load test ends (now + \(Self.span(seconds)) from \(source) = \(TLSVerdict.day(testEnd)))",
+                                                         fix: "renew the certificate before the test, or the rest of the run fails its TLS handshakes")])
             }
         }
-        return .exchange(x, warning: nil)
+        return .exchange(x, warnings: [])
     }
 
     /// 172800 → "2 d", 5400 → "1 h 30 min", 90 → "1 min 30 s".
@@ -162,5 +136,17 @@ extension HealthCheck {
         }
         if s.certificates.count > 1 { e["chain"] = .int(s.certificates.count) }
         evidence["tls"] = .object(e)
+    }
+}
+
+extension HealthCheck {
+    /// How k6 reports a TLS problem it refuses (its x509 and TLS error codes, from the one vocabulary).
+    static func k6Failure(_ kind: TLSVerdict.Kind) -> FailureKind {
+        switch kind {
+        case .selfSigned, .unknownCA: return .unknownAuthority
+        case .hostMismatch: return .hostnameMismatch
+        case .expired, .notYetValid: return .certificateInvalid
+        default: return .tls
+        }
     }
 }

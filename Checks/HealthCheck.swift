@@ -2,31 +2,16 @@ import Foundation
 import PreflightCore
 import PreflightProbes
 
-/// `health:` in preflight.yml.
-public struct HealthSettings: ConfigSection {
+/// `health.upstream` in preflight.yml: the health check's own key (health.path and health.ca say how k6 reaches the
+/// target, and belong to `TargetReach`).
+public struct HealthUpstreamSettings: ConfigSection {
     public static let key = "health"
-    public static let keys = ["path", "ca", "upstream"]
-    public var path = "/health"
-    /// A CA bundle (PEM) to trust for an https target instead of the system's, as k6 will with SSL_CERT_FILE.
-    public var ca: String?
+    public static let keys = ["upstream"]
     /// The application behind a reverse proxy (http://127.0.0.1:4000/health): asked directly when the proxy answers 502/503/504.
     public var upstream: String?
 
     public init() {}
     public init(reading r: SectionReader) {
-        if let p = r.string("path") {
-            if p.isEmpty || p.contains(" ") {
-                r.problem("path", "expected a path like /health, found \"\(p)\"")
-            } else if p.hasPrefix("http://") || p.hasPrefix("https://") {
-                let (_, why) = ServiceURL.parse(p)
-                if let why { r.problem("path", why) } else { path = p }
-            } else {
-                path = p
-            }
-        }
-        if let c = r.string("ca") {
-            if c.isEmpty { r.problem("ca", "expected the path of a CA bundle (PEM file)") } else { ca = c }
-        }
         if let u = r.string("upstream") {
             let (_, why) = ServiceURL.parse(u)
             if let why { r.problem("upstream", why) } else { upstream = u }
@@ -39,24 +24,82 @@ public struct HealthCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "health", title: "Health endpoint", layer: .service, prerequisites: ["port"],
         examples: [
-            CheckExample("GET /health answers 200 with {\"status\":\"ok\"}", .pass),
-            CheckExample("answers 503, or 200 with a component reported down", .fail),
-            CheckExample("reports its database disconnected: points at the database check", .fail),
-            CheckExample("accepts TCP but never answers; answers but not HTTP; TLS mismatch", .fail),
-            CheckExample("https: the certificate is trusted (health.ca or SSL_CERT_FILE), names the host, and outlives the test", .pass),
-            CheckExample("https: the certificate expires before the load test ends (now + load.duration or the script's duration)", .warn),
-            CheckExample("https: a bad certificate while the script sets insecureSkipTLSVerify: true (k6 accepts it)", .warn),
-            CheckExample("https: expired, not yet valid, self-signed or from an unknown CA, or not naming the host", .fail),
-            CheckExample("https: no TLS version or cipher suite in common with the script's tlsVersion / tlsCipherSuites", .fail),
-            CheckExample("redirected (http → https) and then answers 200: says where it ended", .pass),
-            CheckExample("nginx/HAProxy/Envoy/Traefik/Caddy/a cloud load balancer answers 502/503/504: its upstream is down (health.upstream asked directly)", .fail),
-            CheckExample("redirected to an HTML login page", .fail),
+            CheckExample(.pass, given: World(config: "target: http://127.0.0.1:3001", answers: ProbeAnswers {
+                $0.http["GET http://127.0.0.1:3001/health"] = .answer(200, #"{"status":"ok"}"#)
+            }), says: "http://127.0.0.1:3001/health answers 200"),
+            CheckExample(.fail, given: World(config: "target: http://127.0.0.1:3001", answers: ProbeAnswers {
+                $0.http["GET http://127.0.0.1:3001/health"] = .answer(503, #"{"status":"error"}"#)
+            }), says: "http://127.0.0.1:3001/health answers 503"),
+            CheckExample(.fail, given: World(config: "target: http://127.0.0.1:3001\nhealth:\n  path: /ready", answers: ProbeAnswers {
+                $0.http["GET http://127.0.0.1:3001/ready"] = .answer(200, #"{"status":"ok","components":{"cache":{"status":"DOWN"}}}"#)
+            }), says: "answers 200 but reports cache"),
+            CheckExample(.fail, given: World(config: "target: http://127.0.0.1:3001\ndatabase:\n  url: postgresql://chat@127.0.0.1:5432/chat", answers: ProbeAnswers {
+                $0.http["GET http://127.0.0.1:3001/health"] = .answer(503, #"{"status":"error","database":"disconnected"}"#)
+            }), says: "the service cannot reach its database"),
+            CheckExample(.fail, given: World(config: "target: http://127.0.0.1:3001", answers: ProbeAnswers {
+                $0.http["GET http://127.0.0.1:3001/health"] = .failed(28, "Operation timed out after 2000 milliseconds with 0 bytes received", connected: true)
+            }), says: "accepts TCP connections but sent no answer within 3 s"),
+            CheckExample(.fail, given: World(config: "target: http://127.0.0.1:3001", answers: ProbeAnswers {
+                $0.http["GET http://127.0.0.1:3001/health"] = .failed(1, "Received HTTP/0.9 when not allowed", connected: true)
+            }), says: "answers, but not with HTTP"),
+            CheckExample(.pass, given: World(config: "target: http://127.0.0.1:3001", answers: ProbeAnswers {
+                var x = HTTPExchange.answer(200, #"{"status":"ok"}"#)
+                x.redirects = 1
+                x.finalURL = "https://127.0.0.1:3443/health"
+                $0.http["GET http://127.0.0.1:3001/health"] = x
+            }), says: "after 1 redirect, at https://127.0.0.1:3443/health answers 200"),
+            CheckExample(.fail, given: World(config: "target: http://127.0.0.1:8080", answers: ProbeAnswers {
+                $0.http["GET http://127.0.0.1:8080/health"] = .answer(502, "<html><center>nginx/1.22.1</center></html>", headers: [("Server", "nginx/1.22.1")])
+            }), says: "nginx answers on :8080 but its upstream"),
+            CheckExample(.fail, given: World(config: "target: http://127.0.0.1:3001", answers: ProbeAnswers {
+                var x = HTTPExchange.answer(200, "<!doctype html><form><input type=\"password\"></form>", headers: [("Content-Type", "text/html")])
+                x.redirects = 1
+                x.finalURL = "http://127.0.0.1:3001/login"
+                $0.http["GET http://127.0.0.1:3001/health"] = x
+            }), says: "answers 200 with an HTML login page"),
+            CheckExample(.skipped, given: World(config: ""), says: "no target configured"),
+            CheckExample(.pass, given: World(config: "target: https://chat.local:3443", answers: ProbeAnswers {
+                var x = HTTPExchange.answer(200, #"{"status":"ok"}"#)
+                x.tls = .leaf(until: "Jan  1 00:00:00 2099 GMT")
+                $0.http["GET https://chat.local:3443/health"] = x
+            }), says: "https://chat.local:3443/health answers 200"),
+            CheckExample(.warn, given: World(config: "target: https://chat.local:3443\nload:\n  duration: 72h", answers: ProbeAnswers {
+                var x = HTTPExchange.answer(200, #"{"status":"ok"}"#)
+                x.tls = .leaf(until: TLSSession.openSSLDate(daysFromNow: 1))
+                $0.http["GET https://chat.local:3443/health"] = x
+            }), says: "before the load test ends (now + 3 d from load.duration"),
+            CheckExample(.warn, given: World(config: "target: https://chat.local:3443\nload:\n  script: load.js", files: [
+                "load.js": "import http from 'k6/http';\nexport const options = { insecureSkipTLSVerify: true, vus: 10 };\nexport default function () { http.get('https://chat.local:3443/'); }\n",
+            ], answers: ProbeAnswers {
+                var refused = HTTPExchange.failed(60, "SSL certificate problem: certificate has expired", connected: true)
+                refused.tls = .leaf(until: "Jan  1 00:00:00 2024 GMT")
+                $0.http["GET https://chat.local:3443/health"] = refused
+                var accepted = HTTPExchange.answer(200, #"{"status":"ok"}"#)
+                accepted.tls = refused.tls
+                $0.http["GET https://chat.local:3443/health (any certificate)"] = accepted
+            }), says: "k6 accepts it only because the script sets insecureSkipTLSVerify: true"),
+            CheckExample(.fail, given: World(config: "target: https://chat.local:3443", answers: ProbeAnswers {
+                var refused = HTTPExchange.failed(60, "SSL certificate problem: certificate has expired", connected: true)
+                refused.tls = .leaf(until: "Jan  1 00:00:00 2024 GMT")
+                $0.http["GET https://chat.local:3443/health"] = refused
+            }), says: "k6 will refuse the TLS connection: the certificate expired on 2024-01-01"),
+            CheckExample(.fail, given: World(config: "target: https://127.0.0.1:3443", answers: ProbeAnswers {
+                var x = HTTPExchange.answer(200, #"{"status":"ok"}"#)
+                x.tls = .leaf(until: "Jan  1 00:00:00 2099 GMT")
+                $0.http["GET https://127.0.0.1:3443/health"] = x
+            }), says: "the certificate does not name 127.0.0.1: it has only chat.local"),
+            CheckExample(.fail, given: World(config: "target: https://chat.local:3443", answers: ProbeAnswers {
+                var refused = HTTPExchange.failed(35, "error:0A000102:SSL routines::unsupported protocol", connected: true)
+                refused.tls = TLSSession()
+                refused.tls?.protocol = "TLSv1"
+                $0.http["GET https://chat.local:3443/health"] = refused
+            }), says: "no TLS version in common: k6 allows TLS 1.2 and 1.3 (its default)"),
         ],
         // One GET, a second on the same connection (keep-alive), and for https a second look at a refused
         // certificate; for a proxy's 502 the upstream itself.
         timeoutBudget: 4)
-    public static let settings: [any ConfigSection.Type] = [HealthSettings.self]
-    public static let facts: [any Fact.Type] = [TargetURL.self, DatabaseSettings.self, LoadPlan.self]
+    public static let settings: [any ConfigSection.Type] = [HealthUpstreamSettings.self]
+    public static let facts: [any Fact.Type] = [TargetReach.self, DatabaseSettings.self, LoadPlan.self]
 
     /// Bodies past 1 MiB are cut: a health page has no business being larger.
     static let bodyCap = 1 << 20
@@ -65,34 +108,31 @@ public struct HealthCheck: BuiltInCheck {
     public init(probes: Probes) { self.probes = probes }
 
     public func run(_ context: CheckContext) async throws -> CheckOutcome {
-        guard let target = context.config.target else { return .skipped("no target configured") }
-        let settings = context.config.section(HealthSettings.self)
-        let url = target.appending(path: settings.path)
+        let reach = context.fact(TargetReach.self)
+        guard let url = reach.healthURL else { return .skipped("no target configured") }
         var evidence = Evidence(["url": .string(redactURL(url))])
         let x: HTTPExchange
-        var tlsWarning: (summary: String, fix: String)?
+        var tlsWarnings: [Finding] = []
         if url.lowercased().hasPrefix("https://") {
-            switch await tlsExchange(url, settings: settings, context: context, evidence: &evidence) {
+            switch await tlsExchange(url, reach: reach, context: context, evidence: &evidence) {
             case .refused(let outcome): return outcome
-            case .exchange(let e, let warning): x = e; tlsWarning = warning
+            case .exchange(let e, let warnings): x = e; tlsWarnings = warnings
             }
         } else {
-            let options = plainRequestOptions(url, settings: settings, context: context, evidence: &evidence)
+            let options = plainRequestOptions(url, reach: reach, evidence: &evidence)
             x = await probes.http.send("GET", url: url, headers: [:], body: nil, timeout: context.timeout, bodyCap: Self.bodyCap, options: options)
             Self.count(x, &evidence)
         }
-        let outcome = await judge(x, url: url, settings: settings, context: context, evidence: evidence)
-        guard let w = tlsWarning else { return outcome }
-        switch outcome.status {
-        case .pass: return .warn("\(w.summary); otherwise \(outcome.summary)", evidence: outcome.evidence, fix: w.fix)
-        default:
-            var o = outcome
-            o.evidence["tlsWarning"] = .string(w.summary)
-            return o
-        }
+        let outcome = await judge(x, url: url, reach: reach, context: context, evidence: evidence)
+        guard !tlsWarnings.isEmpty else { return outcome }
+        // k6 gets through the TLS warnings: first when the rest passes, after the failure otherwise.
+        var o = outcome
+        o.findings = outcome.status == .pass ? tlsWarnings + outcome.findings : outcome.findings + tlsWarnings
+        if outcome.status == .pass { o.status = .warn }
+        return o
     }
 
-    func judge(_ x: HTTPExchange, url: String, settings: HealthSettings, context: CheckContext, evidence: Evidence) async -> CheckOutcome {
+    func judge(_ x: HTTPExchange, url: String, reach: TargetReach, context: CheckContext, evidence: Evidence) async -> CheckOutcome {
         var evidence = evidence
         let t = x.timings
         evidence["timingsMs"] = .object(Evidence([
@@ -115,7 +155,8 @@ public struct HealthCheck: BuiltInCheck {
                          fix: "exempt the health route from authentication (k6 would get the same login page), or set health.path to a route that answers without a session")
         }
         if !(200...299).contains(status), let p = ReverseProxyAnswer.identify(status: status, headers: x.headers, body: x.body) {
-            return await proxyOutcome(p, url: url, settings: settings, context: context, evidence: evidence)
+            return await proxyOutcome(p, url: url, upstream: context.config.section(HealthUpstreamSettings.self).upstream,
+                                      context: context, evidence: evidence)
         }
         if x.bodyTruncated { evidence["body"] = .string("cut at \(Self.bodyCap) bytes") }
         let body = HealthBody.parse(x.body)
@@ -175,6 +216,7 @@ public struct HealthCheck: BuiltInCheck {
             return .fail("\(u) accepts TCP connections but sent no answer within \(format(context.timeout))",
                          evidence: evidence,
                          fix: "the process is hung or overloaded (event loop blocked, all workers busy): check its log, or raise --timeout if it is only slow")
+                .effect(EffectModel.everyRequest(k6: FailureKind.requestTimeout.k6, basis: "the service accepts connections and answers nothing"))
         case 28 where isTLS && context.prerequisites["port"].map({ $0.status == .pass || $0.status == .warn }) == true:
             // curl counts the TLS handshake as connecting; the port check already saw TCP accepted.
             return .fail("\(u): TLS handshake got no answer within \(format(context.timeout)) although TCP connects: the port probably speaks plain HTTP",
@@ -186,17 +228,21 @@ public struct HealthCheck: BuiltInCheck {
             let tlsHint = isTLS ? "" : " — if this port speaks TLS, use https:// in target"
             return .fail("\(u) answers, but not with HTTP: \(f.message)\(tlsHint)", evidence: evidence,
                          fix: "point target at the service's HTTP port; something else listens here")
+                .effect(EffectModel.everyRequest(k6: FailureKind.notHTTP.k6, basis: "the target port does not speak HTTP"))
         case 35, 60, 51, 58, 59, 77, 83, 90, 91:  // TLS handshake and verification
             return .fail("\(u): TLS failed: \(f.message)", evidence: evidence,
                          fix: isTLS ? "if the port speaks plain HTTP, use http:// in target; otherwise fix the certificate" : "check the TLS set-up")
+                .effect(EffectModel.everyRequest(k6: FailureKind.tls.k6, basis: "the TLS handshake with the target fails"))
         case 6:
             return .fail("\(u): the host name does not resolve: \(f.message)", evidence: evidence, fix: "check the host name in target")
+                .effect(EffectModel.everyRequest(k6: FailureKind.noSuchHost.k6, basis: "the target's name does not resolve"))
         case 7:
             return .fail("\(u): connection refused: \(f.message)", evidence: evidence,
                          fix: "the service stopped listening between checks: see the port check and the service's log")
         case 47:
-            return .fail("\(u): more than \(Self.maxRedirects) redirects (a redirect loop?): \(f.message)", evidence: evidence,
-                         fix: "k6 stops after 10 redirects too: point target at the final URL, or fix the loop (e.g. a proxy that redirects to https while the app redirects back)")
+            let most = context.fact(TargetReach.self).maxRedirects
+            return .fail("\(u): more than \(most) redirects (a redirect loop?): \(f.message)", evidence: evidence,
+                         fix: "k6 stops after \(most) redirects too: point target at the final URL, or fix the loop (e.g. a proxy that redirects to https while the app redirects back)")
         case 3:
             return .fail("\(u) is not a valid URL: \(f.message)", evidence: evidence, fix: "check target and health.path")
         default:
@@ -207,16 +253,13 @@ public struct HealthCheck: BuiltInCheck {
 
 func round2(_ v: Double) -> Double { (v * 100).rounded() / 100 }
 
-/// The secrets in `health:`: the credentials of health.path when it is an absolute URL.
-extension HealthSettings {
-    public var secrets: [String] { Secrets.inURL(path) + (upstream.map(Secrets.inURL) ?? []) }
+/// The secrets in `health.upstream`: the credentials of its URL.
+extension HealthUpstreamSettings {
+    public var secrets: [String] { upstream.map(Secrets.inURL) ?? [] }
 }
 
-extension HealthSettings {
-    public static let schemaDescription = "The health endpoint the service answers"
+extension HealthUpstreamSettings {
     public static let schema: ValueSchema = .object([
-        SchemaKey("path", "Path under target (or a full http(s) URL) that answers 200 when the service is ready (default /health)", .string),
-        SchemaKey("ca", "A CA bundle (PEM) to trust for an https target, as k6 would with SSL_CERT_FILE; relative to the config file", .string),
         SchemaKey("upstream", "The service behind a reverse proxy (a URL), checked directly when the proxy answers 502/503/504", .string),
     ])
 }

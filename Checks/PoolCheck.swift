@@ -8,21 +8,50 @@ public struct PoolCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "pool", title: "Connection capacity", layer: .capacity, prerequisites: ["database"],
         examples: [
-            CheckExample("pools need 10 (api 10); the server allows 17 (20 − 3 reserved)", .pass),
-            CheckExample("no database.pools: the server's numbers only", .pass),
-            CheckExample("pools need 16 of the 17 the server allows (above 80%)", .warn),
-            CheckExample("pools need 30 at a rollout's peak (api (2+1)×10, surge 1), 20 steady, of the 37 the server allows", .warn),
-            CheckExample("a Go database/sql pool without SetMaxOpenConns (unbounded)", .warn),
-            CheckExample("pools need 100 (api 50 + worker 50); the server allows 97 (100 − 3 reserved)", .fail),
-            CheckExample("pools fit, but psql and pgAdmin already hold the rest", .fail),
-            CheckExample("a reports job on the pools' role holds idle connections no pool declares: less is free than the pools need", .fail),
-            CheckExample("the role's or the database's CONNECTION LIMIT is lower than its pools", .fail),
-            CheckExample("--probe-connections: the server refused some of the pools' connections", .fail),
-            CheckExample("PgBouncer's admin console: max_client_conn 4 (SHOW CONFIG) but the pools behind it open 6", .fail),
-            CheckExample("a Prisma pool through PgBouncer in transaction pool mode without pgbouncer=true in its url", .fail),
-            CheckExample("PgBouncer: clients waiting now for a server connection (SHOW POOLS cl_waiting, maxwait)", .warn),
-            CheckExample("database.pgbouncer_admin refuses preflight's login: judged from the ini", .warn),
-            CheckExample("no database.url", .skipped),
+            CheckExample(.pass, given: World(config: Self.config(pools: "[{name: api, size: 10}]"), answers: Self.server(max: 20)),
+                         says: "pools need 10 (api 10); the server allows 17 (20 − 3 reserved)"),
+            CheckExample(.pass, given: World(config: Self.config(pools: nil), answers: Self.server(max: 20)),
+                         says: "no pools configured: add database.pools to compare demand; the server allows 17"),
+            CheckExample(.warn, given: World(config: Self.config(pools: "[{name: api, size: 16}]"), answers: Self.server(max: 20)),
+                         says: "pools need 16 (api 16) of the 17 the server allows"),
+            CheckExample(.warn, given: World(config: Self.config(pools: "[{name: api, size: 10, replicas: 2, surge: 1}]"), answers: Self.server(max: 40)),
+                         says: "pools need 30 at a rollout's peak, 20 steady (surge on api)"),
+            CheckExample(.warn, given: World(config: Self.config(pools: "[{name: api, driver: go}]"), answers: Self.server(max: 20)),
+                         says: "api is unbounded ("),
+            CheckExample(.fail, given: World(config: Self.config(pools: "[{name: api, size: 50}, {name: worker, size: 50}]"), answers: Self.server(max: 100)),
+                         says: "pools need 100 (api 50 + worker 50); the server allows 97 (100 − 3 reserved)"),
+            CheckExample(.fail, given: World(config: Self.config(pools: "[{name: api, size: 10}]"), answers: Self.server(max: 20, activity: [
+                ["chat", "chat", "psql", "idle", "local", "4", "600"], ["chat", "chat", "pgAdmin 4", "idle", "10.0.0.9", "4", "600"],
+            ])), says: "8 are already in use by"),
+            CheckExample(.fail, given: World(config: Self.config(pools: "[{name: api, size: 10}]"), answers: Self.server(max: 20, activity: [
+                ["chat", "chat", "reports", "idle", "10.0.0.5", "8", "600"],
+            ])), says: "not declared in database.pools"),
+            CheckExample(.fail, given: World(config: Self.config(pools: "[{name: api, size: 10}]"), answers: Self.server(max: 100, limits: [["role", "chat", "5", "f"]])),
+                         says: "role chat has CONNECTION LIMIT 5 but its pools need 10"),
+            CheckExample(.fail, given: World(config: Self.config(pools: "[{name: api, size: 10}]") + "\n  probe_connections: true",
+                                             answers: Self.server(max: 100, accepting: 5)),
+                         says: "probe: the server accepted 4 of 10 connections"),
+            CheckExample(.fail, given: World(config: Self.config(pools: "[{name: api, size: 6, url: \"postgresql://chat@127.0.0.1:6432/chat\"}]")
+                                                 + "\n  pgbouncer: {listen_port: 6432}\n  pgbouncer_admin: postgresql://stats@127.0.0.1:6432/pgbouncer",
+                                             answers: Self.server(max: 100, bouncer: [.config: .of(["key", "value"], ["listen_port", "6432"], ["max_client_conn", "4"])])),
+                         says: "PgBouncer max_client_conn 4 but the pools behind it open 6"),
+            CheckExample(.fail, given: World(config: Self.config(pools: "[{name: api, size: 5, driver: prisma, url: \"postgresql://chat@127.0.0.1:6432/chat\"}]")
+                                                 + "\n  pgbouncer: {listen_port: 6432, pool_mode: transaction}", answers: Self.server(max: 100)),
+                         says: "api is a Prisma pool through PgBouncer in transaction pool mode (database.pgbouncer) without pgbouncer=true in its url"),
+            CheckExample(.warn, given: World(config: Self.config(pools: "[{name: api, size: 5, url: \"postgresql://chat@127.0.0.1:6432/chat\"}]")
+                                                 + "\n  pgbouncer: {listen_port: 6432}\n  pgbouncer_admin: postgresql://stats@127.0.0.1:6432/pgbouncer",
+                                             answers: Self.server(max: 100, bouncer: [.pools: .of(
+                                                ["database", "user", "cl_active", "cl_waiting", "sv_active", "sv_idle", "maxwait", "maxwait_us", "pool_mode"],
+                                                ["chat", "chat", "10", "3", "2", "0", "4", "0", "session"])])),
+                         says: "PgBouncer: 3 clients waiting now for a server connection in chat/chat (maxwait 4 s; SHOW POOLS)"),
+            CheckExample(.warn, given: World(config: Self.config(pools: "[{name: api, size: 5}]")
+                                                 + "\n  pgbouncer_admin: postgresql://stats@127.0.0.1:6432/pgbouncer",
+                                             answers: ProbeAnswers {
+                                                 $0.postgres = Self.server(max: 100).postgres
+                                                 $0.pgbouncer = .failure(PostgresError("FATAL:  not allowed"))
+                                             }),
+                         says: "cannot read PgBouncer's admin console at 127.0.0.1:6432"),
+            CheckExample(.skipped, given: World(config: "target: http://127.0.0.1:3001"), says: "no database.url configured"),
         ],
         // Read the server (one timeout), probe (one more, all connections at once), close.
         timeoutBudget: 3)
@@ -31,6 +60,32 @@ public struct PoolCheck: BuiltInCheck {
 
     /// Interactive tools: their connections are never a configured service's pool.
     static let tools = ["psql", "pgadmin", "dbeaver", "datagrip", "tableplus", "postico", "pgcli"]
+
+    /// An example's config: database.url, and `database.pools` when given (a YAML flow list).
+    static func config(pools: String?) -> String {
+        "database:\n  url: postgresql://chat@127.0.0.1:5432/chat" + (pools.map { "\n  pools: \($0)" } ?? "")
+    }
+
+    /// A server with `max` max_connections (3 reserved for superusers), the sessions it holds (database, user,
+    /// application, state, client, count, idle seconds), roles' and databases' CONNECTION LIMITs, how many logins it
+    /// accepts in all, and PgBouncer's admin console's tables (the others empty).
+    static func server(max: Int, activity: [[String?]] = [], limits: [[String?]] = [], accepting: Int? = nil,
+                       bouncer: [PgBouncerShow: PgTable]? = nil) -> ProbeAnswers {
+        ProbeAnswers {
+            var server = PostgresAnswers([
+                ("current_setting('max_connections')", .success([[String(max), "3", nil]])),
+                ("FROM pg_stat_activity", .success(activity)),
+                ("FROM pg_roles", .success(limits)),
+            ])
+            server.acceptsConnections = accepting
+            $0.postgres = .success(server)
+            if let bouncer {
+                var tables: [PgBouncerShow: PgTable] = [.config: .none, .pools: .none, .databases: .none, .lists: .none]
+                for (k, v) in bouncer { tables[k] = v }
+                $0.pgbouncer = .success(tables)
+            }
+        }
+    }
 
     let probes: Probes
     public init(probes: Probes) { self.probes = probes }

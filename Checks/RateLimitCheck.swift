@@ -2,65 +2,44 @@ import Foundation
 import PreflightCore
 import PreflightProbes
 
-/// `rate_limit:` in preflight.yml: the request the load test sends most, and how hard to send it.
-public struct RateLimitSettings: ConfigSection {
-    public static let key = "rate_limit"
-    public static let keys = ["request", "body", "headers", "burst", "concurrency"]
-    public static let burstCap = 5_000
-    public static let concurrencyCap = 100
-    /// False when the config has no `rate_limit` section: the check then reads the health response only.
-    public var isConfigured = false
-    public var method = "GET"
-    /// Path under the target (or an absolute http(s) URL).
-    public var path = "/"
-    public var body: String?
-    public var headers: [String: String] = [:]
-    public var burst = 250
-    public var concurrency = 25
-
-    public init() {}
-    public init(reading r: SectionReader) {
-        guard r.isPresent else { return }
-        isConfigured = true
-        if let request = r.string("request") {
-            let parts = request.split(separator: " ", omittingEmptySubsequences: true)
-            if parts.count == 2, parts[0].allSatisfy({ $0.isASCII && $0.isLetter }),
-               parts[1].hasPrefix("/") || parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://") {
-                method = parts[0].uppercased()
-                path = String(parts[1])
-            } else {
-                r.problem("request", "expected a method and a path under the target, like \"POST /chat/messages\", found \"\(request)\"")
-            }
-        } else {
-            r.problem(nil, "rate_limit needs request, e.g. request: \"POST /chat/conversations/ID/messages\"")
-        }
-        body = r.string("body")
-        let h = r.child("headers")
-        if case .mapping(let pairs, _)? = h.node {
-            for p in pairs { if let v = h.string(p.key) { headers[p.key] = v } }
-        } else {
-            h.allowKeys([])
-        }
-        burst = r.int("burst", in: 1...Self.burstCap) ?? burst
-        concurrency = r.int("concurrency", in: 1...Self.concurrencyCap) ?? concurrency
-    }
-}
-
 /// Sends a bounded burst of the load test's own request and reads what the limiter says.
 public struct RateLimitCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "rate-limit", title: "Rate limiter", layer: .limits, prerequisites: ["health"],
         examples: [
-            CheckExample("the burst gets 429 from request 21 on (limit 20 per minute)", .fail),
-            CheckExample("nginx limit_req answers 503 to part of the burst", .fail),
-            CheckExample("no 429, but RateLimit-Remaining falls and load.vus would exhaust it during the test", .fail),
-            CheckExample("no 429, Remaining falls, but the planned load stays under the limit (or load.vus is unset)", .warn),
-            CheckExample("no 429 and no rate-limit headers: no limiter answered (a working skip looks the same)", .pass),
-            CheckExample("no rate_limit section: reads the health response's headers only, sends no burst", .pass),
+            CheckExample(.fail, given: World(config: "target: http://127.0.0.1:3001\nrate_limit:\n  request: POST /messages\n  burst: 50", answers: ProbeAnswers {
+                $0.burst = ProbeAnswers.burst { n in
+                    n <= 20 ? .answer(n, 201) : .answer(n, 429, headers: [("X-RateLimit-Limit", "20"), ("X-RateLimit-Remaining", "0")])
+                }
+            }), says: "the limiter answered 429 from request 21 on (20 succeeded first, 50 sent)"),
+            CheckExample(.fail, given: World(config: "target: http://127.0.0.1:8080\nrate_limit:\n  request: GET /messages\n  burst: 50", answers: ProbeAnswers {
+                $0.burst = ProbeAnswers.burst { n in n <= 10 ? .answer(n, 200) : .answer(n, 503, headers: [("Server", "nginx/1.22.1")]) }
+            }), says: "nginx answered 503 (its limit_req default) from request 11 on"),
+            CheckExample(.fail, given: World(config: "target: http://127.0.0.1:3001\nrate_limit:\n  request: GET /messages\nload:\n  vus: 100", answers: ProbeAnswers {
+                $0.burst = ProbeAnswers.burst { n in
+                    .answer(n, 200, headers: [("RateLimit-Limit", "1000"), ("RateLimit-Remaining", String(1000 - n))])
+                }
+            }), says: "at ~2 requests/s per VU, 100 VUs exhaust"),
+            CheckExample(.warn, given: World(config: "target: http://127.0.0.1:3001\nrate_limit:\n  request: GET /messages\n  burst: 50", answers: ProbeAnswers {
+                $0.burst = ProbeAnswers.burst { n in
+                    .answer(n, 200, headers: [("RateLimit-Limit", "1000"), ("RateLimit-Remaining", String(1000 - n))])
+                }
+            }), says: "set load.vus to know whether the load test exhausts it"),
+            CheckExample(.pass, given: World(config: "target: http://127.0.0.1:3001\nrate_limit:\n  request: GET /messages\n  burst: 50", answers: ProbeAnswers {
+                $0.burst = ProbeAnswers.burst { n in .answer(n, 200) }
+            }), says: "no limiter answered 50 requests (200 ×50)"),
+            // A limiter that never answered 50 unauthenticated requests proves nothing about the authenticated ones.
+            CheckExample(.warn, given: World(config: "target: http://127.0.0.1:3001\nrate_limit:\n  request: GET /messages\n  burst: 50", answers: ProbeAnswers {
+                $0.burst = ProbeAnswers.burst { n in .answer(n, 401) }
+            }), says: "the rate limiter could not be judged: every answer of the ramp was 401 ×50"),
+            CheckExample(.pass, given: World(config: "target: http://127.0.0.1:3001", answers: ProbeAnswers {
+                $0.http["GET http://127.0.0.1:3001/health"] = .answer(200, #"{"status":"ok"}"#)
+            }), says: "no rate-limit headers on GET http://127.0.0.1:3001/health: read the health response only"),
+            CheckExample(.skipped, given: World(config: ""), says: "no target configured"),
         ],
         timeoutBudget: 6)
-    public static let settings: [any ConfigSection.Type] = [RateLimitSettings.self]
-    public static let facts: [any Fact.Type] = [TargetURL.self, LoadPlan.self]
+    public static let settings: [any ConfigSection.Type] = []
+    public static let facts: [any Fact.Type] = [TargetReach.self, LoadPlan.self, PlannedTraffic.self, DatabaseSettings.self]
 
     /// How a k6 VU's request rate is estimated: a script that sleeps ~0.5–1 s between requests
     /// makes about 1–2 requests/s; the busy end is used, so the estimate errs towards "exhausted".
@@ -72,23 +51,26 @@ public struct RateLimitCheck: BuiltInCheck {
     public init(probes: Probes) { self.probes = probes }
 
     public func run(_ context: CheckContext) async throws -> CheckOutcome {
-        guard let target = context.config.target else { return .skipped("no target configured") }
-        let settings = context.config.section(RateLimitSettings.self)
+        let reach = context.fact(TargetReach.self)
+        guard let healthURL = reach.healthURL else { return .skipped("no target configured") }
         // Without load.vus, the peak of the script's own options (vus, stages, scenarios), from the one reading of it.
         let loadPlan = context.fact(LoadPlan.self)
         var load = loadPlan.settings
         load.vus = loadPlan.peakVUs
         // The run's one burst of traffic (a concurrency ramp when a peak is known), shared with the pool-traffic check.
         if let sample = await TrafficSample.measure(context, probes: probes) {
+            if let why = sample.unjudged { return sample.unjudgedOutcome(why, check: "the rate limiter") }
             let p = sample.plan
             let plan = BurstPlan(method: p.method, url: p.url, headers: p.headers, body: p.body, count: p.plannedRequests,
                                  concurrency: p.steps.map(\.concurrency).max() ?? 1, timeLimit: context.timeout * 4,
                                  requestTimeout: context.timeout, stopAfterLimited: Self.stopAfterLimited)
             var o = Self.judge(sample.combined, plan: plan, load: load)
             o.evidence["traffic"] = sample.evidenceSummary
+            if o.status == .fail { o = o.effect(Self.effect(sample.combined, plan: loadPlan)) }
             return o
         }
-        return await healthOnly(target.appending(path: context.config.section(HealthSettings.self).path), context: context, load: load)
+        return await healthOnly(healthURL, options: reach.requestOptions(for: healthURL, environment: probes.host.environment),
+                                context: context, load: load)
     }
 
     /// 429, or a 503 that a limiter marked (rate-limit headers, Retry-After) or that nginx sent
@@ -98,8 +80,8 @@ public struct RateLimitCheck: BuiltInCheck {
     }
 
     /// Without a rate_limit section: one GET of the health URL, headers only; no burst is sent.
-    func healthOnly(_ url: String, context: CheckContext, load: LoadSettings) async -> CheckOutcome {
-        let x = await probes.http.get(url, timeout: context.timeout, bodyCap: 4096)
+    func healthOnly(_ url: String, options: HTTPRequestOptions, context: CheckContext, load: LoadSettings) async -> CheckOutcome {
+        let x = await probes.http.send("GET", url: url, headers: [:], body: nil, timeout: context.timeout, bodyCap: 4096, options: options)
         let where_ = "GET \(redactURL(url))"
         var evidence = Evidence(["request": .string(where_), "sent": 1,
                                  "mode": "health response only (no rate_limit section)"])
@@ -197,7 +179,7 @@ public struct RateLimitCheck: BuiltInCheck {
             return .warn("no limiter answered, but part of the burst failed (\(statusText)); \(sideEffect)", evidence: evidence,
                          fix: "look at the service's log for the failures under \(plan.concurrency) concurrent requests")
         }
-        return .pass("no limiter answered \(r.responses.count) requests (\(statusText)) in \(format(r.elapsed)); with express-rate-limit a working `skip` looks the same; \(sideEffect)",
+        return .pass("no limiter answered \(r.responses.count) requests (\(statusText)) in \(format(r.elapsed)); a limiter that skips these requests (a `skip` rule, an allow-list of this address) looks the same; \(sideEffect)",
                      evidence: evidence)
     }
 
@@ -245,20 +227,33 @@ public struct RateLimitCheck: BuiltInCheck {
     }
 }
 
-/// The secrets in `rate_limit:`: credential headers, what the body carries, and the credentials of an absolute request URL.
-extension RateLimitSettings {
-    public var secrets: [String] {
-        Secrets.inURL(path) + Secrets.inHeaders(headers) + (body.map(Secrets.inText) ?? [])
+extension RateLimitCheck {
+    /// The requests the limiter will refuse in the run: its quota per window against the planned rate (the closed
+    /// model: VUs / (the script's sleeps + the burst's median response)) over the planned duration. nil share when
+    /// the quota, the rate or the duration is not known.
+    static func effect(_ r: BurstResult, plan: LoadPlan) -> Effect {
+        let limited = r.responses.sorted { $0.answered < $1.answered }.filter { x in x.status.map { isLimiterAnswer($0, x.headers) } ?? false }
+        let status = limited.first?.status.map(String.init) ?? "429"
+        let k6 = "\(status) (the limiter's refusal)"
+        guard let first = limited.first else { return Effect(share: nil, k6: k6, basis: "the limiter refuses part of the requests; unknown share") }
+        let h = RateLimitHeaders.parse(first.headers)
+        let succeeded = r.responses.filter { $0.status.map { (200...299).contains($0) } ?? false }
+        let quota = h.limit ?? (succeeded.isEmpty ? nil : succeeded.count)
+        let times = succeeded.compactMap(\.seconds).sorted()
+        let response = times.isEmpty ? 0.1 : times[times.count / 2]
+        guard let quota, let vus = plan.peakVUs, let think = plan.options?.iterationSleep, let duration = plan.plannedSeconds else {
+            return Effect(share: nil, from: "start", k6: k6,
+                          basis: "the limiter refuses requests past its quota; unknown share (the quota, VUs, the script's sleeps or the test's duration not known)")
+        }
+        let rate = EffectModel.rate(vus: vus, think: think, response: response)
+        // The window: the limiter's own, else at least what its reset or Retry-After says is left of it.
+        let window = h.windowSeconds.map(Double.init) ?? max(1, h.resetSeconds ?? h.retryAfterSeconds ?? 60)
+        var share = EffectModel.rateLimited(quota: quota, window: window, rate: rate, duration: duration)
+        if h.windowSeconds == nil {
+            // An unknown window may be as long as the run: then only one quota gets through.
+            share = ShareRange(low: share.low, high: max(share.high, EffectModel.rateLimited(quota: quota, window: duration, rate: rate, duration: duration).high))
+        }
+        return Effect(share: share, from: "start", k6: k6,
+                      basis: "\(quota) requests per \(h.windowSeconds.map { "\($0) s" } ?? "window (~\(Int(window)) s)") against ~\(String(format: "%.1f", rate)) requests/s (\(vus) VUs, \(String(format: "%.1f", think)) s of sleep an iteration) for \(Int(duration)) s")
     }
-}
-
-extension RateLimitSettings {
-    public static let schemaDescription = "A burst that shows whether the rate limiter lets the test through (sends real requests)"
-    public static let schema: ValueSchema = .object([
-        SchemaKey("request", "Method and path under target, e.g. \"POST /chat/messages\"", .string),
-        SchemaKey("body", "The request body", .scalar),
-        SchemaKey("headers", "Request headers", .stringMap),
-        SchemaKey("burst", "Requests in the burst (default 250)", .integer(1...burstCap)),
-        SchemaKey("concurrency", "Requests in flight at once (default 25)", .integer(1...concurrencyCap)),
-    ], required: ["request"])
 }

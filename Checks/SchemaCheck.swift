@@ -47,17 +47,61 @@ public struct SchemaCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "schema", title: "Schema and code", layer: .schema,
         examples: [
-            CheckExample("every model has its table and every field its column (extra columns are listed as info)", .pass),
-            CheckExample("messages.type is missing; the table has message_type (renamed by a migration)", .fail),
-            CheckExample("src/chat.repository.ts:204 uses messageType on Message; did you mean type?", .fail),
-            CheckExample("dist/ still uses messageType, or the generated client's schema differs: rebuild / prisma generate", .fail),
-            CheckExample("a multi-file schema (schema.prisma: prisma/schema, or prisma.config.ts's schema) matches the database", .pass),
-            CheckExample("the database could not be reached: only the code and build were compared", .warn),
-            CheckExample("the schema declares no model: nothing was compared", .warn),
+            CheckExample(.pass, given: Self.world(columns: ["id", "type", "created_at"]), says: "prisma/schema.prisma match the database and the code"),
+            CheckExample(.fail, given: Self.world(columns: ["id", "message_type", "created_at"]), says: "`messages.type` is missing; the table has `message_type`"),
+            CheckExample(.fail, given: Self.world(columns: ["id", "type", "created_at"], files: [
+                "src/chat.repository.ts": "export class ChatRepository {\n  send(db: any) {\n    return db.message.create({ data: { messageType: 'text' } });\n  }\n}\n",
+            ]), says: "src/chat.repository.ts:3: `messageType` is not a field of Message"),
+            CheckExample(.fail, given: Self.world(columns: ["id", "type", "created_at"], client: true, files: [
+                "node_modules/.prisma/client/schema.prisma": Self.prismaSchema.replacingOccurrences(of: "  type ", with: "  messageType "),
+            ]), says: "the generated client is stale: it has `Message.messageType`, schema.prisma has `Message.type`"),
+            CheckExample(.pass, given: World(config: "database:\n  url: postgresql://chat@127.0.0.1:5432/chat\nschema:\n  prisma: prisma/schema", files: [
+                "prisma/schema/base.prisma": "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n",
+                "prisma/schema/message.prisma": Self.prismaSchema,
+            ], answers: Self.database(columns: ["id", "type", "created_at"])), says: "prisma/schema (2 files) match the database"),
+            CheckExample(.warn, given: World(config: Self.config(), files: ["prisma/schema.prisma": Self.prismaSchema, "src/index.ts": "export {};\n"]),
+                         says: "the live database was not compared (connection refused on 127.0.0.1:5432"),
+            CheckExample(.warn, given: World(config: Self.config(), files: [
+                "prisma/schema.prisma": "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n",
+                "src/index.ts": "export {};\n",
+            ], answers: Self.database(columns: [])), says: "nothing was compared"),
+            CheckExample(.skipped, given: World(config: "database:\n  url: postgresql://chat@127.0.0.1:5432/chat"), says: "no schema.prisma configured"),
         ],
         timeoutBudget: 4)
     public static let settings: [any ConfigSection.Type] = [SchemaSettings.self]
-    public static let facts: [any Fact.Type] = [DatabaseSettings.self, ProjectMigrations.self]
+    public static let facts: [any Fact.Type] = [DatabaseSettings.self, ProjectMigrations.self, LoadPlan.self]
+
+    static let prismaSchema = """
+        model Message {
+          id        String   @id
+          type      String
+          createdAt DateTime @map("created_at")
+          @@map("messages")
+        }
+
+        """
+
+    static func config(client: Bool = false) -> String {
+        "database:\n  url: postgresql://chat@127.0.0.1:5432/chat\nschema:\n  prisma: prisma/schema.prisma\n  sources: src"
+            + (client ? "\n  client: node_modules/.prisma/client" : "")
+    }
+
+    /// The live database: public.messages with these columns.
+    static func database(columns: [String]) -> ProbeAnswers {
+        ProbeAnswers {
+            $0.postgres = .success(PostgresAnswers([
+                ("a.attname FROM pg_catalog.pg_class", .success(columns.map { ["public", "messages", $0] })),
+                ("pg_catalog.pg_enum", .success([])),
+            ]))
+        }
+    }
+
+    /// schema.prisma (one model, Message) and src/ beside the config, and the live table's columns.
+    static func world(columns: [String], client: Bool = false, files: [String: String] = [:]) -> World {
+        var all = ["prisma/schema.prisma": prismaSchema, "src/index.ts": "export {};\n"]
+        for (k, v) in files { all[k] = v }
+        return World(config: config(client: client), files: all, answers: database(columns: columns))
+    }
 
     let probes: Probes
     public init(probes: Probes) { self.probes = probes }
@@ -91,7 +135,9 @@ public struct SchemaCheck: BuiltInCheck {
                 report.evidence["database"] = .string("not compared (no database.url)")
             }
         }
-        return Self.outcome(Self.explain(report, by: context.fact(ProjectMigrations.self)), liveNote: liveNote)
+        let outcome = Self.outcome(Self.explain(report, by: context.fact(ProjectMigrations.self)), liveNote: liveNote)
+        guard outcome.status == .fail else { return outcome }
+        return Self.withEffects(outcome, report: report, requests: context.fact(LoadPlan.self).requests)
     }
 
     /// Names the project's migration that adds each missing table, column or enum type. When every failure is
@@ -118,32 +164,48 @@ public struct SchemaCheck: BuiltInCheck {
         return r
     }
 
+    /// At most this many findings are listed; the rest are counted.
+    static let maxFindings = 50
+
     static func outcome(_ report: SchemaReport, liveNote: String?) -> CheckOutcome {
-        var evidence = report.evidence
+        let evidence = report.evidence
         let findings = report.findings.sorted { $0.kind < $1.kind }
         let failures = findings.filter { !$0.kind.isWarning }
-        if !findings.isEmpty {
-            evidence["findings"] = .array(findings.prefix(50).map { f in
-                var e = Evidence([("kind", .string(f.kind.name)), ("message", .string(f.message))])
-                if let l = f.location { e["location"] = .string(l) }
-                return .object(e)
-            })
-            if let l = findings.first?.location { evidence["location"] = .string(l) }
-        }
-        guard let first = failures.first ?? findings.first else {
+        guard !findings.isEmpty else {
             if let liveNote {
                 return .warn("\(report.summary(comparedDatabase: false)), but \(liveNote)", evidence: evidence,
                              fix: "see the database check; run preflight again once the database is reachable")
             }
             return .pass(report.summary(comparedDatabase: report.comparedDatabase), evidence: evidence)
         }
-        let more = findings.count > 1 ? " (and \(findings.count - 1) more)" : ""
-        let where_ = first.location.map { "\($0): " } ?? ""
-        let summary = "\(where_)\(first.message)\(more)"
-        if failures.isEmpty {
-            return .warn(summary, evidence: evidence, fix: first.fix)
+        // Failures first (by kind), then warnings: each its own finding, at its line of schema.prisma or the code.
+        let ordered = failures + findings.filter(\.kind.isWarning)
+        var listed = ordered.prefix(maxFindings).map { f in
+            Finding(f.kind.isWarning ? .warn : .fail, (f.location.map { "\($0): " } ?? "") + f.message, fix: f.fix,
+                    evidence: Evidence(["kind": .string(f.kind.name)]),
+                    location: f.sourceLocation)
         }
-        return .fail(summary, evidence: evidence, fix: first.fix, suspects: report.suspectMigrations ? ["migrations"] : [])
+        if ordered.count > maxFindings { listed.append(Finding(.pass, "\(ordered.count - maxFindings) more findings not listed")) }
+        return CheckOutcome(findings: listed, evidence: evidence,
+                            suspects: failures.isEmpty || !report.suspectMigrations ? [] : ["migrations"])
+    }
+}
+
+extension SchemaCheck {
+    /// A missing table or column fails the requests that touch it (the app's 500: "column … does not exist"):
+    /// the script's requests whose path names the table (EffectModel.touching). The headline carries it.
+    static func withEffects(_ outcome: CheckOutcome, report: SchemaReport, requests: [RequestShape]) -> CheckOutcome {
+        var tables: [String] = []
+        for f in report.findings {
+            switch f.missing {
+            case .table(let t)?: if !tables.contains(t) { tables.append(t) }
+            case .column(let t, _)?: if !tables.contains(t) { tables.append(t) }
+            default: break
+            }
+        }
+        guard !tables.isEmpty else { return outcome }
+        return outcome.effect(EffectModel.touching(tables: tables, requests: requests, k6: "500 (the database: column or table does not exist)",
+                                                   what: "\(tables.joined(separator: ", ")) does not match the code"))
     }
 }
 

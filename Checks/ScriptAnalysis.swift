@@ -21,11 +21,22 @@ struct ScriptAnalysis: Sendable {
         /// The variable the value comes from when it is one (`__ENV.CURSOR`, unset in load.env).
         var envName: String?
     }
-    struct Note: Sendable { var location: String; var message: String }
+    struct Note: Sendable {
+        var location: String
+        var message: String
+        /// The fix for this note when it is its own (an unset variable names itself; a hard-coded host has no variable).
+        var fix: String? = nil
+        /// The unset variable that leads the URL, when that is what the note says (its requests all fail).
+        var unsetBase: String? = nil
+    }
 
     var cursorFindings: [CursorFinding] = []
     var targetFailures: [Note] = []
     var targetNotes: [Note] = []
+    /// `offset=${__ENV.OFFSET}` with OFFSET unset and no default: k6 sends the text "undefined" there.
+    var undefinedParts: [Note] = []
+    /// Requests (as the reader finds them) whose URL starts with each unset variable: all of them fail.
+    private(set) var requestsWithUnsetBase: [String: Int] = [:]
     /// Requests whose base URL is only known at run time (a helper function, a request object in a variable).
     var unresolvedBases: [Note] = []
     /// Requests whose host was compared with the target.
@@ -33,11 +44,25 @@ struct ScriptAnalysis: Sendable {
     let targetConfigured: Bool
     var thresholdWarnings: [Note] = []
     let path: String
+    /// The file whose requests are being reviewed, as shown (the script, or a local module it imports).
+    var file: String
+    /// The local modules whose requests were read (`./lib/gql.js`, shown relative to the script's folder).
+    private(set) var modulesRead: [String] = []
     private(set) var problems: [JSProblem] = []
     private(set) var problemCount = 0
     private(set) var requestCount = 0
+    /// The distinct requests the script sends ("POST ${BASE_URL}/conversations/${id}/messages"), the first
+    /// `shapeCap`: what a finding's effect names, and each one's share of an iteration when branches are not known.
+    private(set) var requestShapes: [RequestShape] = []
+    static let shapeCap = 256
+    /// Each shape's place in `requestShapes`, by its label: a request seen again is counted, not searched for.
+    private var shapeIndex: [String: Int] = [:]
     /// Requests listed by each `http.batch` call (nil: built at run time); read by the generator check.
     private(set) var batchSizes: [Int?] = []
+    /// The JWTs the script sends (their claims only; each token's text went to the secrets registry).
+    private(set) var tokens: [ScriptToken] = []
+    /// The script's gRPC use (k6/net/grpc), its modules' included (the grpc check).
+    private(set) var grpc = K6GRPCUse()
     /// The script's imports (line, module specifier): where a module k6 cannot find is imported; remote ones.
     private(set) var modules: [(line: Int, specifier: String)] = []
     private let env: [String: String]
@@ -61,6 +86,7 @@ struct ScriptAnalysis: Sendable {
 
     init(path: String, load: LoadSettings, target: ServiceURL?) {
         self.path = path
+        file = path
         env = load.env
         self.target = target
         targetConfigured = target != nil
@@ -76,7 +102,21 @@ struct ScriptAnalysis: Sendable {
     /// One request of the script, as the reader finds it (K6Script's `onRequest`).
     mutating func review(_ request: K6Request, in script: K6Script) {
         requestCount += 1
+        if let url = request.alternatives.first {
+            let shape = RequestShape(method: request.method, url: Self.display(url, script))
+            if let i = shapeIndex[shape.label] {
+                requestShapes[i].count += 1
+            } else if requestShapes.count < Self.shapeCap {
+                var s = shape
+                s.location = at(request.line)
+                s.resolvedURL = Self.display(K6Script.resolve(url, env: env), script)
+                s.bodyKeys = request.bodyKeys
+                shapeIndex[s.label] = requestShapes.count
+                requestShapes.append(s)
+            }
+        }
         findCursors(request, script)
+        findUnsetVariables(request, script)
         if let target { compareTargets(request, script, target) }
     }
 
@@ -86,6 +126,10 @@ struct ScriptAnalysis: Sendable {
         problemCount = script.problemCount
         batchSizes = script.batchSizes
         modules = script.modules
+        tokens = script.jwts(env: env) { Secrets.shared.register($0) }
+        var use = script.grpcUse()
+        use.placed(in: file)
+        grpc.merge(use)
         if target != nil {
             for b in script.opaqueBatches {
                 unresolvedBases.append(Note(location: at(b.line), message: "http.batch(\(b.source)), a list built at run time"))
@@ -94,7 +138,24 @@ struct ScriptAnalysis: Sendable {
         checkThresholds(script)
     }
 
-    func at(_ line: Int) -> String { "\(path):\(line)" }
+    func at(_ line: Int) -> String { "\(file):\(line)" }
+
+    /// After a local module's last request (`file` names it): what it adds besides requests. Its options and
+    /// thresholds are not the test's (k6 reads those from the script), so only its tokens and batches count.
+    mutating func finishModule(_ script: K6Script) {
+        modulesRead.append(file)
+        batchSizes += script.batchSizes
+        tokens += script.jwts(env: env) { Secrets.shared.register($0) }
+        var use = script.grpcUse()
+        use.placed(in: file)
+        grpc.merge(use)
+        if target != nil {
+            for b in script.opaqueBatches {
+                unresolvedBases.append(Note(location: at(b.line), message: "http.batch(\(b.source)), a list built at run time"))
+            }
+        }
+        file = path
+    }
 
     // MARK: cursors
 
@@ -138,17 +199,40 @@ struct ScriptAnalysis: Sendable {
         }
     }
 
+    /// A variable without a value in load.env and without a default in the script: k6 writes "undefined" in its
+    /// place. Leading the URL (`${__ENV.API_URL}/posts`), no request reaches any host: a failure, with or without a
+    /// target. Later in the URL (`offset=${__ENV.OFFSET}`), the request is sent with the word in it: a warning.
+    private mutating func findUnsetVariables(_ request: K6Request, _ script: K6Script) {
+        for alternative in request.alternatives {
+            let leading = alternative.firstIndex(where: { $0 != .text("") })
+            for (i, piece) in alternative.enumerated() {
+                guard case .env(let name, nil) = piece, env[name]?.isEmpty ?? true else { continue }
+                let resolved = K6Script.resolve(alternative, env: env)
+                let fix = "set \(name) in load.env and pass it to k6 (-e \(name)=…), or give the script a default (`__ENV.\(name) || '…'`)"
+                if i == leading {
+                    requestsWithUnsetBase[name, default: 0] += 1
+                    guard targetsSeen.insert("undefined|\(name)").inserted else { continue }
+                    targetFailures.append(Note(location: at(request.line),
+                                               message: "k6 will request `\(Self.display(resolved, script))`: \(name) is unset (load.env does not set it) and the script has no default",
+                                               fix: fix, unsetBase: name))
+                } else {
+                    guard targetsSeen.insert("undefined-part|\(name)").inserted else { continue }
+                    // The query parameter it fills, when it fills one: "offset=undefined"; else the URL.
+                    let param = Self.queryParams(alternative).first { $0.value.contains(piece) }
+                    let sent = param.map { "\($0.name)=undefined" } ?? Self.display(resolved, script)
+                    undefinedParts.append(Note(location: at(request.line),
+                                               message: "k6 will send `\(sent)`: \(name) is unset (load.env does not set it) and the script has no default",
+                                               fix: fix))
+                }
+            }
+        }
+    }
+
     private mutating func compareTargets(_ request: K6Request, _ script: K6Script, _ target: ServiceURL) {
         for alternative in request.alternatives {
             let resolved = K6Script.resolve(alternative, env: env)
-            // `${__ENV.API_URL}/posts` with API_URL unset and no default: k6 requests "undefined/posts".
-            if case .env(let name, nil)? = alternative.first(where: { $0 != .text("") }), env[name]?.isEmpty ?? true {
-                let url = Self.display(resolved, script)
-                guard targetsSeen.insert("undefined|\(name)").inserted else { continue }
-                targetFailures.append(Note(location: at(request.line),
-                                           message: "k6 will request `\(url)`: \(name) is unset (load.env does not set it) and the script has no default"))
-                continue
-            }
+            // An unset base URL is said by `findUnsetVariables`, with or without a target.
+            if case .env(let name, nil)? = alternative.first(where: { $0 != .text("") }), env[name]?.isEmpty ?? true { continue }
             guard case .text(let lead)? = resolved.first else {
                 if case .hole(let r)? = resolved.first, targetsSeen.insert("hole@\(request.line)").inserted {
                     unresolvedBases.append(Note(location: at(request.line), message: "\(request.method == "?" ? "" : request.method + " ")\(Self.display(resolved, script))"))
@@ -188,8 +272,14 @@ struct ScriptAnalysis: Sendable {
                                         message: "the script uses \(o.host), the target \(target.host): same machine, port \(o.port)"))
                 continue
             }
+            let fix: String
+            if case .env(let name, _)? = leading {
+                fix = "set \(name) in load.env to the target (\(name)=\(redactURL(target.raw))) and pass it to k6 (-e \(name)=…), or fix the script's default"
+            } else {
+                fix = "change the host the script requests to the target (\(target.hostPort)), or read it from a variable (`__ENV.BASE_URL || '\(redactURL(target.raw))'`) and set it in load.env"
+            }
             targetFailures.append(Note(location: at(request.line),
-                                       message: "\(how); target is \(target.hostPort)"))
+                                       message: "\(how); target is \(target.hostPort)", fix: fix))
         }
     }
 
@@ -238,19 +328,8 @@ struct ScriptAnalysis: Sendable {
     enum ThresholdVerdict { case ok, cannotFail, unreadable }
 
     static func thresholdVerdict(_ expression: String) -> ThresholdVerdict {
-        let e = expression.replacingOccurrences(of: " ", with: "")
-        let ops = ["<=", ">=", "===", "==", "!=", "<", ">"]
-        guard let op = ops.first(where: { e.contains($0) }), let r = e.range(of: op) else { return .unreadable }
-        let agg = String(e[..<r.lowerBound]), rhs = String(e[r.upperBound...])
-        let aggOK = ["avg", "min", "max", "med", "count", "rate", "value"].contains(agg)
-            || (agg.hasPrefix("p(") && agg.hasSuffix(")") && Double(agg.dropFirst(2).dropLast()) != nil)
-        guard aggOK, let v = Double(rhs) else { return .unreadable }
-        if agg == "rate" {
-            if (op == "<=" && v >= 1) || (op == "<" && v > 1) || (op == ">=" && v <= 0) || (op == ">" && v < 0) { return .cannotFail }
-        } else if (op == ">=" && v <= 0) || (op == ">" && v < 0) {
-            return .cannotFail
-        }
-        return .ok
+        guard let e = ThresholdExpression(expression) else { return .unreadable }
+        return e.cannotFail ? .cannotFail : .ok
     }
 
     // MARK: verdict
@@ -270,21 +349,14 @@ struct ScriptAnalysis: Sendable {
         case plan(K6Inspection.Plan)
         case failure(K6Inspection.Failure)
         case notRun(String)
+        /// The script imports an extension (`k6/x/…`) that the k6 on PATH was not built with.
+        case needsExtension(module: String, location: String, k6: String)
     }
 
     func outcome(evidence base: Evidence, live: ScriptCheck.LiveConfirmation?, k6: K6Judgement? = nil,
-                 staticPeak: Int? = nil, staticUnknown: String? = nil) -> CheckOutcome {
+                 staticPeak: Int? = nil, staticUnknown: String? = nil, tokenReview: TokenReview = TokenReview()) -> CheckOutcome {
         var evidence = base
-        var findings: [JSONValue] = []
-        for f in cursorFindings where !f.fixed {
-            findings.append(.object(Evidence([
-                "location": .string(f.location), "request": .string("\(f.method) at \(f.requestLocation)"),
-                "problem": .string("\(f.param)=\(f.valueSource) is \(describe(f.origin)), not a value from an earlier response"),
-            ])))
-        }
-        for n in targetFailures { findings.append(.object(Evidence(["location": .string(n.location), "problem": .string(n.message)]))) }
-        for n in thresholdWarnings { findings.append(.object(Evidence(["location": .string(n.location), "problem": .string(n.message)]))) }
-        if !findings.isEmpty { evidence["findings"] = .array(findings) }
+        if !tokenReview.evidence.isEmpty { evidence["tokens"] = .array(tokenReview.evidence.map { .string($0) }) }
         if !targetNotes.isEmpty { evidence["notes"] = .array(targetNotes.map { .string("\($0.location): \($0.message)") }) }
         if problemCount > 0 {
             evidence["unreadable"] = .array(problems.prefix(5).map { .string("\(at($0.line)): \($0.message)") })
@@ -294,75 +366,131 @@ struct ScriptAnalysis: Sendable {
             for (k, v) in live.evidence.entries { evidence[k] = v }
         }
 
-        var failures: [String] = []
-        var fixes: [String] = []
+        // Each failure its own finding, at its line of the script; the first is the headline.
+        var failures: [Finding] = []
         let invented = cursorFindings.filter { !$0.fixed }, fixed = cursorFindings.filter(\.fixed)
-        var k6Failures = 0
+        // An API that accepts the value makes the cursor finding a warning, unless something else fails.
+        let severity: Status = live?.accepted == true && targetFailures.isEmpty ? .warn : .fail
         if case .failure(let f)? = k6 {
             // k6 stops here, before the first request: nothing else about the script matters as much.
-            failures.append("\(f.location.map { "\($0): " } ?? "\(path): ")k6 cannot load the script: \(f.message)")
-            fixes.append("fix the script so that `k6 inspect \(path)` loads it")
-            k6Failures = 1
+            failures.append(Finding(severity, "\(f.location.map { "\($0): " } ?? "\(path): ")k6 cannot load the script: \(f.message)",
+                                    fix: "fix the script so that `k6 inspect \(path)` loads it",
+                                    location: SourceLocation(written: f.location ?? path)))
         }
-        if let f = invented.first {
+        for (i, f) in invented.enumerated() {
             var s = "\(f.location) sends \(f.param)=\(f.valueSource) (\(describe(f.origin)), not a value from an earlier response)"
-            if let live, live.confirmed || live.accepted { s += ": \(live.text)" }
-            failures.append(s)
-            fixes.append("take the cursor from the previous response's message id, or omit it")
+            if i == 0, let live, live.confirmed || live.accepted { s += ": \(live.text)" }
+            // The requests that carry it fail (400): at most that request's share of an iteration (branches not
+            // weighed), as few as none when the cursor is sent only sometimes.
+            let each = requestCount > 0 ? 1 / Double(requestCount) : 1
+            failures.append(Finding(severity, s, fix: "take the cursor from the previous response's message id, or omit it",
+                                    evidence: Evidence(["request": .string("\(f.method) at \(f.requestLocation)")]),
+                                    location: SourceLocation(written: f.location),
+                                    effect: severity == .fail ? Effect(requests: ["\(f.method) at \(f.requestLocation)"],
+                                                                       share: ShareRange(low: 0, high: each), from: "start",
+                                                                       k6: "400 (the API refuses the invented \(f.param))",
+                                                                       basis: "the request that sends \(f.param) (1 of \(requestCount) requests in the script), when it carries the invented value") : nil))
         }
-        if let t = targetFailures.first {
-            failures.append("\(t.location): \(t.message)")
-            fixes.append("set the base URL variable in load.env and pass it to k6 (-e NAME=…), or fix the script's default")
-        }
-        let more = k6Failures + invented.count + targetFailures.count - failures.count
-        let tail = more > 0 ? " (+\(more) more)" : ""
-        if !failures.isEmpty {
-            // An API that accepts the value makes the cursor finding a warning, unless something else fails.
-            if live?.accepted == true && targetFailures.isEmpty {
-                return .warn(failures.joined(separator: "; ") + tail, evidence: evidence, fix: fixes.joined(separator: "; "))
+        failures += tokenReview.failures
+        for t in targetFailures {
+            // Every request whose URL starts with the unset variable fails before it leaves k6 (measured with k6
+            // 1.1.0: `Get "undefined/posts": unsupported protocol scheme ""`, error_code 1000, and the iteration goes on).
+            let effect = t.unsetBase.flatMap { name -> Effect? in
+                guard requestCount > 0, let n = requestsWithUnsetBase[name] else { return nil }
+                let share = Double(min(n, requestCount)) / Double(requestCount)
+                return Effect(requests: [], share: ShareRange(low: share, high: share), from: "start", k6: FailureKind.unsupportedScheme.k6,
+                              basis: "\(n) of the script's \(requestCount) requests start with \(name) (branches not weighed)")
             }
-            return .fail(failures.joined(separator: "; ") + tail, evidence: evidence, fix: fixes.joined(separator: "; "))
+            failures.append(Finding(.fail, "\(t.location): \(t.message)",
+                                    fix: t.fix ?? "set the base URL variable in load.env and pass it to k6 (-e NAME=…), or fix the script's default",
+                                    location: SourceLocation(written: t.location), effect: effect))
         }
-        var warnings: [(summary: String, fix: String)] = []
+        if !failures.isEmpty { return CheckOutcome(severity, findings: failures, evidence: evidence) }
+
+        var warnings: [Finding] = []
+        if case .needsExtension(let module, let location, let binary)? = k6 {
+            // Not a script error: the test is run with a k6 built with the extension (xk6), not the one on PATH.
+            warnings.append(Finding(.warn, "\(location) imports \(module): needs a k6 built with that extension; \(binary) was not, so k6 could not evaluate the options",
+                                    fix: "put the k6 built with \(module) (xk6 build --with …) first on PATH, the one the test runs with",
+                                    location: SourceLocation(written: location)))
+        }
         if case .plan(let p)? = k6, let k = p.maxVUs, staticPeak != k, staticPeak != nil || staticUnknown != nil {
             let said = staticPeak.map { "\($0)" } ?? "unknown (\(staticUnknown!))"
-            warnings.append(("k6 evaluates the options to a peak of \(k) VUs; the static reading the pool, rate-limit and generator checks size for says \(said)",
-                             "set load.vus: \(k) in preflight.yml so every check sizes the test k6 will run"))
+            warnings.append(Finding(.warn, "k6 evaluates the options to a peak of \(k) VUs; the static reading the pool, rate-limit and generator checks size for says \(said)",
+                                    fix: "set load.vus: \(k) in preflight.yml so every check sizes the test k6 will run"))
         }
         for f in fixed {
             let unset = f.envName.map { " (\($0) is unset in load.env, so the script's default is used)" } ?? ""
-            warnings.append(("\(f.location) sends \(f.param)=\(f.valueSource) on every iteration: a fixed value, so every request reads the same page\(unset)",
-                             "take the cursor from the previous response, or set it in load.env (-e) if one fixed page is what you mean"))
+            warnings.append(Finding(.warn, "\(f.location) sends \(f.param)=\(f.valueSource) on every iteration: a fixed value, so every request reads the same page\(unset)",
+                                    fix: "take the cursor from the previous response, or set it in load.env (-e) if one fixed page is what you mean",
+                                    location: SourceLocation(written: f.location)))
         }
         if let u = unresolvedBases.first {
             let more = unresolvedBases.count > 1 ? ", +\(unresolvedBases.count - 1) more" : ""
-            warnings.append(("the base URL could not be resolved statically (\(u.location): \(u.message)\(more)); it was not compared with the target",
-                             "build request URLs from a constant or __ENV.X || \"default\" (or check the URL k6 prints with --http-debug)"))
+            warnings.append(Finding(.warn, "the base URL could not be resolved statically (\(u.location): \(u.message)\(more)); it was not compared with the target",
+                                    fix: "build request URLs from a constant or __ENV.X || \"default\" (or check the URL k6 prints with --http-debug)",
+                                    location: SourceLocation(written: u.location)))
+        }
+        for u in undefinedParts where !fixed.contains(where: { $0.envName != nil && u.message.contains(": \($0.envName!) is unset") }) {
+            warnings.append(Finding(.warn, "\(u.location): \(u.message)", fix: u.fix ?? "",
+                                    location: SourceLocation(written: u.location)))
         }
         for w in thresholdWarnings {
-            warnings.append(("\(w.location): \(w.message)", "define the metric (new Rate/Trend/Counter/Gauge) or fix the threshold expression"))
+            warnings.append(Finding(.warn, "\(w.location): \(w.message)", fix: "define the metric (new Rate/Trend/Counter/Gauge) or fix the threshold expression",
+                                    location: SourceLocation(written: w.location)))
         }
-        if let w = warnings.first {
-            let more = warnings.count > 1 ? " (+\(warnings.count - 1) more)" : ""
-            for f in fixed {
-                findings.append(.object(Evidence(["location": .string(f.location), "problem": .string("\(f.param)=\(f.valueSource) is a fixed value: the same page every iteration")])))
-            }
-            evidence["findings"] = findings.isEmpty ? nil : .array(findings)
+        if !warnings.isEmpty {
             if !unresolvedBases.isEmpty { evidence["unresolved"] = .array(unresolvedBases.prefix(10).map { .string("\($0.location): \($0.message)") }) }
-            var fixes: [String] = []
-            for x in warnings where !fixes.contains(x.fix) { fixes.append(x.fix) }
-            return .warn("\(w.summary)\(more)", evidence: evidence, fix: fixes.joined(separator: "; "))
+            return CheckOutcome(findings: warnings, evidence: evidence)
         }
         if problemCount > 0, let p = problems.first {
-            return .warn("\(at(p.line)): \(p.message) (\(problemCount) unreadable part\(problemCount == 1 ? "" : "s"); requests after it may be missed)",
-                         evidence: evidence, fix: "check that load.script is the JavaScript file k6 runs")
+            return CheckOutcome(findings: [Finding(.warn, "\(at(p.line)): \(p.message) (\(problemCount) unreadable part\(problemCount == 1 ? "" : "s"); requests after it may be missed)",
+                                                   fix: "check that load.script is the JavaScript file k6 runs", location: SourceLocation(written: at(p.line)))],
+                                evidence: evidence)
         }
         let vus = evidence["peakVUs"].map { v -> String in
             if case .int(let n) = v { return ", peak \(v.display) VU\(n == 1 ? "" : "s")" }
             return ", peak VUs \(v.display)"
         } ?? ""
         let base = targetConfigured && targetsCompared > 0 ? ", base URL on the target" : ""
-        return .pass("\(path): \(requestCount) request\(requestCount == 1 ? "" : "s"), no invented cursors\(base)\(vus)",
+        let token = tokenReview.passNote.map { ", \($0)" } ?? ""
+        let modules = modulesRead.isEmpty ? "" : " (with \(modulesRead.count) local module\(modulesRead.count == 1 ? "" : "s"))"
+        let calls = grpc.invokes.count
+        let grpcCalls = calls > 0 ? " and \(calls) gRPC call\(calls == 1 ? "" : "s")" : ""
+        return .pass("\(path): \(requestCount) request\(requestCount == 1 ? "" : "s")\(grpcCalls)\(modules), no invented cursors\(base)\(vus)\(token)",
                      evidence: evidence)
+    }
+}
+
+/// What the JWTs the script sends mean for the planned run (ScriptCheck.reviewTokens).
+struct TokenReview: Sendable {
+    var failures: [Finding] = []
+    /// "JWT in TOKEN (load.env) valid 5 h 59 min past the planned end", for the pass line.
+    var passNote: String?
+    var evidence: [String] = []
+}
+
+/// One request of the script as written: its method and URL template.
+public struct RequestShape: Sendable, Equatable {
+    public var method: String
+    public var url: String
+    /// Where the script sends it first ("load.js:12", or a local module's line).
+    public var location: String? = nil
+    /// The URL with `load.env` applied (an unset variable's default, or "undefined"); holes stay `${…}`.
+    public var resolvedURL: String? = nil
+    /// The top-level keys of its JSON body when the script writes the object out; nil when not known.
+    public var bodyKeys: [String]? = nil
+    /// How many calls of the script send it.
+    public var count = 1
+
+    /// The same request: method and URL template (where it is written and how often does not make it another).
+    public static func == (a: RequestShape, b: RequestShape) -> Bool { a.method == b.method && a.url == b.url }
+    public var isWrite: Bool { !["GET", "HEAD", "OPTIONS"].contains(method) }
+    /// "POST ${BASE_URL}/conversations/${CONVERSATION_ID}/messages"
+    public var label: String { "\(method) \(url)" }
+    /// The URL's path words (`/chat/conversations/…/messages` → chat, conversations, messages), lower case.
+    public var pathWords: [String] {
+        let path = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+        return path.split(whereSeparator: { !$0.isLetter && $0 != "_" }).map { $0.lowercased() }
     }
 }

@@ -12,20 +12,73 @@ public struct ScriptCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "script", title: "Load script", layer: .script, prerequisites: [],
         examples: [
-            CheckExample("cursors taken from earlier responses; base URL resolves to the target", .pass),
-            CheckExample("cursor=${Date.now()} or Math.random() in a history URL", .fail),
-            CheckExample("the script falls back to http://localhost:3000 when CHAT_BASE_URL is unset; target is :3001", .fail),
-            CheckExample("${__ENV.API_URL}/posts with API_URL unset and no default: k6 will request `undefined/posts`", .fail),
-            CheckExample("a fixed cursor (cursor=msg_17: the same page every iteration); a cursor from __ENV.CURSOR set in load.env passes", .warn),
-            CheckExample("the base URL could not be resolved statically (a helper function, a request object in a variable)", .warn),
-            CheckExample("threshold on a metric the script never defines, or one that cannot fail", .warn),
-            CheckExample("load.script missing or unreadable", .fail),
-            CheckExample("k6 itself cannot load the script (k6 inspect: a syntax error, a missing import, open() of a missing file), with k6's message and file:line", .fail),
-            CheckExample("k6 evaluates the options to more VUs than the static reading the other checks sized for", .warn),
+            CheckExample(.pass, given: Self.world("const BASE = __ENV.CHAT_BASE_URL || 'http://127.0.0.1:3001';\nexport default function () { http.get(`${BASE}/messages`); }"),
+                         says: "load.js: 1 request, no invented cursors, base URL on the target, peak 10 VUs"),
+            CheckExample(.fail, given: Self.world("export default function () { http.get(`http://127.0.0.1:3001/messages?cursor=${Date.now()}`); }"),
+                         says: "not a value from an earlier response"),
+            CheckExample(.fail, given: Self.world("const BASE = __ENV.CHAT_BASE_URL || 'http://localhost:3000';\nexport default function () { http.get(`${BASE}/messages`); }"),
+                         says: "the script falls back to http://localhost:3000 when CHAT_BASE_URL is unset (load.env does not set it); target is 127.0.0.1:3001"),
+            CheckExample(.fail, given: Self.world("export default function () { http.get(`${__ENV.API_URL}/posts`); }"),
+                         says: "k6 will request `undefined/posts`: API_URL is unset"),
+            CheckExample(.fail, given: World(config: "load:\n  script: load.js",
+                                             files: ["load.js": "import http from 'k6/http';\nexport default function () { http.get(`${__ENV.API_URL}/posts`); }\n"]),
+                         says: "load.js:2: k6 will request `undefined/posts`: API_URL is unset (load.env does not set it) and the script has no default"),
+            CheckExample(.fail, given: Self.world("export default function () { http.get('http://localhost:8080/messages'); }"),
+                         says: "change the host the script requests to the target (127.0.0.1:3001), or read it from a variable"),
+            CheckExample(.warn, given: Self.world("export default function () { http.get(`http://127.0.0.1:3001/messages?offset=${__ENV.OFFSET}`); }"),
+                         says: "load.js:3: k6 will send `offset=undefined`: OFFSET is unset"),
+            CheckExample(.warn, given: Self.world("import sql from 'k6/x/sql';\nexport default function () { http.get('http://127.0.0.1:3001/messages'); }", k6: .exited(107,
+                         stderr: "time=\"2026-12-07T05:56:58Z\" level=error msg=\"GoError: unknown module: k6/x/sql\\n\" hint=\"script exception\"\n")),
+                         says: "load.js:3 imports k6/x/sql: needs a k6 built with that extension"),
+            CheckExample(.fail, given: Self.world("export default function () { http.get('http://127.0.0.1:3001/messages', { headers: { Authorization: `Bearer ${__ENV.TOKEN}` } }); }",
+                                                  env: "TOKEN: \(Self.jwt2001)"),
+                         says: "the JWT in TOKEN (load.env), read at load.js:3 expired"),
+            CheckExample(.pass, given: Self.world("export default function () { http.get('http://127.0.0.1:3001/messages', { headers: { Authorization: 'Bearer \(Self.jwt2100)' } }); }",
+                                                  options: "vus: 10, duration: '10m'"),
+                         says: "peak 10 VUs, JWT valid"),
+            CheckExample(.pass, given: World(config: "target: http://127.0.0.1:3001\nload:\n  script: load.js",
+                                             files: ["load.js": "import { gql } from './lib/gql.js';\nexport default function () { gql('{ posts { id } }'); }\n",
+                                                     "lib/gql.js": "import http from 'k6/http';\nexport function gql(q) { return http.post('http://127.0.0.1:3001/graphql', q); }\n"]),
+                         says: "load.js: 1 request (with 1 local module), no invented cursors, base URL on the target"),
+            CheckExample(.warn, given: Self.world("export default function () { http.get('http://127.0.0.1:3001/messages?cursor=msg_17'); }"),
+                         says: "on every iteration: a fixed value, so every request reads the same page"),
+            CheckExample(.pass, given: Self.world("export default function () { http.get(`http://127.0.0.1:3001/messages?cursor=${__ENV.CURSOR}`); }", env: "CURSOR: msg_17"),
+                         says: "load.js: 1 request, no invented cursors"),
+            CheckExample(.warn, given: Self.world("function url(p) { return __ENV.BASE + p; }\nexport default function () { http.get(url('/messages')); }"),
+                         says: "the base URL could not be resolved statically"),
+            CheckExample(.warn, given: Self.world("export default function () { http.get('http://127.0.0.1:3001/messages'); }",
+                                                  options: "vus: 10, thresholds: { chat_errors: ['rate<0.01'] }"),
+                         says: "threshold on chat_errors, a metric the script never defines"),
+            CheckExample(.fail, given: World(config: "target: http://127.0.0.1:3001\nload:\n  script: missing.js"),
+                         says: "load.script missing.js does not exist"),
+            CheckExample(.fail, given: Self.world("import { pick } from './lib/missing.js';\nexport default function () { http.get('http://127.0.0.1:3001/messages'); }", k6: .exited(107,
+                         stderr: "The moduleSpecifier \"./lib/missing.js\" couldn't be found on local disk.\n")),
+                         says: "load.js:3: k6 cannot load the script: The moduleSpecifier \"./lib/missing.js\" couldn't be found on local disk."),
+            CheckExample(.warn, given: Self.world("export default function () { http.get('http://127.0.0.1:3001/messages'); }", k6: .exited(0,
+                         stdout: #"{"vus": 50, "maxVUs": 50, "totalDuration": "1m30s"}"#)),
+                         says: "k6 evaluates the options to a peak of 50 VUs; the static reading the pool, rate-limit and generator checks size for says 10"),
+            CheckExample(.skipped, given: World(config: "target: http://127.0.0.1:3001"), says: "no load.script configured"),
         ],
         timeoutBudget: 3)
     public static let settings: [any ConfigSection.Type] = []
     public static let facts: [any Fact.Type] = [TargetURL.self, LoadPlan.self]
+
+    /// JWTs for the examples (HS256 header, exp 2001-01-01 and 2100-01-01; a signature nobody checks).
+    static let jwt2001 = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJrNiIsImV4cCI6OTc4MzA3MjAwfQ.c2ln"
+    static let jwt2100 = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJrNiIsImV4cCI6NDEwMjQ0NDgwMH0.c2ln"
+
+    /// An example: load.js (an import of k6/http, `options`, then `body`) against the target :3001, with `load.env`
+    /// when given, and `k6 inspect`'s answer when k6 is on PATH.
+    static func world(_ body: String, options: String = "vus: 10", env: String? = nil, k6: SubprocessResult? = nil) -> World {
+        World(config: "target: http://127.0.0.1:3001\nload:\n  script: load.js" + (env.map { "\n  env:\n    \($0)" } ?? ""),
+              files: ["load.js": "import http from 'k6/http';\nexport const options = { \(options) };\n\(body)\n"],
+              answers: ProbeAnswers {
+                  if let k6 {
+                      $0.host.programs["k6"] = "/usr/local/bin/k6"
+                      $0.subprocess["inspect"] = .success(k6)
+                  }
+              })
+    }
 
     let probes: Probes
     public init(probes: Probes) { self.probes = probes }
@@ -48,6 +101,7 @@ public struct ScriptCheck: BuiltInCheck {
         case .read(let options, let a):
             analysis = a
             evidence["requests"] = .int(a.requestCount)
+            if !a.modulesRead.isEmpty { evidence["modules"] = .array(a.modulesRead.map { .string($0) }) }
             if let peak = plan.peakVUs { evidence["peakVUs"] = .int(peak) }
             else if let why = options.peakUnknown { evidence["peakVUs"] = .string("unknown (\(why))") }
             if plan.peakVUs != nil { evidence["peakVUsSource"] = .string(plan.settings.vus != nil ? "load.vus" : "the static reading of the script") }
@@ -71,6 +125,8 @@ public struct ScriptCheck: BuiltInCheck {
                 evidence["k6"] = .string("k6 inspect failed: \(f.message)")
             case .notRun(let why)?:
                 evidence["k6"] = .string("k6 inspect not used: \(why)")
+            case .needsExtension(let module, _, let k6)?:
+                evidence["k6"] = .string("k6 inspect not used: \(k6) has no \(module)")
             case nil: break
             }
         } else {
@@ -78,11 +134,61 @@ public struct ScriptCheck: BuiltInCheck {
         }
 
         var live: LiveConfirmation?
-        if let cursor = analysis.cursorFindings.first(where: { !$0.fixed }), let target = context.config.target {
+        if let cursor = analysis.cursorFindings.first(where: { !$0.fixed }), let target = context.fact(TargetURL.self).url {
             live = await confirm(cursor, target: target, timeout: context.timeout)
         }
-        return analysis.outcome(evidence: evidence, live: live, k6: judge, staticPeak: plan.settings.vus == nil ? plan.peakVUs : nil,
-                                staticUnknown: plan.settings.vus == nil ? plan.options?.peakUnknown : nil)
+        var duration = plan.plannedSeconds
+        if duration == nil, case .plan(let p)? = judge { duration = p.totalDuration.flatMap(K6Options.seconds) }
+        let tokens = Self.reviewTokens(analysis, path: path, now: Date().timeIntervalSince1970, duration: duration,
+                                       options: plan.settings.duration == nil ? plan.options : nil)
+        var outcome = analysis.outcome(evidence: evidence, live: live, k6: judge, staticPeak: plan.settings.vus == nil ? plan.peakVUs : nil,
+                                       staticUnknown: plan.settings.vus == nil ? plan.options?.peakUnknown : nil, tokenReview: tokens)
+        // k6 stopped at a .proto the grpc check looks for: that check's finding is the cause, this one its consequence.
+        if case .failure(let f)? = judge, !analysis.grpc.isEmpty, f.message.contains(".proto") { outcome.suspects.append("grpc") }
+        return outcome
+    }
+
+    /// Each JWT's `exp` against now + the planned run: expired fails (every request that sends it gets 401), one
+    /// that expires during the run fails with the moment and the share of requests after it, the rest pass.
+    /// The run is taken to start now: a later start (a slow setup(), a queued CI job) only moves the expiry earlier.
+    static func reviewTokens(_ analysis: ScriptAnalysis, path: String, now: Double, duration: Double?, options: K6Options?) -> TokenReview {
+        var review = TokenReview()
+        let utc = DateFormatter()
+        utc.locale = Locale(identifier: "en_US_POSIX")
+        utc.timeZone = TimeZone(identifier: "UTC")
+        utc.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
+        let fix = "issue a token that lives past the run's end (now + \(duration.map(TokenLifetime.span) ?? "the test's duration") + setup()), or log in in setup() and renew the token before its exp"
+        for t in analysis.tokens {
+            let at = "\(path):\(t.line)"
+            let what = t.source == "a JWT written in the script" ? "the JWT written at \(at)" : "the JWT in \(t.source), read at \(at)"
+            let exp = t.expires.map { " (exp \(utc.string(from: Date(timeIntervalSince1970: $0))))" } ?? ""
+            switch TokenLifetime.judge(t, now: now, duration: duration, options: options) {
+            case .expired(let ago):
+                review.evidence.append("\(t.source) at \(at): expired \(TokenLifetime.span(ago)) ago")
+                review.failures.append(Finding(.fail, "\(what) expired \(TokenLifetime.span(ago)) ago\(exp): every request that sends it gets 401",
+                                               fix: fix, location: SourceLocation(written: at),
+                                               effect: Effect(share: .exactly(1), from: "start", k6: "401",
+                                                              basis: "a server that checks exp refuses the token from the first request (if every request sends it)")))
+            case .expiresDuring(let s, let share, let weighted):
+                let minute = Int(s / 60) + 1
+                let pct = Int((share * 100).rounded())
+                review.evidence.append("\(t.source) at \(at): expires \(TokenLifetime.span(s)) into the run")
+                review.failures.append(Finding(.fail, "\(what) expires \(TokenLifetime.span(s)) into the \(TokenLifetime.span(duration ?? 0)) run (minute \(minute))\(exp): \(pct) % of the requests come after it and get 401",
+                                               fix: fix, location: SourceLocation(written: at),
+                                               effect: Effect(share: .exactly(share), from: String(Int(s.rounded())), k6: "401",
+                                                              basis: weighted ? "the VU-seconds of the stages after exp, if the run starts now and every request sends the token"
+                                                                              : "the run's time after exp, at a steady rate, if the run starts now and every request sends the token")))
+            case .outlives(let by):
+                review.evidence.append("\(t.source) at \(at): valid \(TokenLifetime.span(by)) past the planned end")
+                review.passNote = review.passNote ?? "JWT valid \(TokenLifetime.span(by)) past the planned end"
+            case .validFor(let left):
+                review.evidence.append("\(t.source) at \(at): valid for \(TokenLifetime.span(left)) (the run's length is not known)")
+                review.passNote = review.passNote ?? "JWT valid for \(TokenLifetime.span(left))"
+            case .noExpiry:
+                review.evidence.append("\(t.source) at \(at): no exp claim")
+            }
+        }
+        return review
     }
 
     /// k6's proxies point at a closed loopback port, so a remote module it would fetch fails on this machine
@@ -94,7 +200,11 @@ public struct ScriptCheck: BuiltInCheck {
         "NO_PROXY": "", "no_proxy": "",
     ]
 
-    /// `k6 inspect --execution-requirements -e K=V… SCRIPT` (never `k6 run`): bounded in time and output.
+    /// k6 inspect's address space: normal scripts need a few hundred MiB of it; 400 KB of nested parentheses made
+    /// k6 1.1.0 take 980 MB resident and 10 s, and under this bound it stops in under 2 s ("fatal error: out of memory").
+    static let inspectMemory = 1536 << 20
+
+    /// `k6 inspect --execution-requirements -e K=V… SCRIPT` (never `k6 run`): bounded in time, output and memory.
     func inspect(k6: String, script full: String, shown path: String, analysis: ScriptAnalysis, env: [String: String],
                  timeout: Duration) async -> ScriptAnalysis.K6Judgement {
         if let remote = analysis.modules.first(where: { $0.specifier.hasPrefix("http://") || $0.specifier.hasPrefix("https://") }) {
@@ -105,7 +215,7 @@ public struct ScriptCheck: BuiltInCheck {
         argv.append(full)
         var environment = ProcessInfo.processInfo.environment
         for (k, v) in Self.k6Environment { environment[k] = v }
-        switch await probes.subprocess.run(argv, environment: environment, timeout: timeout, outputCap: 4 << 20) {
+        switch await probes.subprocess.run(argv, environment: environment, timeout: timeout, outputCap: 4 << 20, memoryLimit: Self.inspectMemory) {
         case .failure(let e):
             return .notRun("cannot run \(k6): \(e.description)")
         case .success(let r) where r.timedOut:
@@ -113,12 +223,18 @@ public struct ScriptCheck: BuiltInCheck {
         case .success(let r) where r.status == 0:
             guard let p = K6Inspection.parse(json: r.stdout) else { return .notRun("k6 inspect printed no options it could read") }
             return .plan(p)
+        case .success(let r) where String(decoding: r.stderr.prefix(64 << 10), as: UTF8.self).contains("fatal error: out of memory"):
+            return .notRun("k6 inspect needed more than \(Self.inspectMemory >> 20) MiB of address space and was stopped (a script k6 cannot read in bounded memory)")
         case .success(let r):
             let stderr = String(decoding: r.stderr, as: UTF8.self)
             let folder = (full as NSString).deletingLastPathComponent
             let shown = (path as NSString).deletingLastPathComponent
             guard var f = K6Inspection.failure(stderr: stderr, folder: folder, shown: shown.isEmpty ? "" : shown + "/") else {
                 return .notRun("k6 inspect exited \(r.status) without a message")
+            }
+            if let module = K6Inspection.unknownExtension(f.message) {
+                let line = analysis.modules.first(where: { $0.specifier == module })?.line
+                return .needsExtension(module: module, location: line.map { "\(path):\($0)" } ?? path, k6: k6)
             }
             if f.message.contains("proxyconnect") {
                 return .notRun("a module k6 would fetch over the network (preflight keeps k6 on loopback): \(f.message)")

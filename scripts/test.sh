@@ -22,7 +22,13 @@ FUZZ_SEED=1 scripts/fuzz.sh "${FUZZ_SECONDS:-10}" || status=1
 # The documented install command into a temporary PREFIX: binary, completions, man page.
 scripts/test-install.sh || status=1
 
+# preflight merge across network namespaces the test makes (three runners, one cut off): ~15 s; SKIPPED without root.
+Tests/Network/netns-merge.sh || status=1
+
 if [ -x Tests/SampleStack/run-scenarios.sh ]; then
   Tests/SampleStack/run-scenarios.sh || status=1
 fi
+
+# Predictions against real k6 runs of the same plans (issue 29): ~4 min; SKIPPED without k6.
+Tests/SampleStack/predict-vs-k6.sh || status=1
 exit $status

@@ -40,7 +40,7 @@ public struct CustomCheck: Check {
         let full: String
         if url.hasPrefix("http://") || url.hasPrefix("https://") {
             full = url
-        } else if let target = context.config.target {
+        } else if let target = context.fact(TargetReach.self).target {
             full = target.appending(path: url)
         } else {
             return .fail("\(url) is a path but no target is configured", fix: "set target, or give a full URL")

@@ -4,7 +4,7 @@ import PreflightCore
 /// `load:` in preflight.yml: the load test that will run.
 public struct LoadSettings: ConfigSection {
     public static let key = "load"
-    public static let keys = ["script", "env", "vus", "duration", "request"]
+    public static let keys = ["script", "env", "vus", "duration", "request", "headers", "smoke"]
     /// Path of the k6 script.
     public var script: String?
     /// The -e / environment values the test will run with.
@@ -14,6 +14,11 @@ public struct LoadSettings: ConfigSection {
     public var duration: Duration?
     /// A read-only request of the test (`GET /chat/conversations/ID/messages`) for the concurrency ramp.
     public var request: (method: String, path: String)?
+    /// Headers the ramp sends with `request` (an `Authorization: Bearer ${TOKEN}` the script also sends); no body:
+    /// the ramp's up to 600 requests stay reads.
+    public var headers: [String: String] = [:]
+    /// One real iteration of the script before the test (the smoke check); `--no-smoke` or `smoke: false` turns it off.
+    public var smoke = true
 
     public init() {}
     public init(reading r: SectionReader) {
@@ -27,7 +32,14 @@ public struct LoadSettings: ConfigSection {
                 r.problem("request", "expected a method and a path under the target, like \"GET /chat/conversations/ID/messages\", found \"\(text)\"")
             }
         }
+        let h = r.child("headers")
+        if case .mapping(let pairs, _)? = h.node {
+            for p in pairs { if let v = h.string(p.key) { headers[p.key] = v } }
+        } else {
+            h.allowKeys([])
+        }
         vus = r.int("vus", in: 1...1_000_000)
+        if let b = r.bool("smoke") { smoke = b }
         duration = r.duration("duration", in: .seconds(1)...(.seconds(7 * 24 * 3600)))
         let e = r.child("env")
         if case .mapping(let pairs, _)? = e.node {
@@ -68,6 +80,34 @@ public struct LoadPlan: Fact {
         return nil
     }
 
+    /// The script's distinct requests (method and URL template), empty without a script.
+    public var requests: [RequestShape] {
+        if case .read(_, let a)? = reading { return a.requestShapes }
+        return []
+    }
+
+    /// How many `http.*` calls the script (and its local modules) makes in all: what a request's share is of.
+    public var requestCount: Int {
+        if case .read(_, let a)? = reading { return a.requestCount }
+        return 0
+    }
+
+    /// The script's gRPC use (k6/net/grpc), read with it; empty without a script or without gRPC.
+    public var grpc: K6GRPCUse {
+        if case .read(_, let a)? = reading { return a.grpc }
+        return K6GRPCUse()
+    }
+
+    /// How long the test runs, in seconds: `load.duration`, else the script's `duration` or its stages' sum.
+    public var plannedSeconds: Double? {
+        if let d = settings.duration { return d.seconds }
+        guard let o = options else { return nil }
+        if let d = o.duration.flatMap(K6Options.seconds) { return d }
+        let stages = o.stages.map { $0.duration.flatMap(K6Options.seconds) }
+        if !stages.isEmpty, !stages.contains(where: { $0 == nil }) { return stages.compactMap { $0 }.reduce(0, +) }
+        return nil
+    }
+
     /// Peak virtual users of the test: `load.vus` when given, else what the script's options ask for.
     public var peakVUs: Int? { settings.vus ?? options?.peakVUs }
 
@@ -92,7 +132,48 @@ public struct LoadPlan: Fact {
             analysis.review(request, in: script)
         }
         analysis.finish(script)
+        followModules(of: script, at: full, shown: path, load: load, analysis: &analysis)
         return .read(options: script.options, analysis: analysis)
+    }
+
+    /// Local modules k6 would load with the script: `./x.js` and `../x.js`, resolved against the importing file's
+    /// folder as k6 resolves them, breadth first. Bounded: 4 levels, 32 modules, each under `sizeCap`, 8 MiB in all.
+    static let moduleDepth = 4, moduleCount = 32, moduleBytes = 8 << 20
+
+    static func followModules(of script: K6Script, at full: String, shown: String, load: LoadSettings, analysis: inout ScriptAnalysis) {
+        var queue: [(script: K6Script, full: String, shown: String, depth: Int)] = [(script, full, shown, 0)]
+        var seen: Set<String> = [URL(fileURLWithPath: full).standardized.path]
+        var bytesRead = 0
+        while !queue.isEmpty {
+            let (parent, parentFull, parentShown, depth) = queue.removeFirst()
+            guard depth < moduleDepth else { continue }
+            for m in parent.modules where m.specifier.hasPrefix("./") || m.specifier.hasPrefix("../") {
+                guard seen.count <= moduleCount else { return }
+                let moduleFull = URL(fileURLWithPath: parentFull).deletingLastPathComponent().appendingPathComponent(m.specifier).standardized.path
+                guard seen.insert(moduleFull).inserted else { continue }
+                let size = (try? FileManager.default.attributesOfItem(atPath: moduleFull))?[.size] as? Int ?? 0
+                guard size <= sizeCap, bytesRead + size <= moduleBytes, let bytes = contents(moduleFull, size: size),
+                      bytes.count <= sizeCap else { continue }  // a missing module: k6 inspect names it, at its import line
+                bytesRead += bytes.count
+                let moduleShown = joined(parentShown, m.specifier)
+                analysis.file = moduleShown
+                let module = K6Script(bytes: bytes, env: load.env, typescript: K6Script.isTypeScript(path: moduleFull)) { script, request in
+                    analysis.review(request, in: script)
+                }
+                analysis.finishModule(module)
+                queue.append((module, moduleFull, moduleShown, depth + 1))
+            }
+        }
+    }
+
+    /// `lib/gql.js` for `./gql.js` imported from `lib/api.js`: the module as the user would name it, no file system.
+    static func joined(_ importer: String, _ specifier: String) -> String {
+        var parts = importer.split(separator: "/", omittingEmptySubsequences: false).dropLast().map(String.init)
+        for c in specifier.split(separator: "/") {
+            if c == "." { continue }
+            if c == "..", let last = parts.last, last != "..", !last.isEmpty { parts.removeLast() } else { parts.append(String(c)) }
+        }
+        return parts.joined(separator: "/")
     }
 
     /// The file's bytes, read once into the one buffer the script reader keeps (no `Data`, no `String` beside it);
@@ -115,14 +196,20 @@ public struct LoadPlan: Fact {
     /// Relative paths start at the config file's folder (or the current one).
     public static func resolve(_ path: String, configFile: String?) -> String {
         if path.hasPrefix("/") { return path }
-        let base = configFile.map { URL(fileURLWithPath: $0).deletingLastPathComponent() }
-            ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        // Absolute first: a relative URL's standardized path drops a leading "..", so "../x" would lose a level.
+        let cwd = FileManager.default.currentDirectoryPath
+        let base = configFile.map { URL(fileURLWithPath: $0.hasPrefix("/") ? $0 : cwd + "/" + $0).deletingLastPathComponent() }
+            ?? URL(fileURLWithPath: cwd, isDirectory: true)
         return base.appendingPathComponent(path).standardized.path
     }
 }
-/// The secrets in `load:`: load.env values of secret-named variables, and the credentials written in any value.
+/// The secrets in `load:`: load.env values of secret-named variables, JWTs in any value, and the credentials written in any value.
 extension LoadSettings {
-    public var secrets: [String] { Secrets.inEnvironment(env) + (request.map { Secrets.inURL($0.path) } ?? []) }
+    public var secrets: [String] {
+        // A JWT is a secret whatever its variable is called (JWT, BEARER, SESSION…).
+        let jwts = env.keys.sorted().flatMap { JWT.find(in: env[$0]!).map(String.init) }
+        return Secrets.inEnvironment(env) + jwts + (request.map { Secrets.inURL($0.path) } ?? []) + Secrets.inHeaders(headers)
+    }
 }
 
 extension LoadSettings {
@@ -133,5 +220,7 @@ extension LoadSettings {
         SchemaKey("vus", "Peak virtual users (overrides the script's options)", .integer(1...1_000_000)),
         SchemaKey("duration", "How long the test runs, e.g. 10m", .duration),
         SchemaKey("request", "A read-only request of the test for the pool-traffic ramp, e.g. \"GET /chat/conversations/ID/messages\"", .string),
+        SchemaKey("headers", "Headers the ramp sends with load.request, e.g. Authorization: Bearer ${TOKEN}", .stringMap),
+        SchemaKey("smoke", "Run one real iteration of the script (k6 run --vus 1 --iterations 1, setup() included) when the port and health checks pass (default true; --no-smoke turns it off)", .boolean),
     ])
 }

@@ -2,6 +2,51 @@ import Foundation
 import PreflightCore
 import PreflightProbes
 
+/// `rate_limit:` in preflight.yml: the request the load test sends most, and how hard to send it (the traffic's
+/// section: the rate-limit check judges what the limiter answers, the pool-traffic check may ramp this request).
+public struct RateLimitSettings: ConfigSection {
+    public static let key = "rate_limit"
+    public static let keys = ["request", "body", "headers", "burst", "concurrency"]
+    public static let burstCap = 5_000
+    public static let concurrencyCap = 100
+    /// False when the config has no `rate_limit` section: the check then reads the health response only.
+    public var isConfigured = false
+    public var method = "GET"
+    /// Path under the target (or an absolute http(s) URL).
+    public var path = "/"
+    public var body: String?
+    public var headers: [String: String] = [:]
+    public var burst = 250
+    public var concurrency = 25
+
+    public init() {}
+    public init(reading r: SectionReader) {
+        guard r.isPresent else { return }
+        isConfigured = true
+        if let request = r.string("request") {
+            let parts = request.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count == 2, parts[0].allSatisfy({ $0.isASCII && $0.isLetter }),
+               parts[1].hasPrefix("/") || parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://") {
+                method = parts[0].uppercased()
+                path = String(parts[1])
+            } else {
+                r.problem("request", "expected a method and a path under the target, like \"POST /chat/messages\", found \"\(request)\"")
+            }
+        } else {
+            r.problem(nil, "rate_limit needs request, e.g. request: \"POST /chat/conversations/ID/messages\"")
+        }
+        body = r.string("body")
+        let h = r.child("headers")
+        if case .mapping(let pairs, _)? = h.node {
+            for p in pairs { if let v = h.string(p.key) { headers[p.key] = v } }
+        } else {
+            h.allowKeys([])
+        }
+        burst = r.int("burst", in: 1...Self.burstCap) ?? burst
+        concurrency = r.int("concurrency", in: 1...Self.concurrencyCap) ?? concurrency
+    }
+}
+
 /// The one burst of real traffic a run sends, read by the rate-limit check (what the limiter answers) and the
 /// pool-traffic check (how latency and the app's connections grow with concurrency): planned here from the
 /// config and the load plan, sent at most once per run (`TrafficSample.measure`, memoised by the run's
@@ -33,13 +78,17 @@ public struct TrafficPlan: Sendable {
     /// Where the request came from: "load.request" or "rate_limit.request".
     public let requestSource: String
     public let peakVUs: Int?
+    /// How k6 makes the request (`TargetReach`): its TLS options and trust, redirects; and whether it keeps connections.
+    public var options = HTTPRequestOptions()
+    public var reuseConnections = true
 
     /// Nil when there is nothing to send (no rate_limit section and no load.request with a peak), or no target.
     /// From the config and the run's one load plan: every check that asks gets the same plan.
-    public static func planned(_ context: CheckContext) -> TrafficPlan? {
-        guard let target = context.config.target else { return nil }
-        let load = context.fact(LoadPlan.self)
-        return plan(target: target, rate: context.config.section(RateLimitSettings.self), load: load.settings, peak: load.peakVUs)
+    public static func planned(_ context: CheckContext, environment: (String) -> String?) -> TrafficPlan? {
+        guard var p = context.fact(PlannedTraffic.self).plan else { return nil }
+        // The ramp and the burst reach the target as k6 will: a certificate k6 accepts is accepted here too.
+        p.options = context.fact(TargetReach.self).requestOptions(for: p.url, environment: environment)
+        return p
     }
 
     static func plan(target: ServiceURL, rate: RateLimitSettings, load: LoadSettings, peak: Int?) -> TrafficPlan? {
@@ -48,8 +97,9 @@ public struct TrafficPlan: Sendable {
         let method = own?.method ?? rate.method
         let path = own?.path ?? rate.path
         let url = target.appending(path: path)
-        // Headers and body go with rate_limit's request only (load.request is a read-only GET).
-        let headers = own == nil ? rate.headers : [:]
+        // load.request's own headers (a token the script also sends); a body goes with rate_limit's request only
+        // (load.request is a read: the ramp never writes).
+        let headers = own == nil ? rate.headers : load.headers
         let body = own == nil ? rate.body.map { Data($0.utf8) } : nil
         let source = own == nil ? "rate_limit.request" : "load.request"
         guard let peak, peak > 0 else {
@@ -87,6 +137,28 @@ public struct ActivityRow: Sendable, Equatable {
     public var count: Int
 }
 
+/// The run's traffic as planned, once per run: from `rate_limit:` and `load.request`, the load plan's peak and how
+/// k6 reaches the target (`TargetReach`: keep-alive here; the trust store, from the environment, when it is sent).
+/// Nil when there is nothing to send.
+public struct PlannedTraffic: Fact {
+    public static let name = "traffic"
+    /// Also built on `TargetReach` and `LoadPlan`.
+    public static let sections: [any ConfigSection.Type] = [RateLimitSettings.self]
+    public let plan: TrafficPlan?
+
+    public static func derive(from facts: FactStore) -> PlannedTraffic {
+        let reach = facts.get(TargetReach.self)
+        let load = facts.get(LoadPlan.self)
+        guard let target = reach.target,
+              var p = TrafficPlan.plan(target: target, rate: facts.config.section(RateLimitSettings.self), load: load.settings, peak: load.peakVUs)
+        else { return PlannedTraffic(plan: nil) }
+        p.reuseConnections = reach.keepAlive.reusesConnections
+        return PlannedTraffic(plan: p)
+    }
+
+    public static func derive(from config: Config) -> PlannedTraffic { derive(from: FactStore(config: config)) }
+}
+
 /// What the traffic found: each step's answers and the database's samples while it ran.
 public struct TrafficSample: Sendable {
     public struct Step: Sendable {
@@ -105,6 +177,10 @@ public struct TrafficSample: Sendable {
     public var elapsed: Duration
     /// Why the database could not be sampled, when it could not.
     public var samplingProblem: String?
+    /// The listen-queue and CPU-throttling counters of the process listening on the target (a target on this
+    /// machine), read just before the first step and just after the last: what the server check judges.
+    public var serviceBefore: ServiceCounters?
+    public var serviceAfter: ServiceCounters?
 
     public var sent: Int { steps.map(\.result.sent).reduce(0, +) }
 
@@ -137,11 +213,19 @@ public struct TrafficSample: Sendable {
     /// Sends the run's traffic once (the first caller sends it; every other caller gets the same sample).
     public static func measure(_ context: CheckContext, probes: Probes) async -> TrafficSample? {
         let isLimited: @Sendable (Int, [(name: String, value: String)]) -> Bool = { RateLimitHeaders.isLimiterAnswer($0, $1) }
-        guard let plan = TrafficPlan.planned(context) else { return nil }
+        guard let plan = TrafficPlan.planned(context, environment: probes.host.environment) else { return nil }
         let database = context.fact(DatabaseSettings.self).url
+        let target = context.fact(TargetReach.self).target
         let timeout = context.timeout
         return await context.measured(TrafficSample.self) {
-            await run(plan, database: database, timeout: timeout, probes: probes, isLimited: isLimited)
+            // The target's process (if it is on this machine), found once per run: its counters frame the ramp.
+            var pid: Int?
+            if let target { pid = await TargetListener.locate(context, target: target, probes: probes).listener?.pid }
+            let before = ServiceCounters.read(pid: pid, host: probes.host)
+            var sample = await run(plan, database: database, timeout: timeout, probes: probes, isLimited: isLimited)
+            sample.serviceBefore = before
+            sample.serviceAfter = ServiceCounters.read(pid: pid, host: probes.host)
+            return sample
         }
     }
 
@@ -165,9 +249,12 @@ public struct TrafficSample: Sendable {
         for step in plan.steps {
             let left = clock.now.duration(to: deadline)
             guard left > .milliseconds(50) else { sample.stop = .timeLimit; break }
-            let burst = BurstPlan(method: plan.method, url: plan.url, headers: plan.headers, body: plan.body, count: step.count,
+            var burst = BurstPlan(method: plan.method, url: plan.url, headers: plan.headers, body: plan.body, count: step.count,
                                   concurrency: step.concurrency, timeLimit: left, requestTimeout: timeout,
                                   stopAfterLimited: max(1, stopAfterLimited - limited))
+            burst.options = plan.options
+            burst.reuseConnections = plan.reuseConnections
+            burst.keptHeaders = RateLimitHeaders.answerHeaders
             let sampler: Task<[[ActivityRow]], Never>? = session.map { s in
                 Task {
                     // At least one sample per step, however short the step; then one every 100 ms until it ends.
@@ -220,6 +307,29 @@ extension ActivityRow {
 }
 
 extension TrafficSample {
+    /// "401 ×190" when no answer of the traffic succeeded and every one was a client error the limiter did not send
+    /// (401, 403, 404, 405…): a capacity measured on answers that never reached the work is no verdict. Nil when any
+    /// answer was 2xx/3xx, or when the failures are the service's (5xx, no answer), which the checks judge.
+    public var unjudged: String? {
+        let rs = steps.flatMap(\.result.responses)
+        guard !rs.isEmpty, rs.allSatisfy({ ($0.status ?? 0) >= 400 && ($0.status ?? 0) < 500 && $0.status != 429 }) else { return nil }
+        var counts: [Int: Int] = [:]
+        for r in rs { counts[r.status!, default: 0] += 1 }
+        return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+    }
+
+    /// The warning both checks give for `unjudged`: how to give the ramp a request that succeeds.
+    public func unjudgedOutcome(_ why: String, check: String) -> CheckOutcome {
+        let auth = steps.flatMap(\.result.responses).contains { $0.status == 401 || $0.status == 403 }
+        let fix = auth
+            ? "give the ramp the credentials the script sends: load.headers (e.g. Authorization: \"Bearer ${TOKEN}\", with TOKEN in the environment or load.env), or a \(plan.requestSource) that needs none"
+            : "set \(plan.requestSource) to a route the service answers with 2xx (\(plan.method) \(redactURL(plan.url)) answered \(why))"
+        var e = Evidence()
+        e["traffic"] = evidenceSummary
+        return CheckOutcome(findings: [Finding(.warn, "\(check) could not be judged: every answer of the ramp was \(why) (\(plan.method) \(redactURL(plan.url)), \(plan.requestSource)); sent \(sent) requests", fix: fix)],
+                            evidence: e)
+    }
+
     /// What was sent, step by step: the evidence both checks show.
     public var evidenceSummary: JSONValue {
         var e = Evidence()
@@ -244,6 +354,23 @@ extension TrafficSample {
         })
         if let why = samplingProblem { e["databaseNotSampled"] = .string(why) }
         return .object(e)
+    }
+}
+
+extension TrafficSample {
+    /// A request's latency for an iteration's time: the mean of the successful (2xx/3xx) answers of the ramp's
+    /// highest step that has at least 5 of them (the step nearest the planned concurrency), with how it was measured.
+    /// Nil for a plain burst, or when no step had 5 successful answers (a latency of 401s or 5xx says nothing).
+    public var iterationLatency: (seconds: Double, basis: String)? {
+        guard plan.isRamp else { return nil }
+        for s in steps.reversed() {
+            let ok = s.result.responses.filter { ($0.status ?? 0) >= 200 && ($0.status ?? 0) < 400 }.compactMap(\.seconds)
+            guard ok.count >= 5 else { continue }
+            let mean = ok.reduce(0, +) / Double(ok.count)
+            let ms = Int((mean * 1000).rounded())
+            return (mean, "\(ms) ms: the mean of \(ok.count) successful answers at \(s.concurrency) concurrent, the ramp's \(plan.method) \(redactURL(plan.url)) (\(plan.requestSource))")
+        }
+        return nil
     }
 }
 
@@ -272,4 +399,22 @@ public struct StepStats: Sendable {
     }
 
     public var errorRate: Double { answered == 0 ? 0 : Double(errors) / Double(answered) }
+}
+
+/// The secrets in `rate_limit:`: credential headers, what the body carries, and the credentials of an absolute request URL.
+extension RateLimitSettings {
+    public var secrets: [String] {
+        Secrets.inURL(path) + Secrets.inHeaders(headers) + (body.map(Secrets.inText) ?? [])
+    }
+}
+
+extension RateLimitSettings {
+    public static let schemaDescription = "A burst that shows whether the rate limiter lets the test through (sends real requests)"
+    public static let schema: ValueSchema = .object([
+        SchemaKey("request", "Method and path under target, e.g. \"POST /chat/messages\"", .string),
+        SchemaKey("body", "The request body", .scalar),
+        SchemaKey("headers", "Request headers", .stringMap),
+        SchemaKey("burst", "Requests in the burst (default 250)", .integer(1...burstCap)),
+        SchemaKey("concurrency", "Requests in flight at once (default 25)", .integer(1...concurrencyCap)),
+    ], required: ["request"])
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PreflightCore
 
 /// What `k6 inspect --execution-requirements SCRIPT` says: k6's own evaluation of the options (imports
 /// followed, `__ENV` from `-e`, defaults applied, `maxVUs` over overlapping scenarios), or the error k6
@@ -23,7 +24,7 @@ enum K6Inspection: Sendable, Equatable {
         struct Stage: Decodable { var duration: String?; var target: Double? }
         struct Scenario: Decodable {
             var executor: String?
-            var vus, startVUs, maxVUs, preAllocatedVUs, rate: Double?
+            var vus, startVUs, maxVUs, preAllocatedVUs, rate, iterations: Double?
             var stages: [Stage]?
             var timeUnit, startTime, duration, maxDuration, gracefulStop, gracefulRampDown: String?
         }
@@ -35,6 +36,24 @@ enum K6Inspection: Sendable, Equatable {
         var noConnectionReuse, noVUConnectionReuse: Bool?
         var maxVUs: Double?
         var totalDuration: String?
+        /// `{"metric": ["rate<0.01", {"threshold": "p(95)<500", "abortOnFail": true, "delayAbortEval": "10s"}]}`
+        var thresholds: [String: [PrintedThreshold]]?
+    }
+
+    /// One threshold as k6 prints it: a string, or the object form.
+    enum PrintedThreshold: Decodable {
+        case text(String)
+        case object(threshold: String, abortOnFail: Bool?, delayAbortEval: String?)
+
+        private enum Keys: String, CodingKey { case threshold, abortOnFail, delayAbortEval }
+
+        init(from decoder: any Decoder) throws {
+            if let s = try? decoder.singleValueContainer().decode(String.self) { self = .text(s); return }
+            let c = try decoder.container(keyedBy: Keys.self)
+            self = .object(threshold: try c.decode(String.self, forKey: .threshold),
+                           abortOnFail: try c.decodeIfPresent(Bool.self, forKey: .abortOnFail),
+                           delayAbortEval: try c.decodeIfPresent(String.self, forKey: .delayAbortEval))
+        }
     }
 
     static func parse(json data: Data) -> Plan? {
@@ -56,7 +75,21 @@ enum K6Inspection: Sendable, Equatable {
                 name: name, executor: g.executor, vus: int(g.vus), startVUs: int(g.startVUs), maxVUs: int(g.maxVUs),
                 preAllocatedVUs: int(g.preAllocatedVUs), stages: stages(g.stages), rate: int(g.rate), timeUnit: g.timeUnit,
                 startTime: g.startTime, duration: g.duration, maxDuration: g.maxDuration, gracefulStop: g.gracefulStop,
-                gracefulRampDown: g.gracefulRampDown))
+                gracefulRampDown: g.gracefulRampDown, iterations: int(g.iterations)))
+        }
+        for metric in (p.thresholds ?? [:]).keys.sorted() {
+            var t = K6Options.Threshold(metric: metric, line: 0, expressions: [])
+            for item in p.thresholds![metric]! {
+                switch item {
+                case .text(let e):
+                    t.expressions.append(e)
+                    t.declared.append(ScriptThreshold(key: metric, source: e))
+                case .object(let e, let abort, let delay):
+                    t.expressions.append(e)
+                    t.declared.append(ScriptThreshold(key: metric, source: e, abortOnFail: abort ?? false, delayAbortEval: delay))
+                }
+            }
+            o.thresholds.append(t)
         }
         return Plan(options: o, maxVUs: int(p.maxVUs), totalDuration: p.totalDuration)
     }
@@ -95,8 +128,12 @@ enum K6Inspection: Sendable, Equatable {
                 location = "\(relative(file)):\(parts[parts.count - 2]):\(parts[parts.count - 1])"
             }
         }
-        // k6's first line is the message; the rest is a Go/JS stack.
-        m = String(m.split(separator: "\n").first ?? Substring(m))
+        // k6's first line is the message; the rest is a Go/JS stack. A first line that ends in ":" announces a list
+        // ("There were problems with the specified script configuration:\n\t- scenario a has …"): the list is the reason.
+        let lines = m.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let first = lines.first ?? m
+        let items = lines.dropFirst().prefix { $0.hasPrefix("- ") }.map { String($0.dropFirst(2)) }
+        m = first.hasSuffix(":") && !items.isEmpty ? first + " " + items.joined(separator: "; ") : first
         if m.hasPrefix("GoError: ") { m = String(m.dropFirst(9)) }
         // "The moduleSpecifier … couldn't be found on local disk. Make sure that …": the first sentence says it.
         if m.hasPrefix("The moduleSpecifier"), let end = m.range(of: "local disk.") { m = String(m[..<end.upperBound]) }
@@ -128,6 +165,12 @@ enum K6Inspection: Sendable, Equatable {
             out.append(c)
         }
         return out
+    }
+
+    /// The extension module the k6 on PATH lacks (`unknown module: k6/x/sql`): the script needs a k6 built with it.
+    static func unknownExtension(_ message: String) -> String? {
+        guard let r = message.range(of: #"unknown module: k6/x/[^\s"]+"#, options: .regularExpression) else { return nil }
+        return String(message[r].dropFirst("unknown module: ".count))
     }
 
     /// The module k6 says it cannot find (`The moduleSpecifier "./lib/x.js" couldn't be found`).

@@ -1,4 +1,5 @@
 import Foundation
+import PreflightCore
 
 /// A piece of a statically evaluated string: known text, an environment variable, or a run-time hole.
 public enum URLPiece: Sendable, Equatable {
@@ -15,6 +16,8 @@ public struct K6Request: Sendable {
     public let line: Int
     /// The URL argument's possible values (one per branch of a ternary or `let` reassignment).
     public let alternatives: [[URLPiece]]
+    /// The top-level keys of a JSON body written out (`JSON.stringify({ title, body: … })`); nil when not known.
+    public var bodyKeys: [String]? = nil
 }
 
 /// `export const options`, as far as it can be read statically.
@@ -37,6 +40,10 @@ public struct K6Options: Sendable, Equatable {
         public var maxDuration: String?
         public var gracefulStop: String?
         public var gracefulRampDown: String?
+        /// ramping-arrival-rate: the rate its first stage ramps from (k6's default 0), per `timeUnit`.
+        public var startRate: Int? = nil
+        /// shared-iterations (all VUs together) and per-vu-iterations (each VU): k6's default 1.
+        public var iterations: Int? = nil
         public var peakVUs: Int? {
             let candidates = [vus, startVUs, maxVUs, preAllocatedVUs].compactMap { $0 } + stages.compactMap(\.target)
             return candidates.max()
@@ -67,6 +74,8 @@ public struct K6Options: Sendable, Equatable {
         public var metric: String
         public var line: Int
         public var expressions: [String]
+        /// Each expression with its object form's `abortOnFail` / `delayAbortEval` (Core's one threshold owner).
+        public var declared: [ScriptThreshold] = []
     }
     public var found = false
     public var line: Int?
@@ -82,8 +91,13 @@ public struct K6Options: Sendable, Equatable {
     public var batchPerHost: Int?
     public var noConnectionReuse: Bool?
     public var noVUConnectionReuse: Bool?
+    /// `maxRedirects`: how many redirects k6 follows (its default 10; 0 follows none).
+    public var maxRedirects: Int?
     /// TLS as k6 will do it (`insecureSkipTLSVerify`, `tlsVersion`, `tlsCipherSuites`, `tlsAuth`): Checks/Readers/K6TLSOptions.swift.
     public var tls = K6TLSOptions()
+    /// Not an option but the plan's other half: the mean seconds one iteration sleeps (the sum of its `sleep()` calls,
+    /// `Math.random()` and `randomIntBetween` at their mean); nil when a call's argument cannot be read statically.
+    public var iterationSleep: Double? = 0
     /// Why the peak cannot be read statically ("imports ./lib/x.js"): then there is no peak, never an understated one.
     public var peakUnknown: String?
 
@@ -193,6 +207,8 @@ public final class K6Script {
 
     var bindings: [String: [Binding]] = [:]
     let match: BracketMatch
+    /// The one object-literal and list reader (shared with the Prisma code scanner).
+    let literal: JSObjectLiteral
     let env: [String: String]
     var evalMemo: [String: [[URLPiece]]] = [:]
     var classMemo: [String: ValueOrigin] = [:]
@@ -216,6 +232,7 @@ public final class K6Script {
         problemCount = t.problemCount
         self.env = env
         match = BracketMatch(tokens)
+        literal = JSObjectLiteral(tokens: tokens, match: match)
         collectBindings()
         collectRequests(onRequest)
         readOptions()
@@ -266,22 +283,7 @@ public final class K6Script {
     }
 
     /// Indices of the tokens in `r` that are not inside brackets.
-    func topLevel(_ r: Range<Int>) -> [Int] {
-        var out: [Int] = []
-        var j = r.lowerBound
-        while j < r.upperBound {
-            out.append(j)
-            let t = tokens[j]
-            if (t.kind == .punctuator && (t.text == "(" || t.text == "[" || t.text == "{")) || t.kind == .templateHead {
-                let m = match[j]
-                if m < 0 || m >= r.upperBound { break }
-                j = m + 1
-                continue
-            }
-            j += 1
-        }
-        return out
-    }
+    func topLevel(_ r: Range<Int>) -> [Int] { literal.topLevel(r) }
 
     /// `c ? a : b` at the top level of `r`: nil when there is no `?`; .some(nil) when its `:` is missing;
     /// otherwise the two branches (nested ternaries in the first branch are skipped over).
@@ -307,18 +309,7 @@ public final class K6Script {
     }
 
     /// Splits at top-level commas.
-    func arguments(_ open: Int) -> [Range<Int>] {
-        let close = match[open]
-        guard close > open else { return [] }
-        var out: [Range<Int>] = []
-        var start = open + 1
-        for j in topLevel((open + 1)..<close) where tokens[j].isPunct(",") {
-            if j > start { out.append(start..<j) }
-            start = j + 1
-        }
-        if close > start { out.append(start..<close) }
-        return out
-    }
+    func arguments(_ open: Int) -> [Range<Int>] { literal.items(open) }
 
     /// Readable source for a token range (for messages).
     public func source(_ r: Range<Int>) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import PreflightCore
 
 /// The requests a script makes and the options it declares.
 extension K6Script {
@@ -7,32 +8,39 @@ extension K6Script {
     static let httpMethods: [String: String] = ["get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH",
                                                 "del": "DELETE", "head": "HEAD", "options": "OPTIONS"]
 
+    /// The import at `j` (an `import` token): its default/namespace names, its `{ a as b }` pairs, and the index of
+    /// its module specifier (nil when there is none).
+    func importClause(_ j: Int) -> (names: [String], named: [(String, String)], module: Int?) {
+        var k = j + 1
+        var names: [String] = []
+        var named: [(String, String)] = []
+        while let t = tok(k), !t.isIdent(.from), t.kind != .string, k < j + 64 {
+            if t.isPunct("{"), match[k] > k {
+                var p = k + 1
+                while p < match[k] {
+                    if tokens[p].kind == .identifier {
+                        if tok(p + 1)?.isIdent("as") == true, let local = tok(p + 2) {
+                            named.append((tokens[p].text, local.text)); p += 3
+                        } else { named.append((tokens[p].text, tokens[p].text)); p += 1 }
+                    } else { p += 1 }
+                }
+                k = match[k] + 1
+                continue
+            }
+            if t.kind == .identifier && t.text != "as" && t.text != "import" { names.append(t.text) }
+            k += 1
+        }
+        if tok(k)?.isIdent("from") == true { k += 1 }
+        return (names, named, tok(k)?.kind == .string ? k : nil)
+    }
+
     func collectRequests(_ onRequest: (K6Script, K6Request) -> Void) {
         // Names k6/http is imported as (default `http`).
         var namespaces: Set<String> = []
         var direct: [String: String] = [:]
         for j in tokens.indices where tokens.isIdent(j, .import) {
-            var k = j + 1
-            var names: [String] = []
-            var named: [(String, String)] = []
-            while let t = tok(k), !t.isIdent(.from), t.kind != .string, k < j + 64 {
-                if t.isPunct("{"), match[k] > k {
-                    var p = k + 1
-                    while p < match[k] {
-                        if tokens[p].kind == .identifier {
-                            if tok(p + 1)?.isIdent("as") == true, let local = tok(p + 2) {
-                                named.append((tokens[p].text, local.text)); p += 3
-                            } else { named.append((tokens[p].text, tokens[p].text)); p += 1 }
-                        } else { p += 1 }
-                    }
-                    k = match[k] + 1
-                    continue
-                }
-                if t.kind == .identifier && t.text != "as" && t.text != "import" { names.append(t.text) }
-                k += 1
-            }
-            if tok(k)?.isIdent("from") == true { k += 1 }
-            guard let module = tok(k), module.kind == .string else { continue }
+            let (names, named, moduleAt) = importClause(j)
+            guard let k = moduleAt, let module = tok(k) else { continue }
             modules.append((tokens[j].line, module.text))
             if module.text != "k6" && !module.text.hasPrefix("k6/") {
                 for n in names { importedNames[n] = module.text }
@@ -45,8 +53,17 @@ extension K6Script {
             }
         }
         if namespaces.isEmpty { namespaces = ["http"] }
+        let sessions = httpxSessions()
 
+        var sleep: Double? = 0
         for j in tokens.indices where tokens.kind(j) == .identifier {
+            if tok(j + 1)?.isPunct("(") == true, tok(j - 1)?.isPunct(".") != true, tokens[j].text == "sleep",
+               tok(j - 1)?.text != "function", match[j + 1] > j + 1 {
+                let args = arguments(j + 1)
+                let mean = args.first.flatMap { SleepMean.of(source($0)) }
+                sleep = sleep.flatMap { s in mean.map { s + $0 } }
+                continue
+            }
             var fn: String?
             var open = j + 1
             // The shape first (codes only), the name last: most identifiers are not calls of k6/http.
@@ -57,11 +74,31 @@ extension K6Script {
             } else if !direct.isEmpty, tok(j + 1)?.isPunct("(") == true, tok(j - 1)?.isPunct(".") != true, let d = direct[tokens[j].text] {
                 fn = d
             }
+            // A jslib httpx session: `session.get('/posts')` is its baseURL + the path.
+            if fn == nil, let base = sessions[tokens[j].text], tok(j - 1)?.isPunct(".") != true, tok(j + 1)?.isPunct(".") == true,
+               let f = tok(j + 2), f.kind == .identifier, tok(j + 3)?.isPunct("(") == true, match[j + 3] > j + 3 {
+                let args = arguments(j + 3)
+                let method: String?, url: Range<Int>?
+                if f.text == "request" || f.text == "asyncRequest", args.count >= 2 {
+                    method = evaluate(args[0]).first.flatMap(Self.plainText)?.uppercased() ?? "?"; url = args[1]
+                } else {
+                    let name = f.text.hasPrefix("async") ? String(f.text.dropFirst(5)).lowercased() : f.text
+                    method = Self.httpxMethods[name]; url = args.first
+                }
+                if let method, let url {
+                    let paths = evaluate(url)
+                    let joined = cap(base.flatMap { b in paths.map { p in Self.isAbsolute(p) ? p : Self.merged(b + p) } })
+                    onRequest(self, K6Request(method: method, line: tokens[j].line, alternatives: joined))
+                }
+                continue
+            }
             guard let fn, match[open] > open else { continue }
             let args = arguments(open)
             let line = tokens[j].line
             if let m = Self.httpMethods[fn], let url = args.first {
-                onRequest(self, K6Request(method: m, line: line, alternatives: evaluate(url)))
+                // k6's http.get/head take (url, params); the others (url, body, params).
+                let body = fn == "get" || fn == "head" || args.count < 2 ? nil : jsonBodyKeys(args[1])
+                onRequest(self, K6Request(method: m, line: line, alternatives: evaluate(url), bodyKeys: body))
             } else if fn == "request", args.count >= 2 {
                 let m = evaluate(args[0]).first.flatMap(Self.plainText)?.uppercased() ?? "?"
                 onRequest(self, K6Request(method: m, line: line, alternatives: evaluate(args[1])))
@@ -71,6 +108,46 @@ extension K6Script {
                 if listed == nil { opaqueBatches.append((line, source(list))) }
             }
         }
+        options.iterationSleep = sleep
+    }
+
+    /// httpx's request methods (jslib.k6.io/httpx): `session.get(url)`, … and their `async` forms.
+    static let httpxMethods: [String: String] = ["get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH",
+                                                 "delete": "DELETE", "head": "HEAD", "options": "OPTIONS"]
+
+    /// `const session = new Httpx({ baseURL: BASE })` for an `Httpx` imported from a jslib httpx module: each
+    /// session's name and its base URL's possible values (no baseURL: the empty text, paths are whole URLs).
+    func httpxSessions() -> [String: [[URLPiece]]] {
+        let classes = Set(importedNames.filter { $0.value.contains("/httpx") }.keys)
+        guard !classes.isEmpty else { return [:] }
+        var out: [String: [[URLPiece]]] = [:]
+        for (name, list) in bindings {
+            guard let b = list.first(where: { $0.kind == .value }), b.range.count >= 3,
+                  tokens[b.range.lowerBound].isIdent("new"), classes.contains(tokens[b.range.lowerBound + 1].text),
+                  tok(b.range.lowerBound + 2)?.isPunct("(") == true else { continue }
+            let args = arguments(b.range.lowerBound + 2)
+            if let first = args.first, let o = objectStart(first, opener: "{"), let base = objectFields(o)["baseURL"] {
+                out[name] = evaluate(base)
+            } else {
+                out[name] = [[.text("")]]
+            }
+        }
+        return out
+    }
+
+    /// Adjacent text pieces as one (a base URL's text and the path's).
+    static func merged(_ pieces: [URLPiece]) -> [URLPiece] {
+        var out: [URLPiece] = []
+        for p in pieces {
+            if case .text(let b) = p, case .text(let a)? = out.last { out[out.count - 1] = .text(a + b) } else { out.append(p) }
+        }
+        return out
+    }
+
+    /// A URL that names its own scheme (httpx ignores the base URL for it).
+    static func isAbsolute(_ pieces: [URLPiece]) -> Bool {
+        guard case .text(let t)? = pieces.first else { return false }
+        return t.hasPrefix("http://") || t.hasPrefix("https://")
     }
 
     /// Reads the requests of an `http.batch` list: how many it lists, nil when the list is not written out (built at run time).
@@ -120,17 +197,19 @@ extension K6Script {
     }
 
     func orderedFields(_ open: Int) -> [(key: String, value: Range<Int>, line: Int)] {
-        guard tok(open)?.isPunct("{") == true, match[open] > open else { return [] }
-        var out: [(key: String, value: Range<Int>, line: Int)] = []
-        for item in arguments(open) {
-            let key = tokens[item.lowerBound]
-            guard key.kind == .identifier || key.kind == .string || key.kind == .number || key.kind == .template else { continue }
-            if item.count == 1 { out.append((key.text, item, key.line)); continue }
-            if tok(item.lowerBound + 1)?.isPunct(":") == true {
-                out.append((key.text, (item.lowerBound + 2)..<item.upperBound, key.line))
-            }
-        }
-        return out
+        literal.fields(open).map { ($0.key, $0.value, $0.line) }
+    }
+
+    /// The top-level keys of `JSON.stringify({ … })` (the object written there or the const it names); nil for any
+    /// other body, and for an object with a spread or a computed key (its keys are not all known).
+    func jsonBodyKeys(_ r: Range<Int>) -> [String]? {
+        let r = stripParens(r)
+        let s = r.lowerBound
+        guard r.count >= 4, tokens[s].text == "JSON", tok(s + 1)?.isPunct(".") == true, tok(s + 2)?.text == "stringify",
+              tok(s + 3)?.isPunct("(") == true, match[s + 3] == r.upperBound - 1,
+              let arg = arguments(s + 3).first, let open = objectStart(arg, opener: "{") else { return nil }
+        for i in literal.topLevel((open + 1)..<match[open]) where tokens[i].isPunct("...") || tokens[i].isPunct("[") { return nil }
+        return literal.fields(open).map(\.key)
     }
 
     // MARK: - options
@@ -215,6 +294,7 @@ extension K6Script {
         options.batchPerHost = f["batchPerHost"].flatMap(int)
         options.noConnectionReuse = f["noConnectionReuse"].flatMap(bool)
         options.noVUConnectionReuse = f["noVUConnectionReuse"].flatMap(bool)
+        options.maxRedirects = f["maxRedirects"].flatMap(int)
         options.tls = readTLSOptions(f)
         if let sc = f["scenarios"], let o = objectStart(sc, opener: "{") {
             for (name, value, _) in orderedFields(o) {
@@ -227,7 +307,8 @@ extension K6Script {
                     rate: g["rate"].flatMap(int), timeUnit: g["timeUnit"].flatMap(resolvedText),
                     startTime: g["startTime"].flatMap(resolvedText), duration: g["duration"].flatMap(resolvedText),
                     maxDuration: g["maxDuration"].flatMap(resolvedText), gracefulStop: g["gracefulStop"].flatMap(resolvedText),
-                    gracefulRampDown: g["gracefulRampDown"].flatMap(resolvedText)))
+                    gracefulRampDown: g["gracefulRampDown"].flatMap(resolvedText), startRate: g["startRate"].flatMap(int),
+                    iterations: g["iterations"].flatMap(int)))
             }
         }
         // A value read from another module: k6 knows it, this reading does not; the peak is unknown, never understated.
@@ -238,14 +319,26 @@ extension K6Script {
         if let th = f["thresholds"], let o = objectStart(th, opener: "{") {
             for (metric, value, line) in orderedFields(o) {
                 var exprs: [String] = []
+                var declared: [ScriptThreshold] = []
                 if let a = objectStart(value, opener: "[") {
                     for item in arguments(a) {
                         if let obj = objectStart(item, opener: "{") {
-                            if let t = objectFields(obj)["threshold"].flatMap(resolvedText) { exprs.append(t) }
-                        } else if let t = resolvedText(item) { exprs.append(t) }
+                            let g = objectFields(obj)
+                            if let t = g["threshold"].flatMap(resolvedText) {
+                                exprs.append(t)
+                                declared.append(ScriptThreshold(key: metric, source: t, abortOnFail: g["abortOnFail"].flatMap(bool) ?? false,
+                                                                delayAbortEval: g["delayAbortEval"].flatMap(resolvedText), line: line))
+                            }
+                        } else if let t = resolvedText(item) {
+                            exprs.append(t)
+                            declared.append(ScriptThreshold(key: metric, source: t, line: line))
+                        }
                     }
-                } else if let t = resolvedText(value) { exprs.append(t) }
-                options.thresholds.append(K6Options.Threshold(metric: metric, line: line, expressions: exprs))
+                } else if let t = resolvedText(value) {
+                    exprs.append(t)
+                    declared.append(ScriptThreshold(key: metric, source: t, line: line))
+                }
+                options.thresholds.append(K6Options.Threshold(metric: metric, line: line, expressions: exprs, declared: declared))
             }
         }
     }

@@ -212,3 +212,13 @@ enum MigrationSQL {
 extension Array {
     subscript(safe i: Int) -> Element? { i >= 0 && i < count ? self[i] : nil }
 }
+
+/// A migration file of a tool that numbers its migrations (Rails, golang-migrate): one type for both readers.
+struct VersionedMigration: Sendable, Equatable {
+    /// The version without leading zeros, as the tool compares it.
+    let version: String
+    /// The file's name without its extension.
+    let name: String
+    let file: String
+    let changes: MigrationChanges
+}

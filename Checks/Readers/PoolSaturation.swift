@@ -22,6 +22,21 @@ public struct PoolTimeout: Sendable, Equatable {
     }
 }
 
+extension PoolDriver? {
+    /// The setting that sizes the pool, in the driver's own words (issue 30: a SQLAlchemy user is never told
+    /// Prisma's connection_limit).
+    var poolSizeSetting: String {
+        switch self {
+        case .prisma?: "connection_limit in its url"
+        case .sqlalchemy?: "pool_size and max_overflow of create_engine"
+        case .hikari?: "HikariCP's maximumPoolSize"
+        case .nodePostgres?, .prismaAdapterPg?: "the pg Pool's max"
+        case .goDatabaseSQL?: "db.SetMaxOpenConns (pgxpool: pool_max_conns)"
+        case nil: "the pool's size (connection_limit, pool_size, maximumPoolSize… as its driver calls it)"
+        }
+    }
+}
+
 /// The verdict on the ramp: is the pool the bottleneck, and what happens at the planned peak (Little's law).
 struct PoolSaturation {
     let sample: TrafficSample
@@ -42,6 +57,17 @@ struct PoolSaturation {
                 .map(\.count).reduce(0, +)
         }.sorted()
         return counts[counts.count / 2]
+    }
+
+    /// The most connections the app held at once in any sample of the ramp, in any state: a pool opens connections
+    /// as requests wait for them, so a pool that never held more than this many is no bigger, whatever its config says.
+    func held() -> Int? {
+        guard let url = poolURL else { return nil }
+        let db = url.database ?? url.user ?? "postgres", user = url.user ?? "postgres"
+        let counts = sample.steps.flatMap(\.samples).map { rows in
+            rows.filter { $0.database == db && $0.user == user }.map(\.count).reduce(0, +)
+        }
+        return counts.max()
     }
 
     static func ms(_ s: Double) -> String { s < 1 ? "\(Int((s * 1000).rounded())) ms" : String(format: "%.1f s", s) }
@@ -68,15 +94,20 @@ struct PoolSaturation {
         }
         let size = pool?.size.connections
         let name = pool.map { "\($0.spec.name) pool" } ?? "the pool"
-        var failures: [String] = [], warnings: [String] = [], notes: [String] = []
-        var fixes: [String] = []
+        var failures: [Finding] = [], warnings: [Finding] = [], notes: [Finding] = []
 
         // Errors that appear with concurrency (5xx, no answer) are evidence on their own.
+        // What pg_stat_activity measured wins over a declared or default size: an app that never held more than m
+        // busy connections has a pool of about m, whatever its config says.
+        let measuredMax = held()
         if let bad = stats.dropFirst().first(where: { $0.errorRate > TrafficPlan.distress }) {
-            let against = size.map { n in bad.concurrency > n ? " (more than the \(name)'s \(n) connections\(timeout.map { ", \($0.source)" } ?? ""))" : "" } ?? ""
-            failures.append("at \(bad.concurrency) concurrent requests \(bad.errors) of \(bad.answered) failed (\(bad.errorStatuses))\(against); at 1 concurrent none did")
+            var against = size.map { n in bad.concurrency > n ? " (more than the \(name)'s \(n) connections\(timeout.map { ", \($0.source)" } ?? ""))" : "" } ?? ""
+            if let m = measuredMax, m > 0, bad.concurrency > m, size.map({ m < $0 }) ?? true {
+                against = " (the app never held more than \(m) connection\(m == 1 ? "" : "s") in pg_stat_activity\(size.map { ", fewer than the \(name)'s declared \($0)" } ?? ""): its pool is about \(m)\(timeout.map { ", \($0.source)" } ?? ""))"
+            }
+            failures.append(Finding(.fail, "at \(bad.concurrency) concurrent requests \(bad.errors) of \(bad.answered) failed (\(bad.errorStatuses))\(against); at 1 concurrent none did"))
         } else if let some = stats.first(where: { $0.errors > 0 }) {
-            warnings.append("at \(some.concurrency) concurrent requests \(some.errors) of \(some.answered) failed (\(some.errorStatuses))")
+            warnings.append(Finding(.warn, "at \(some.concurrency) concurrent requests \(some.errors) of \(some.answered) failed (\(some.errorStatuses))"))
         }
 
         // The pool is the bottleneck when latency grows with concurrency while its connections sit at its size.
@@ -96,27 +127,25 @@ struct PoolSaturation {
             let lead = "\(name) \(size) saturates at \(at.concurrency) concurrent requests: p95 \(Self.ms(first.p95 ?? 0)) → \(Self.ms(at.p95 ?? 0)), its connections all busy (pg_stat_activity)"
             let waitText = "at \(vus) VUs a request waits ~\(Self.ms(wait)) for a connection"
             if let t = timeout, let limit = t.seconds, wait > limit {
-                failures.insert("\(lead); \(waitText), past \(t.source): expect 5xx", at: 0)
-                fixes.append("raise the pool (connection_limit) to about \(min(vus, Int((Double(vus) * service / max(0.001, limit)).rounded(.up)) + 1)) if the server has room (see the pool check), or make each request hold its connection for less")
+                failures.insert(Finding(.fail, "\(lead); \(waitText), past \(t.source): expect 5xx", fix: "raise \(pool?.spec.driver.poolSizeSetting ?? PoolDriver?.none.poolSizeSetting) to about \(min(vus, Int((Double(vus) * service / max(0.001, limit)).rounded(.up)) + 1)) if the server has room (see the pool check), or make each request hold its connection for less"), at: 0)
             } else if let th = threshold, wait + service > th.seconds {
-                warnings.append("\(lead); \(waitText): past the script's threshold \(th.text)")
-                fixes.append("raise the pool (connection_limit) or expect the threshold to fail")
+                warnings.append(Finding(.warn, "\(lead); \(waitText): past the script's threshold \(th.text)",
+                                        fix: "raise \(pool?.spec.driver.poolSizeSetting ?? PoolDriver?.none.poolSizeSetting) or expect the threshold to fail"))
             } else {
-                notes.append("\(lead); \(waitText)" + (timeout.map { ", within \($0.source)" } ?? "; pool timeout unknown (give driver or pool_timeout in its url)"))
+                notes.append(Finding(.pass, "\(lead); \(waitText)" + (timeout.map { ", within \($0.source)" } ?? "; pool timeout unknown (give driver or pool_timeout in its url)")))
             }
         } else if size == nil {
-            notes.append("pool size unknown: give database.pools (size, or connection_limit in its url) to judge the pool")
+            notes.append(Finding(.pass, "pool size unknown: give database.pools (size, or connection_limit in its url) to judge the pool"))
         }
-        if let why = sample.samplingProblem { notes.append("database not sampled: \(why)") }
-        if case .distress(let why) = sample.stop { notes.append("ramp stopped: \(why)") }
-        if sample.stop == .timeLimit { notes.append("ramp stopped at 4 × --timeout") }
+        if let why = sample.samplingProblem { notes.append(Finding(.pass, "database not sampled: \(why)")) }
+        if case .distress(let why) = sample.stop { notes.append(Finding(.pass, "ramp stopped: \(why)")) }
+        if sample.stop == .timeLimit { notes.append(Finding(.pass, "ramp stopped at 4 × --timeout")) }
 
         let main = "\(shape) concurrent: p95 \(latencies.isEmpty ? "-" : latencies)"
-        let status: Status = !failures.isEmpty ? .fail : (!warnings.isEmpty ? .warn : .pass)
-        let summary = Secrets.shared.scrub(([failures.isEmpty && warnings.isEmpty ? main : nil].compactMap { $0 } + failures + warnings
-                                             + (failures.isEmpty && warnings.isEmpty ? [] : [main]) + notes + [traffic]).joined(separator: "; "))
+        // Failures, then warnings, then the ramp's latencies (the headline when nothing went wrong), notes, the traffic sent.
+        let findings = failures + warnings + [Finding(.pass, main)] + notes + [Finding(.pass, traffic)]
         if let timeout { evidence["poolTimeout"] = .string(timeout.source) }
         if let size { evidence["poolSize"] = .int(size) }
-        return CheckOutcome(status, summary, evidence: evidence, fix: fixes.isEmpty ? nil : fixes.joined(separator: "; "))
+        return CheckOutcome(findings: findings, evidence: evidence)
     }
 }

@@ -97,8 +97,8 @@ struct PoolVerdict {
 
     func outcome() -> CheckOutcome {
         var evidence = baseEvidence()
-        var failures: [String] = [], warnings: [String] = [], notes: [String] = []
-        var fixes: [String] = []
+        var found: [Finding] = []
+        var mainFix: String?
         let allowance = server.allowance
         let need = route.serverDemand
         let total = need + othersCount
@@ -110,7 +110,7 @@ struct PoolVerdict {
             if othersCount >= allowance {
                 main = "\(allows) and \(held): no room left for the services"
                 mainStatus = .fail
-                fixes.append("close the sessions listed in the evidence (pg_stat_activity), or raise max_connections")
+                mainFix = ("close the sessions listed in the evidence (pg_stat_activity), or raise max_connections")
             } else {
                 main = "no pools configured: add database.pools to compare demand; \(allows)"
                     + (othersCount > 0 ? ", \(othersCount) in use by \(othersNamed)" : ", none in use")
@@ -120,13 +120,13 @@ struct PoolVerdict {
                 + (othersCount > 0 ? ": \(max(0, allowance - othersCount)) remain, " : ": ") + "\(total - allowance) short"
             mainStatus = .fail
             let room = max(0, allowance - othersCount)
-            fixes.append("lower the pools (size, or connection_limit in DATABASE_URL) to at most \(room) together"
+            mainFix = ("lower the pools (size, or connection_limit in DATABASE_URL) to at most \(room) together"
                          + (othersCount > 0 ? ", close the other sessions" : "") + ", or raise max_connections (restart needed)")
         } else if share > Self.warnShare {
             main = "pools need \(need)\(steadyNote) (\(terms)) of the \(allowance) the server allows (\(server.allowanceArithmetic))"
                 + (othersCount > 0 ? ", and \(held)" : "") + ": \(percent(share)) (warn above \(percent(Self.warnShare)))"
             mainStatus = .warn
-            fixes.append("leave headroom for restarts (old and new replicas overlap), migrations and psql: lower the pools or raise max_connections")
+            mainFix = ("leave headroom for restarts (old and new replicas overlap), migrations and psql: lower the pools or raise max_connections")
         } else {
             main = "pools need \(need)\(steadyNote) (\(terms)); \(allows)"
                 + (othersCount > 0 ? ", \(othersCount) in use by \(othersNamed), not declared in database.pools: \(allowance - othersCount) remain" : "")
@@ -138,30 +138,30 @@ struct PoolVerdict {
             let pools = demand.pools.filter { route.user($0) == role }
             let n = route.serverConnections(pools)
             if n > limit {
-                failures.append("role \(role) has CONNECTION LIMIT \(limit) but its pools need \(n) (\(pools.compactMap { $0.total == nil ? nil : $0.term }.joined(separator: " + ")))")
-                fixes.append("ALTER ROLE \(role) CONNECTION LIMIT \(n) (or -1), or lower the pools that log in as \(role)")
+                found.append(Finding(.fail, "role \(role) has CONNECTION LIMIT \(limit) but its pools need \(n) (\(pools.compactMap { $0.total == nil ? nil : $0.term }.joined(separator: " + ")))",
+                                     fix: "ALTER ROLE \(role) CONNECTION LIMIT \(n) (or -1), or lower the pools that log in as \(role)"))
             }
         }
         for (db, limit) in server.databaseLimits.sorted(by: { $0.key < $1.key }) {
             let pools = demand.pools.filter { route.database($0) == db && !server.superusers.contains(route.user($0)) }
             let n = route.serverConnections(pools)
             if n > limit {
-                failures.append("database \(db) has CONNECTION LIMIT \(limit) but the pools on it need \(n)")
-                fixes.append("ALTER DATABASE \(db) CONNECTION LIMIT \(n) (or -1), or lower the pools")
+                found.append(Finding(.fail, "database \(db) has CONNECTION LIMIT \(limit) but the pools on it need \(n)",
+                                     fix: "ALTER DATABASE \(db) CONNECTION LIMIT \(n) (or -1), or lower the pools"))
             }
         }
-        bouncerFindings(failures: &failures, warnings: &warnings, notes: &notes, fixes: &fixes, evidence: &evidence)
+        bouncerFindings(&found, evidence: &evidence)
         for p in demand.unbounded {
-            warnings.append("\(p.spec.name) is unbounded (\(p.source)): under load it opens one connection per concurrent query")
-            fixes.append("cap the \(p.spec.name) pool (db.SetMaxOpenConns) and give its size in database.pools")
+            found.append(Finding(.warn, "\(p.spec.name) is unbounded (\(p.source)): under load it opens one connection per concurrent query",
+                                 fix: "cap the \(p.spec.name) pool (db.SetMaxOpenConns) and give its size in database.pools"))
         }
         for p in demand.unknown {
-            warnings.append("size of \(p.spec.name) unknown: give size, driver, or connection_limit in its url")
+            found.append(Finding(.warn, "size of \(p.spec.name) unknown: give size, driver, or connection_limit in its url"))
         }
         if let vus, demand.total > 0 {
             evidence["peakEstimate"] = .string("each VU has at most one request in flight and each request holds at most one connection while it queries: up to \(vus) connections wanted at once")
             if vus > demand.total && mainStatus != .fail {
-                notes.append("\(vus) VUs share \(demand.total) pooled connections: at most \(demand.total) queries run at once and up to \(vus - demand.total) requests queue for a connection (they fail only if the wait exceeds the pool timeout\(timeoutNote); pool-traffic measures it)")
+                found.append(Finding(.pass, "\(vus) VUs share \(demand.total) pooled connections: at most \(demand.total) queries run at once and up to \(vus - demand.total) requests queue for a connection (they fail only if the wait exceeds the pool timeout\(timeoutNote); pool-traffic measures it)"))
             }
         }
         if let probe {
@@ -172,23 +172,22 @@ struct PoolVerdict {
             if probe.timedOut > 0 { p.append(("timedOut", .int(probe.timedOut))) }
             evidence["probe"] = .object(Evidence(p))
             if probe.refused > probe.timedOut {
-                failures.append("probe: the server accepted \(probe.accepted) of \(probe.attempted) connections\(capped), then refused: \(probe.refusal ?? "?")")
+                found.append(Finding(.fail, "probe: the server accepted \(probe.accepted) of \(probe.attempted) connections\(capped), then refused: \(probe.refusal ?? "?")"))
             } else if probe.timedOut > 0 {
-                warnings.append("probe: the server accepted \(probe.accepted) of \(probe.attempted) connections\(capped); \(probe.timedOut) got no answer within the timeout (a slow server, not a refusal: try a longer --timeout)")
+                found.append(Finding(.warn, "probe: the server accepted \(probe.accepted) of \(probe.attempted) connections\(capped); \(probe.timedOut) got no answer within the timeout (a slow server, not a refusal: try a longer --timeout)"))
             } else {
-                notes.append("probe: the server accepted all \(probe.attempted) connections (\(capped.isEmpty ? "" : "capped at \(ConnectionProbe.cap); ")all closed again)")
+                found.append(Finding(.pass, "probe: the server accepted all \(probe.attempted) connections (\(capped.isEmpty ? "" : "capped at \(ConnectionProbe.cap); ")all closed again)"))
             }
         } else if let probeSkipped {
-            notes.append("probe: \(probeSkipped)")
+            found.append(Finding(.pass, "probe: \(probeSkipped)"))
         }
 
-        let status: Status = mainStatus == .fail || !failures.isEmpty ? .fail
-            : (mainStatus == .warn || !warnings.isEmpty ? .warn : .pass)
-        let sentences = [main] + failures + warnings + notes
-        let summary = Secrets.shared.scrub(sentences.joined(separator: "; "))
-        return CheckOutcome(status, summary, evidence: evidence,
-                            fix: fixes.isEmpty ? nil : fixes.joined(separator: "; "),
-                            suspects: [])
+        // The main sentence first, then the others worst first (each with its own fix); the headline is the
+        // worst of them, the main sentence when nothing is worse.
+        let all = [Finding(mainStatus, main, fix: mainFix)] + found
+        let rank: [Status: Int] = [.fail: 0, .warn: 1]
+        let ordered = all.enumerated().sorted { (rank[$0.element.severity] ?? 2, $0.offset) < (rank[$1.element.severity] ?? 2, $1.offset) }.map(\.element)
+        return CheckOutcome(findings: ordered, evidence: evidence)
     }
 
     func baseEvidence() -> Evidence {

@@ -39,31 +39,52 @@ public struct PrismaCodeScanner {
     }
 
     public func scan(_ source: String, file: String) -> Result {
-        let tokens = CodeTokens.of(source)
+        let tokens = JSTokenizer.tokenize(source).tokens
+        let literal = JSObjectLiteral(tokens: tokens, match: BracketMatch(tokens))
+        func dot(_ k: Int) -> Bool { tokens[k].isPunct(".") || tokens[k].isPunct("?.") }
         var result = Result()
         var i = 0
         while i + 6 < tokens.count {
             defer { i += 1 }
+            // A template literal's substitutions are text to this scanner, as strings and comments are.
+            if tokens[i].kind == .templateHead, literal.match[i] > i { i = literal.match[i]; continue }
             // receiver . model . op ( {
-            guard tokens[i].kind == .identifier, Self.receivers.contains(tokens[i].text),
-                  tokens[i + 1].isPunct("."), tokens[i + 2].kind == .identifier,
-                  tokens[i + 3].isPunct("."), tokens[i + 4].kind == .identifier, Self.operations.contains(tokens[i + 4].text),
-                  tokens[i + 5].isPunct("(") else { continue }
+            guard tokens[i].kind == .identifier, dot(i + 1), tokens[i + 2].kind == .identifier, dot(i + 3),
+                  tokens[i + 4].kind == .identifier, tokens[i + 5].isPunct("("),
+                  Self.receivers.contains(tokens[i].text), Self.operations.contains(tokens[i + 4].text) else { continue }
             // `this.db.…` and `ctx.prisma.…` are the client; `cache.db.…` or `f().db.…` may be anything.
-            if i > 0, tokens[i - 1].isPunct(".") {
+            if i > 0, dot(i - 1) {
                 guard i > 1, tokens[i - 2].kind == .identifier, Self.owners.contains(tokens[i - 2].text) else { continue }
             }
             guard let model = schema.model(delegate: tokens[i + 2].text) else { continue }
             result.calls += 1
-            guard tokens[i + 6].isPunct("{") else { continue }
-            var parser = JSObjectParser(tokens: tokens, i: i + 6)
-            guard let args = parser.parseObject(depth: 0) else { continue }
-            let receiver = (i > 1 && tokens[i - 1].isPunct(".") ? "\(tokens[i - 2].text)." : "") + tokens[i].text
+            guard tokens[i + 6].isPunct("{"), let args = Self.object(literal, at: i + 6, depth: 0) else { continue }
+            let receiver = (i > 1 && dot(i - 1) ? "\(tokens[i - 2].text)." : "") + tokens[i].text
             var walk = Walk(schema: schema, file: file, call: "\(receiver).\(tokens[i + 2].text).\(tokens[i + 4].text)")
             walk.arguments(args, model: model, operation: tokens[i + 4].text)
             result.findings += walk.findings
         }
         return result
+    }
+
+    static let maxDepth = 64
+
+    /// The object literal at `open` as keys and values (JSObjectLiteral's fields; a shorthand's value is not literal).
+    static func object(_ literal: JSObjectLiteral, at open: Int, depth: Int) -> JSObject? {
+        guard depth < maxDepth, literal.match[open] > open else { return nil }
+        var object = JSObject()
+        for f in literal.fields(open) {
+            object.entries.append((JSKey(name: f.key, line: f.line), f.shorthand ? .other : value(literal, f.value, depth: depth + 1)))
+        }
+        return object
+    }
+
+    /// A value read literally when it is an object or a list, otherwise `.other` (a variable, a call, an expression).
+    static func value(_ literal: JSObjectLiteral, _ r: Range<Int>, depth: Int) -> JSValue {
+        guard depth < maxDepth else { return .other }
+        if let open = literal.literal(r, opener: "{"), let o = object(literal, at: open, depth: depth) { return .object(o) }
+        if let open = literal.literal(r, opener: "[") { return .array(literal.items(open).map { value(literal, $0, depth: depth + 1) }) }
+        return .other
     }
 
     /// Walks one call's argument object along the schema's relations.
@@ -223,46 +244,7 @@ func camelWords(_ name: String) -> [String] {
     }
 }
 
-// MARK: - JavaScript tokens and object literals
-
-/// The code scanner's view of a token: the shared `CodeTokenizer`'s tokens, with every template literal
-/// (its `${…}` parts included) folded into one value token, and `?.` read as `.`.
-struct CodeToken: Equatable {
-    enum Kind: Equatable { case identifier, string, number, punct, template, regex }
-    var kind: Kind
-    var text: String
-    var line: Int
-    func isPunct(_ p: String) -> Bool { kind == .punct && text == p }
-}
-
-enum CodeTokens {
-    static func of(_ source: String) -> [CodeToken] {
-        var out: [CodeToken] = []
-        var templateDepth = 0
-        for t in JSTokenizer.tokenize(source).tokens {
-            switch t.kind {
-            case .templateHead:
-                if templateDepth == 0 { out.append(CodeToken(kind: .template, text: "`", line: t.line)) }
-                templateDepth += 1
-            case .templateMiddle:
-                continue
-            case .templateTail:
-                templateDepth = max(0, templateDepth - 1)
-            default:
-                guard templateDepth == 0 else { continue }
-                switch t.kind {
-                case .identifier: out.append(CodeToken(kind: .identifier, text: t.text, line: t.line))
-                case .number: out.append(CodeToken(kind: .number, text: t.text, line: t.line))
-                case .string: out.append(CodeToken(kind: .string, text: t.text, line: t.line))
-                case .regex: out.append(CodeToken(kind: .regex, text: "/", line: t.line))
-                case .template: out.append(CodeToken(kind: .template, text: "`", line: t.line))
-                default: out.append(CodeToken(kind: .punct, text: t.text == "?." ? "." : t.text, line: t.line))
-                }
-            }
-        }
-        return out
-    }
-}
+// MARK: - object literals, as the scanner walks them (read by JSObjectLiteral)
 
 struct JSKey: Equatable {
     var name: String
@@ -281,93 +263,4 @@ indirect enum JSValue: Equatable {
     case array([JSValue])
     /// Anything not read literally: a variable, a call, an expression.
     case other
-}
-
-/// Reads object and array literals from tokens; anything else is skipped up to the next `,` at its own depth.
-struct JSObjectParser {
-    let tokens: [CodeToken]
-    var i: Int
-    static let maxDepth = 64
-
-    var atEnd: Bool { i >= tokens.count }
-
-    /// The current token is `{`; on success the position is after the matching `}`.
-    mutating func parseObject(depth: Int) -> JSObject? {
-        guard depth < Self.maxDepth, !atEnd, tokens[i].isPunct("{") else { return nil }
-        i += 1
-        var object = JSObject()
-        while !atEnd {
-            let t = tokens[i]
-            if t.isPunct("}") { i += 1; return object }
-            if t.isPunct(",") { i += 1; continue }
-            if t.isPunct("...") { i += 1; skipExpression(); continue }
-            if t.isPunct("[") { skipExpression(); continue }  // computed key: not attributable
-            guard t.kind == .identifier || t.kind == .string || t.kind == .number else { return nil }
-            let key = JSKey(name: t.text, line: t.line)
-            i += 1
-            guard !atEnd else { return nil }
-            if tokens[i].isPunct(",") || tokens[i].isPunct("}") {  // shorthand `{ content }`
-                object.entries.append((key, .other)); continue
-            }
-            if tokens[i].isPunct(":") {
-                i += 1
-                guard let value = parseValue(depth: depth + 1) else { return nil }
-                object.entries.append((key, value))
-                continue
-            }
-            // A method, getter or something else: not a plain key.
-            skipExpression()
-        }
-        return nil
-    }
-
-    mutating func parseValue(depth: Int) -> JSValue? {
-        guard !atEnd, depth < Self.maxDepth else { return nil }
-        let start = i
-        if tokens[i].isPunct("{") {
-            if let o = parseObject(depth: depth), atValueEnd { return .object(o) }
-            i = start
-        } else if tokens[i].isPunct("[") {
-            if let a = parseArray(depth: depth), atValueEnd { return .array(a) }
-            i = start
-        }
-        skipExpression()
-        return .other
-    }
-
-    var atValueEnd: Bool { atEnd || tokens[i].isPunct(",") || tokens[i].isPunct("}") || tokens[i].isPunct("]") }
-
-    mutating func parseArray(depth: Int) -> [JSValue]? {
-        i += 1
-        var items: [JSValue] = []
-        while !atEnd {
-            if tokens[i].isPunct("]") { i += 1; return items }
-            if tokens[i].isPunct(",") { i += 1; continue }
-            if tokens[i].isPunct("...") { i += 1; skipExpression(); continue }
-            // A `}` or `)` closing nothing here (`[{ a: 1 } }]`): parseValue would not move, and this would loop forever.
-            let before = i
-            guard let v = parseValue(depth: depth + 1), i > before else { return nil }
-            items.append(v)
-        }
-        return nil
-    }
-
-    /// Skips to the next `,`, `}` or `]` that closes nothing opened here.
-    mutating func skipExpression() {
-        var depth = 0
-        while !atEnd {
-            let t = tokens[i]
-            if t.kind == .punct {
-                switch t.text {
-                case "{", "[", "(": depth += 1
-                case "}", "]", ")":
-                    if depth == 0 { return }
-                    depth -= 1
-                case ",": if depth == 0 { return }
-                default: break
-                }
-            }
-            i += 1
-        }
-    }
 }

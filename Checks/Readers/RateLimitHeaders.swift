@@ -1,4 +1,5 @@
 import Foundation
+import PreflightProbes
 
 /// What a response's rate-limit headers say, whichever of the three generations the server speaks.
 /// Parsing never fails: unreadable values are left nil.
@@ -204,9 +205,12 @@ public struct RateLimitHeaders: Sendable, Equatable {
         return String(s.dropFirst().dropLast()).replacingOccurrences(of: "\\\"", with: "\"")
     }
 
-    /// Whether a header name belongs to rate limiting (kept by the burst, shown as evidence).
-    public static func isRateLimitHeader(_ name: String) -> Bool {
-        let n = name.lowercased()
-        return n.hasPrefix("x-ratelimit") || n.hasPrefix("ratelimit") || n == "retry-after"
-    }
+    /// The rate-limit headers (`parse` reads no other): every generation's, and Retry-After.
+    public static let names = HeaderNames(names: ["retry-after"], prefixes: ["x-ratelimit", "ratelimit"])
+    /// What judging an answer reads (`isLimiterAnswer`): the rate-limit headers and Server (nginx's bare 503).
+    /// The burst keeps exactly these, so the answers it brings back are judged as a full response would be.
+    public static let answerHeaders = names.union(HeaderNames(names: ["server"]))
+
+    /// Whether a header name belongs to rate limiting (shown as evidence).
+    public static func isRateLimitHeader(_ name: String) -> Bool { names.contains(name) }
 }

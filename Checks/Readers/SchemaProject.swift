@@ -34,9 +34,13 @@ struct SchemaFinding: Sendable, Equatable {
     }
     var kind: Kind
     var message: String
+    /// "file:line" as the readers write it.
     var location: String?
     var fix: String
     var missing: Missing? = nil
+
+    /// `location` as data.
+    var sourceLocation: SourceLocation? { location.map(SourceLocation.init(written:)) }
 }
 
 /// What the static inspection found, before the live comparison adds to it.
@@ -48,6 +52,10 @@ struct SchemaReport: Sendable {
     var subject = ""
     var compared: [String] = []
     var comparedDatabase = false
+    /// The generated client's schema.prisma matched (or differed in comments and layout only).
+    var comparedClient = false
+    /// The build output was read.
+    var comparedBuild = false
     /// Every failure is something a migration in the project adds (see `SchemaCheck.explain`).
     var suspectMigrations = false
 
@@ -56,6 +64,25 @@ struct SchemaReport: Sendable {
         if with.isEmpty { return "\(subject) parse" }
         let list = with.count == 1 ? with[0] : with.dropLast().joined(separator: ", ") + " and " + with.last!
         return "\(subject) \(comparedDatabase ? "match" : "parse and match") \(list)"
+    }
+}
+
+/// Where Prisma looks for the schema in a project folder when nothing names it: the one list, read by the schema
+/// check (next to a prisma.config.ts that sets no `schema`) and by `preflight init`.
+public enum PrismaSchemaLocation {
+    /// Prisma's config file names, in the order they are looked for.
+    public static let configFiles = ["prisma.config.ts", "prisma.config.mts", "prisma.config.cts", "prisma.config.js", "prisma.config.mjs", "prisma.config.cjs"]
+    /// Prisma's default locations, in its order; `prisma/schema` is the multi-file folder (`prismaSchemaFolder`).
+    public static let defaults = ["prisma/schema.prisma", "schema.prisma", "prisma/schema"]
+
+    /// The first default location that exists in `folder`, relative to it.
+    public static func firstDefault(in folder: String) -> String? {
+        defaults.first { FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0)) }
+    }
+
+    /// What a project folder names as its schema: its Prisma config file, else the first default location.
+    public static func find(in folder: String) -> String? {
+        configFiles.first { FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0)) } ?? firstDefault(in: folder)
     }
 }
 
@@ -103,7 +130,7 @@ struct SchemaProject: Sendable {
     enum Located { case success(Location), failure(SchemaFinding) }
 
     static let maxSchemaFiles = 2_000
-    static let configFileNames: Set<String> = ["prisma.config.ts", "prisma.config.mts", "prisma.config.cts", "prisma.config.js", "prisma.config.mjs", "prisma.config.cjs"]
+    static let configFileNames = Set(PrismaSchemaLocation.configFiles)
 
     /// schema.prisma (a file, a folder, or a prisma.config.ts) → the `.prisma` files to read.
     func locate() -> Located {
@@ -122,9 +149,8 @@ struct SchemaProject: Sendable {
                 path = p.hasPrefix("/") ? p : URL(fileURLWithPath: folder).appendingPathComponent(p).standardizedFileURL.path
             case .unset:
                 // Prisma's defaults, next to the config file.
-                let defaults = ["prisma/schema.prisma", "schema.prisma"].map { (folder as NSString).appendingPathComponent($0) }
-                guard let found = defaults.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-                    return .failure(SchemaFinding(kind: .syntax, message: "\(display(prismaPath)) sets no schema and neither prisma/schema.prisma nor schema.prisma exists next to it",
+                guard let found = PrismaSchemaLocation.firstDefault(in: folder).map({ (folder as NSString).appendingPathComponent($0) }) else {
+                    return .failure(SchemaFinding(kind: .syntax, message: "\(display(prismaPath)) sets no schema and none of \(PrismaSchemaLocation.defaults.joined(separator: ", ")) exists next to it",
                                                   location: display(prismaPath), fix: "set `schema:` in prisma.config.ts, or schema.prisma in preflight.yml to the schema file or folder"))
                 }
                 path = found
@@ -216,6 +242,7 @@ struct SchemaProject: Sendable {
         if let copy = Self.read(clientSchema) {
             if copy == text {
                 report.evidence["client"] = .string("\(display(clientSchema)) matches")
+                report.comparedClient = true
             } else if let difference = Self.difference(generated: PrismaSchema.parse(copy), current: schema) {
                 report.findings.append(SchemaFinding(
                     kind: .client, message: "the generated client is stale: \(difference.text)",
@@ -223,6 +250,7 @@ struct SchemaProject: Sendable {
                     fix: "run prisma generate (npx prisma generate), then rebuild and restart the service"))
             } else {
                 report.evidence["client"] = .string("\(display(clientSchema)) differs from schema.prisma in comments or layout only")
+                report.comparedClient = true
             }
         } else {
             report.evidence["client"] = .string("\(display(clientSchema)) not found\(clientConfigured ? "" : " (not compared)")")
@@ -257,6 +285,7 @@ struct SchemaProject: Sendable {
                 }
             }
             report.evidence["build"] = .string("\(display(build)): \(buildFiles) files")
+            report.comparedBuild = true
             if let newestBuild, let (date, file) = newestSource, date > newestBuild.addingTimeInterval(1) {
                 report.findings.append(SchemaFinding(
                     kind: .buildAge,
@@ -272,8 +301,8 @@ struct SchemaProject: Sendable {
         let models = schema.models.filter { $0.kind != .type }.count
         r.subject = "\(models) models in \(display(location.path))\(location.isFolder ? " (\(location.files.count) files)" : "")"
         if !sources.isEmpty { r.compared.append("the code") }
-        if case .string(let c)? = r.evidence["client"], c.hasSuffix("matches") || c.hasSuffix("only") { r.compared.append("the generated client") }
-        if build != nil, case .string(let b)? = r.evidence["build"], b.hasSuffix("files") { r.compared.append("the build") }
+        if r.comparedClient { r.compared.append("the generated client") }
+        if r.comparedBuild { r.compared.append("the build") }
         return r
     }
 

@@ -11,6 +11,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let script = K6Script(source: source, env: ["BASE_URL": "http://127.0.0.1:8080", "VUS": "10"])
     for r in script.requests { _ = r.alternatives.count }
     _ = script.options.peakVUs
+    // The JWTs it sends (literals, and __ENV.TOKEN's value), decoded: claims only.
+    _ = script.jwts(env: ["TOKEN": source]) { _ in }
     // The same bytes as a .ts script: the type stripper first.
     let ts = K6Script(source: source, env: ["BASE_URL": "http://127.0.0.1:8080"], typescript: true)
     for r in ts.requests { _ = r.alternatives.count }

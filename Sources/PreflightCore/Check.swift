@@ -19,7 +19,7 @@ extension DescribedCheck {
 public struct CheckContext: Sendable {
     public let config: Config
     public let timeout: Duration
-    /// Results of this check's prerequisites (all passed or warned).
+    /// Results of this check's prerequisites (all passed or warned), and of the checks it runs after (any status).
     public let prerequisites: [CheckID: CheckResult]
     let facts: FactStore
 
@@ -36,5 +36,10 @@ public struct CheckContext: Sendable {
     /// A measurement shared by the run's checks, taken once (the first caller's `measure` runs; the others await it).
     public func measured<T: Sendable>(_ type: T.Type, _ measure: @escaping @Sendable () async -> T) async -> T {
         await facts.measured(type, measure)
+    }
+
+    /// A measurement another check of the run took (`FactStore.taken`), or nil: never sends anything.
+    public func taken<T: Sendable>(_ type: T.Type) async -> T? {
+        await facts.taken(type)
     }
 }

@@ -18,13 +18,37 @@ public enum Layer: Int, Sendable, Comparable, CaseIterable {
     }
 }
 
-/// One example situation, used by `preflight checks` and mirrored by a test.
+/// What the fake probes answer in an example's world. Core knows no probe: the module that owns the probes
+/// (the checks' `ProbeAnswers`) conforms, and the `CheckExamples` test hands the answers to one scripted fake.
+public protocol WorldAnswers: Sendable {}
+
+/// The world an example runs in: the config as the user writes it, files beside it, and what the probes answer.
+public struct World: Sendable {
+    /// preflight.yml's text.
+    public var config: String
+    /// Files in the config's folder (a k6 script, schema.prisma), by relative path.
+    public var files: [String: String]
+    /// What the network, the database, child processes and the machine answer (nil: a world that asks none).
+    public var answers: (any WorldAnswers)?
+
+    public init(config: String, files: [String: String] = [:], answers: (any WorldAnswers)? = nil) {
+        self.config = config
+        self.files = files
+        self.answers = answers
+    }
+}
+
+/// One example, executed by the `CheckExamples` test and shown by `preflight checks`: given this world the check
+/// ends in `status`, and one of its findings (sentence or fix) contains `says`.
 public struct CheckExample: Sendable {
-    public let situation: String
-    public let outcome: Status
-    public init(_ situation: String, _ outcome: Status) {
-        self.situation = situation
-        self.outcome = outcome
+    public let status: Status
+    public let given: World
+    public let says: String
+
+    public init(_ status: Status, given: World, says: String) {
+        self.status = status
+        self.given = given
+        self.says = says
     }
 }
 
@@ -34,17 +58,26 @@ public struct CheckDescription: Sendable {
     public let title: String
     public let layer: Layer
     public let prerequisites: [CheckID]
-    public let examples: [CheckExample]
+    /// Checks this one starts after, whatever they end in (ordering only: never a reason to skip, and `--only` does
+    /// not bring them in); their results are in `CheckContext.prerequisites`. The generator waits for the checks that
+    /// send the run's one ramp, to read its latency; the server check sends the ramp only to a target whose health
+    /// check passed, and reads the service's limits either way.
+    public let after: [CheckID]
+    /// Built when asked (`preflight checks`, the tests), not when a run reads the id and layer: the worlds hold
+    /// scripts, schemas and dates that a run never needs.
+    public var examples: [CheckExample] { makeExamples() }
+    private let makeExamples: @Sendable () -> [CheckExample]
     /// How many `--timeout`s the check may take before the engine gives up on it.
     public let timeoutBudget: Int
 
-    public init(id: CheckID, title: String, layer: Layer, prerequisites: [CheckID] = [],
-                examples: [CheckExample], timeoutBudget: Int = 1) {
+    public init(id: CheckID, title: String, layer: Layer, prerequisites: [CheckID] = [], after: [CheckID] = [],
+                examples: @escaping @autoclosure @Sendable () -> [CheckExample], timeoutBudget: Int = 1) {
         self.id = id
         self.title = title
         self.layer = layer
         self.prerequisites = prerequisites
-        self.examples = examples
+        self.after = after
+        self.makeExamples = examples
         self.timeoutBudget = timeoutBudget
     }
 }

@@ -4,12 +4,12 @@ public enum Status: String, Sendable, Codable, CaseIterable {
     case pass, warn, fail, blocked, skipped, crash
 }
 
-/// What a check found: status, one-line summary, the numbers behind it and the fix.
+/// What a check found: status, its findings (the first is the headline), the numbers behind them.
 public struct CheckOutcome: Sendable, Equatable {
     public var status: Status
-    public var summary: String
+    /// What the check found, most important first. Never empty: `summary` and `fix` are the first finding's.
+    public var findings: [Finding]
     public var evidence: Evidence
-    public var fix: String?
     /// Checks whose failure would explain this one (health reporting its database down
     /// points at `database`); the engine turns this failure into a consequence when one of them failed.
     public var suspects: [CheckID]
@@ -17,10 +17,34 @@ public struct CheckOutcome: Sendable, Equatable {
     public init(_ status: Status, _ summary: String, evidence: Evidence = Evidence(),
                 fix: String? = nil, suspects: [CheckID] = []) {
         self.status = status
-        self.summary = summary
+        self.findings = [Finding(status, summary, fix: fix)]
         self.evidence = evidence
-        self.fix = fix
         self.suspects = suspects
+    }
+
+    /// An outcome made of several findings; the status is the worst finding's unless given.
+    public init(_ status: Status? = nil, findings: [Finding], evidence: Evidence = Evidence(), suspects: [CheckID] = []) {
+        precondition(!findings.isEmpty, "an outcome has at least one finding")
+        self.status = status ?? findings.map(\.severity).max { Self.rank($0) < Self.rank($1) }!
+        self.findings = findings
+        self.evidence = evidence
+        self.suspects = suspects
+    }
+
+    /// The headline: the first finding's sentence.
+    public var summary: String {
+        get { findings.first?.sentence ?? "" }
+        set { if findings.isEmpty { findings = [Finding(status, newValue)] } else { findings[0].sentence = newValue } }
+    }
+
+    /// The first finding's fix.
+    public var fix: String? {
+        get { findings.first?.fix }
+        set { if findings.isEmpty { findings = [Finding(status, "", fix: newValue)] } else { findings[0].fix = newValue } }
+    }
+
+    static func rank(_ s: Status) -> Int {
+        switch s { case .pass: 0; case .skipped: 1; case .warn: 2; case .blocked: 3; case .fail: 4; case .crash: 5 }
     }
 
     public static func pass(_ summary: String, evidence: Evidence = Evidence()) -> CheckOutcome {

@@ -28,7 +28,15 @@ extension ConfigSection {
 
 /// The loaded config: the keys every check shares, plus one value per registered section.
 public struct Config: Sendable {
-    public var target: ServiceURL?
+    /// The service's base URL (a core key).
+    public var target: ServiceURL? {
+        get { reads?.read(key: "target"); return storedTarget }
+        set { storedTarget = newValue }
+    }
+    private var storedTarget: ServiceURL?
+    /// When set, notes every section, core key and fact a check reads (the `CheckExamples` test compares them
+    /// with what the check declares). Nil in a run.
+    public var reads: ConfigReads?
     public var timeout: Duration?
     /// Each operation's deadline when neither the file nor --timeout sets one: applied here only.
     public static let defaultTimeout: Duration = .seconds(3)
@@ -50,7 +58,8 @@ public struct Config: Sendable {
     }
 
     public func section<S: ConfigSection>(_ type: S.Type) -> S {
-        sections[Self.slot(S.self)] as? S ?? S()
+        reads?.read(section: S.self)
+        return sections[Self.slot(S.self)] as? S ?? S()
     }
 
     public mutating func set<S: ConfigSection>(_ section: S) { sections[Self.slot(S.self)] = section }
@@ -63,7 +72,7 @@ public struct Config: Sendable {
 
 /// Reads preflight.yml: YAML, `${VAR}` substitution, top-level keys plus every check's section.
 public struct ConfigLoader {
-    public static let coreKeys = ["target", "timeout"]
+    public static let coreKeys = ["target", "timeout", "env_file"]
     public let sections: [any ConfigSection.Type]
     /// Where `load` registers the config's secrets (the output sink scrubs `Secrets.shared`).
     public let secrets: Secrets
@@ -109,6 +118,10 @@ public struct ConfigLoader {
             // Bounded: ConfigBounds.check has added up what every alias expands to.
             // No file (flags only): nothing to compose, and Yams's constructor tables are never built.
             if yaml.contains(where: { !$0.isWhitespace }), let node = try Yams.compose(yaml: yaml) {
+                let files = EnvFile.read(node.mapping != nil ? node["env_file"] : nil, configFile: file)
+                expansion.fileValues = files.values
+                expansion.envFileNote = files.note
+                files.problems.forEach(sink.add)
                 root = ConfigNode.from(node, environment: environment, path: "", into: &expansion)
             }
         } catch let error as YamlError {
@@ -163,7 +176,18 @@ public struct ConfigLoader {
         // since a problem's message may quote a value.
         for s in config.sections.values { found += s.secrets }
         secrets.register(found)
-        if !sink.problems.isEmpty { throw ConfigError(file: file, problems: sink.problems) }
+        if !sink.problems.isEmpty {
+            // A value whose variable is unset is reported once, as unset: what reading the empty value then says
+            // ("empty database URL") is its consequence.
+            let unset = Set(expansion.problems.map { "\($0.line) \($0.path)" })
+            var seen: Set<String> = []
+            let problems = sink.problems.filter { p in
+                let key = "\(p.line) \(p.path)"
+                guard unset.contains(key) else { return true }
+                return expansion.problems.contains(p) && seen.insert(key + p.message).inserted
+            }
+            throw ConfigError(file: file, problems: problems)
+        }
         return config
     }
 

@@ -29,7 +29,7 @@ public enum ConfigBounds {
     /// find duplicates, and a key that is an alias (`? *big : 1`) hashes its whole expansion: that hang is
     /// inside `Yams.compose`, so the bound has to come before it. Syntax errors and undefined aliases
     /// are left to Yams, which reports them with their line.
-    static func check(_ yaml: String) -> ConfigProblem? {
+    public static func check(_ yaml: String) -> ConfigProblem? {
         let bytes = Array(yaml.utf8)
         guard !bytes.isEmpty else { return nil }  // libyaml asserts on a NULL input
         var parser = yaml_parser_t()

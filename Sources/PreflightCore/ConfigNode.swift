@@ -92,7 +92,11 @@ public indirect enum ConfigNode: Sendable {
 
 /// What converting the YAML tree found besides the tree itself.
 struct Expansion {
+    /// The `env_file:` files' variables (name → value, file): read when the environment does not set a name.
+    var fileValues: [String: (value: String, file: String)] = [:]
     var problems: [ConfigProblem] = []
+    /// Said after "is not set" when the config names env files: which were read, which do not exist.
+    var envFileNote = ""
     /// What secret-named variables (`Secrets.isSecretName`: `${API_TOKEN}`, `${DB_PASSWORD:-x}`) expanded to,
     /// fallbacks included: the loader registers them, wherever in the config they land.
     var secrets: [String] = []
@@ -104,6 +108,8 @@ struct Expansion {
 public struct VariableUse: Sendable, Equatable {
     public let name: String
     public let fromEnvironment: Bool
+    /// The `env_file:` file that gave the value when the environment did not set it.
+    public var file: String? = nil
 }
 
 /// `${VAR}`, `${VAR:-default}` and `$$` (a literal dollar) in config values.
@@ -134,13 +140,17 @@ enum Interpolation {
                     out += value
                     if Secrets.isSecretName(name) { x.secrets.append(value) }
                     x.variables[path, default: []].append(VariableUse(name: name, fromEnvironment: true))
+                } else if let (value, file) = x.fileValues[name], !(value.isEmpty && fallback != nil) {
+                    out += value
+                    if Secrets.isSecretName(name) { x.secrets.append(value) }
+                    x.variables[path, default: []].append(VariableUse(name: name, fromEnvironment: true, file: file))
                 } else if let fallback {
                     out += fallback
                     if Secrets.isSecretName(name) { x.secrets.append(fallback) }
                     x.variables[path, default: []].append(VariableUse(name: name, fromEnvironment: false))
                 } else {
                     x.problems.append(ConfigProblem(line: line, path: path,
-                        message: "environment variable \(name) is not set (write ${\(name):-default} to give a default)"))
+                        message: "environment variable \(name) is not set\(x.envFileNote) (write ${\(name):-default} to give a default)"))
                 }
                 i = text.index(after: close)
                 continue

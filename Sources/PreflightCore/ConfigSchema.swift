@@ -53,6 +53,7 @@ public enum ConfigSchema {
         var properties: [(String, JSONValue)] = [
             ("target", json(SchemaKey("target", "Base URL of the service under test, e.g. http://127.0.0.1:3001/api/v1", .string))),
             ("timeout", json(SchemaKey("timeout", "Deadline for each network operation (default 3s)", .duration))),
+            ("env_file", json(SchemaKey("env_file", "Files of NAME=value lines (relative to this file) that ${VAR} is read from when the environment does not set it", .anyOf([.string, .list(.string)])))),
         ]
         // Sections sharing a top-level key (database.url, database.pools) are one mapping: the union of their keys.
         var order: [String] = []

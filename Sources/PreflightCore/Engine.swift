@@ -11,15 +11,16 @@ public struct Engine: Sendable {
     /// Grace added to every budget: the engine's watchdog is a safety net behind the probes' own deadlines.
     static let grace: Duration = .milliseconds(750)
 
-    /// `running` hears the set of checks in flight each time it changes (for a progress line).
+    /// `running` hears the set of checks in flight each time it changes (for a progress line); `facts` are the run's
+    /// (a fresh store by default; a caller that reads them after the run, as exec does, hands in its own).
     public func run(config: Config, timeout: Duration, only: Set<CheckID> = [], skip: Set<CheckID> = [],
-                    running: (@Sendable ([CheckID]) -> Void)? = nil) async -> Report {
+                    facts: FactStore? = nil, running: (@Sendable ([CheckID]) -> Void)? = nil) async -> Report {
         let clock = ContinuousClock()
         let start = clock.now
         let byID = Dictionary(checks.map { ($0.description.id, $0) }, uniquingKeysWith: { a, _ in a })
         var results: [CheckID: CheckResult] = [:]
         var pending = checks.map { $0.description }
-        let facts = FactStore(config: config)
+        let facts = facts ?? FactStore(config: config)
 
         // --only brings in what the selected checks need (`--only health` runs port first): leaving a
         // prerequisite out would skip its dependants too and end in a "go" with nothing checked.
@@ -28,6 +29,7 @@ public struct Engine: Sendable {
             let descriptions = Dictionary(checks.map { ($0.description.id, $0.description) }, uniquingKeysWith: { a, _ in a })
             var queue = Array(only)
             while let id = queue.popLast() {
+                // Prerequisites only: `after` orders, it never brings a check (and its traffic) into the run.
                 for p in descriptions[id]?.prerequisites ?? [] where !selected.contains(p) {
                     selected.insert(p)
                     queue.append(p)
@@ -53,6 +55,10 @@ public struct Engine: Sendable {
                     for d in pending {
                         let prereqs = d.prerequisites.compactMap { results[$0] }
                         guard prereqs.count == d.prerequisites.count else { continue }
+                        // `after`: the checks of this run it follows must have ended, whatever their status (left-out
+                        // ones already have, as skipped); their results join the prerequisites' in its context.
+                        let after = d.after.filter { byID[$0] != nil }.compactMap { results[$0] }
+                        guard after.count == d.after.filter({ byID[$0] != nil }).count else { continue }
                         pending.removeAll { $0.id == d.id }
                         progress = true
                         if let settled = Engine.settle(d, prerequisites: prereqs) {
@@ -61,7 +67,7 @@ public struct Engine: Sendable {
                         }
                         let check = byID[d.id]!
                         let context = CheckContext(config: config, timeout: timeout,
-                                                   prerequisites: Dictionary(prereqs.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
+                                                   prerequisites: Dictionary((prereqs + after).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
                                                    facts: facts)
                         inFlight.append(d.id)
                         group.addTask { await Engine.runOne(check, context: context) }

@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 
 /// The one registry of secrets. `ConfigLoader.load` fills it, once, from the parsed config (`ConfigSection.secrets`);
-/// the output sink passes every byte through `scrub` before it leaves the process.
+/// a `Report` is redacted with it once before any reporter renders it (`Report.redacted(using:)`), and the output
+/// sink passes every byte through `scrub` as a last line (stderr messages, explain's output).
 public final class Secrets: Sendable {
     public static let shared = Secrets()
     /// Longest first, so a secret that contains another is replaced whole.
@@ -44,8 +45,10 @@ public final class Secrets: Sendable {
         String(scrub(String(text.prefix(count + 1024))).prefix(count))
     }
 
-    /// The secret as it is written, and as each output escapes it: in a URL (percent-encoded), a JSON string,
-    /// XML, a GitHub workflow command's message and properties, a Markdown table cell or code span.
+    /// The secret as it is written and as Core itself spells it: percent-encoded in a URL, quoted by Core's one JSON
+    /// writer (`JSONValue.quoted`), and as XML/HTML text (explain's timeline page writes k6's own strings, which no
+    /// `Report` carries). A reporter's own escaping is not here: reports are redacted before any reporter runs
+    /// (`Report.redacted(using:)`), so a new reporter's escaping cannot hide a secret from this list.
     static func forms(of secret: String) -> [String] {
         var unreserved = CharacterSet.alphanumerics
         unreserved.insert(charactersIn: "-._~")
@@ -57,11 +60,6 @@ public final class Secrets: Sendable {
             secret.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
                 .replacingOccurrences(of: "'", with: "&apos;"),
-            secret.replacingOccurrences(of: "%", with: "%25"),
-            secret.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: ":", with: "%3A")
-                .replacingOccurrences(of: ",", with: "%2C"),
-            secret.replacingOccurrences(of: "|", with: "\\|"),
-            secret.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "`", with: "'"),
         ]
         var out: [String] = []
         for case let c? in candidates where !out.contains(c) { out.append(c) }

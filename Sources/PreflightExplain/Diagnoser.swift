@@ -10,25 +10,15 @@ enum Diagnoser {
             out.append(inferred)
         }
         if let d = unchecked(f) { out.append(d) }
+        if let d = grpc(f) { out.append(d) }
         if let d = dropped(f) { out.append(d) }
         if let d = thresholds(f, after: out) { out.append(d) }
         return out.sorted { a, b in a.share != b.share ? a.share > b.share : a.signature.rank < b.signature.rank }
     }
 
-    /// Which signature a k6 error code belongs to; nil for codes no signature names.
-    static func signature(forCode code: Int) -> Signature? {
-        switch code {
-        case 1212: return .connectionRefused
-        case 1211: return .dialTimeout
-        case 1050: return .requestTimeout
-        case 1100..<1200: return .dns
-        case 1220: return .connectionReset
-        case 1300..<1400: return .tls
-        case 1429: return .rateLimited
-        case 1400..<1500: return .clientErrors
-        case 1500..<1600: return .serverErrors
-        default: return nil
-        }
+    /// Which signature a k6 error code belongs to, through Core's vocabulary (`FailureKind`).
+    static func signature(forCode code: Int, error: String? = nil) -> Signature {
+        Signature(FailureKind.classify(code: code, error: error))
     }
 
     private static func ofRequests(_ n: Int, _ f: RunFacts) -> String {
@@ -36,34 +26,40 @@ enum Diagnoser {
     }
 
     private static func perRequest(_ f: RunFacts) -> [Diagnosis] {
-        var groups: [Signature: [(code: Int, stats: CodeStats)]] = [:]
-        for (code, stats) in f.codeStats {
-            guard let sig = signature(forCode: code) else { continue }
-            groups[sig, default: []].append((code, stats))
-        }
+        var groups: [Signature: [CodeStats]] = [:]
+        for stats in f.codeStats { groups[stats.signature, default: []].append(stats) }
         let endpoints = f.requestsByEndpoint ?? [:]
         var out: [Diagnosis] = []
         for (sig, members) in groups {
-            let count = members.reduce(0) { $0 + $1.stats.count }
-            let first = members.map(\.stats.firstOffset).min() ?? 0
-            let last = members.map(\.stats.lastOffset).max() ?? 0
-            let target = members.compactMap(\.stats.target).first ?? "the target"
+            let count = members.reduce(0) { $0 + $1.count }
+            let first = members.map(\.firstOffset).min() ?? 0
+            let last = members.map(\.lastOffset).max() ?? 0
+            let target = members.compactMap(\.target).first ?? "the target"
             var byEndpoint: [String: Int] = [:]
-            for m in members { byEndpoint.merge(m.stats.endpoints, uniquingKeysWith: +) }
+            for m in members { byEndpoint.merge(m.endpoints, uniquingKeysWith: +) }
+            // The kinds by how many requests they failed: the first names the group's sentence.
+            var byKind: [FailureKind: Int] = [:]
+            for m in members { byKind[m.kind, default: 0] += m.count }
+            let kinds = byKind.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.id < $1.key.id }.map(\.key)
+            let kind = kinds[0]
+            var byCode: [Int: Int] = [:]
+            for m in members { byCode[m.code, default: 0] += m.count }
+            let codes = byCode.keys.sorted().map(String.init).joined(separator: ", ")
             let top = byEndpoint.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
 
             var ev = Evidence()
             ev["failed_requests"] = .int(count)
             ev["requests"] = .int(f.requests)
-            for m in members.sorted(by: { $0.code < $1.code }) { ev["error_code_\(m.code)"] = .int(m.stats.count) }
-            if let e = members.compactMap(\.stats.error).first { ev["error"] = .string(e) }
+            for code in byCode.keys.sorted() { ev["error_code_\(code)"] = .int(byCode[code]!) }
+            ev["kind"] = .string(kinds.map(\.id).joined(separator: ", "))
+            if let e = members.sorted(by: { $0.count > $1.count }).compactMap(\.error).first { ev["error"] = .string(e) }
             for (ep, n) in top.prefix(3) {
                 let total = endpoints[ep]?.total ?? n
                 ev["endpoint \(ep)"] = .string("\(formatCount(n)) of \(formatCount(total)) (\(formatPercent(Double(n) / Double(max(total, 1)))))")
             }
             ev["first_failure_s"] = .double(rounded(first))
             ev["last_failure_s"] = .double(rounded(last))
-            let okBefore = members.map(\.stats.succeededBefore).min() ?? 0
+            let okBefore = members.map(\.succeededBefore).min() ?? 0
             // A clean start counts when, at the rate they failed from then on, that many successes in a row would
             // be unlikely (5 failures expected): 150 successes then 90 % refused is mid-run, 2 then 50 % is not.
             let rateAfter = Double(count) / Double(max(1, f.requests - okBefore))
@@ -113,6 +109,29 @@ enum Diagnoser {
                 fix = concentrated
                     ? "4xx concentrated on \(topName): suspect the script's parameters, run `preflight` with the script check"
                     : "the server rejected the script's requests: check auth and payloads, run `preflight` with the script check"
+            case .invalidURL:
+                summary = "\(n) had no valid URL (k6 error \(codes)): \(kind.meaning)"
+                fix = "set the base URL the script builds its URLs from (`-e` or load.env in preflight.yml): `preflight` with the script check reads the script's URLs"
+            case .generatorLimit:
+                summary = "\(n) failed on the load generator (k6 error \(codes)): \(kind.meaning)"
+                fix = kinds.contains(.fileDescriptorLimit)
+                    ? "raise the open-file limit where k6 runs (`ulimit -n`, at least VUs x connections per VU + 100): `preflight` with the generator check measures it"
+                    : "widen the local port range (net.ipv4.ip_local_port_range), keep connections alive (no noConnectionReuse), or spread the VUs over more generators"
+            case .blocked:
+                summary = "\(n) were blocked by the script's own options (k6 error \(codes)): \(kind.meaning)"
+                fix = "remove the target from the script's blacklistIPs / blockHostnames options"
+            case .notHTTP:
+                summary = "\(n) got an answer from \(target) that is not HTTP (k6 error \(codes)): \(kind.meaning)"
+                fix = "point the script at the HTTP service's port: `preflight` with the health check asks the target over HTTP"
+            case .http2:
+                summary = "\(n) failed in HTTP/2 with \(target) (k6 error \(codes)): \(kind.meaning)"
+                fix = "the server or a proxy closed HTTP/2 streams or connections: check its concurrent-stream limit and restarts around +\(formatSeconds(first))"
+            case .networkErrors:
+                summary = "\(n) failed on the network with \(target) (k6 error \(codes)): \(kind.meaning)"
+                fix = "the error text says which system call failed: run `preflight` with the port and health checks against the target"
+            case .otherErrors:
+                summary = "\(n) failed with k6 error \(codes): \(kind.meaning)"
+                fix = "the error text says what happened: rerun a few VUs with `--http-debug` to see the exchange"
             default:
                 continue
             }
@@ -164,6 +183,22 @@ enum Diagnoser {
             fix: f.requestsByEndpoint == nil
                 ? "add a status check to every request, and rerun k6 with `--out json` so explain can name the errors"
                 : "add a status check to every request: run `preflight` with the script check")
+    }
+
+    /// gRPC calls that failed, by their most frequent method and status: the share is of the gRPC calls (k6 counts
+    /// none of them in http_req_failed; they show in checks only).
+    private static func grpc(_ f: RunFacts) -> Diagnosis? {
+        let failed = f.grpcFailures.reduce(0) { $0 + $1.count }
+        guard f.grpcCalls > 0, failed > 0, let top = f.grpcFailures.first else { return nil }
+        var ev = Evidence()
+        ev["grpc_calls"] = .int(f.grpcCalls)
+        ev["grpc_failed"] = .int(failed)
+        for g in f.grpcFailures.prefix(5) { ev["\(g.method) status \(g.statusName)"] = .int(g.count) }
+        let others = f.grpcFailures.count > 1 ? " (and \(f.grpcFailures.count - 1) more method/status pair\(f.grpcFailures.count == 2 ? "" : "s"))" : ""
+        return Diagnosis(
+            signature: .grpcErrors, share: share(failed, f.grpcCalls),
+            summary: "\(formatCount(failed)) of \(formatCount(f.grpcCalls)) gRPC calls (\(formatPercent(Double(failed) / Double(f.grpcCalls)))) failed: \(formatCount(top.count)) \(top.method) answered status \(top.statusName): \(top.meaning.what)\(others); k6 counts them in checks, not in http_req_failed",
+            evidence: ev, fix: top.meaning.fix)
     }
 
     private static func dropped(_ f: RunFacts) -> Diagnosis? {

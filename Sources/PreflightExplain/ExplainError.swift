@@ -7,6 +7,8 @@ public enum ExplainError: Error, Sendable, Equatable, CustomStringConvertible {
     case notK6(String, String)
     case corruptGzip(String, String)
     case nothingParsed(String, Int)
+    /// `--preflight FILE` is not a preflight JSON report.
+    case notReport(String, String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum ExplainError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notK6(let p, let why): return "\(p) is not k6 output: \(why)"
         case .corruptGzip(let p, let why): return "\(p): gzip data is corrupt: \(why)"
         case .nothingParsed(let p, let lines): return "\(p) is not k6 output: none of its \(formatCount(lines)) lines is a k6 --out json record"
+        case .notReport(let p, let why): return "\(p) is not a preflight JSON report: \(why)"
         }
     }
 }

@@ -6,6 +6,7 @@ public enum K6OutputKind: String, Sendable {
     case summaryExport = "--summary-export"
     case handleSummary = "handleSummary data"
     case outJSON = "--out json"
+    case outCSV = "--out csv"
 }
 
 /// Reads one k6 output file and explains the run.
@@ -17,30 +18,43 @@ public enum Explainer {
     }
 
     /// With the watcher's samples (`preflight exec`), each signature's onset is tied to what the stack showed then.
-    public static func explain(path: String, samples samplesPath: String?) throws(ExplainError) -> Explanation {
+    /// `summary`: the run's `--summary-export` (or handleSummary JSON), whose thresholds a `--out csv` file lacks.
+    public static func explain(path: String, samples samplesPath: String?, summary: String? = nil) throws(ExplainError) -> Explanation {
         var samples: WatchSamples?
         var sampleWarnings: [String] = []
         if let samplesPath { (samples, sampleWarnings) = try WatchSamples.read(path: samplesPath) }
-        var e = try explainFile(path: path)
+        var e = try explainFile(path: path, summary: summary)
         e.warnings += sampleWarnings
         if let samples { e.attach(samples) }
         return e
     }
 
-    static func explainFile(path: String) throws(ExplainError) -> Explanation {
+    static func explainFile(path: String, summary: String? = nil) throws(ExplainError) -> Explanation {
         let kind = try detect(path: path)
         var facts: RunFacts
         var warnings: [String] = []
         switch kind {
-        case .outJSON:
-            let result = try OutJSONReader.read(ChunkedInput(path: path), displayPath: path)
+        case .outJSON, .outCSV:
+            let result = kind == .outJSON ? try OutJSONReader.read(ChunkedInput(path: path), displayPath: path)
+                                          : try OutCSVReader.read(ChunkedInput(path: path), displayPath: path)
             facts = result.facts
             warnings = result.warnings
         case .summaryExport, .handleSummary:
-            let object = try wholeJSON(path: path)
-            facts = SummaryReader.read(object, as: kind == .summaryExport ? .summaryExport : .handleSummary)
+            facts = try summaryFacts(path: path, kind: kind)
+        }
+        // A CSV file holds no thresholds: the summary's, as k6 judged them.
+        if let summary, facts.thresholds.isEmpty {
+            let other = try detect(path: summary)
+            guard other == .summaryExport || other == .handleSummary else {
+                throw .notK6(summary, "not a --summary-export or handleSummary file (it holds \(other.rawValue))")
+            }
+            facts.thresholds = try summaryFacts(path: summary, kind: other).thresholds
         }
         return explanation(facts, warnings: warnings, path: path)
+    }
+
+    private static func summaryFacts(path: String, kind: K6OutputKind) throws(ExplainError) -> RunFacts {
+        SummaryReader.read(try wholeJSON(path: path), as: kind == .summaryExport ? .summaryExport : .handleSummary)
     }
 
     static func explanation(_ facts: RunFacts, warnings: [String] = [], path: String = "") -> Explanation {
@@ -49,6 +63,9 @@ public enum Explainer {
         e.facts = facts
         e.warnings = warnings
         e.source = "\(path) (\(facts.source.rawValue)): \(formatCount(facts.requests)) requests, \(formatCount(facts.failedRequests)) failed"
+        if facts.grpcCalls > 0 {
+            e.source += "; \(formatCount(facts.grpcCalls)) gRPC calls, \(formatCount(facts.grpcFailures.reduce(0) { $0 + $1.count })) failed"
+        }
         return e
     }
 
@@ -72,6 +89,7 @@ public enum Explainer {
         if head.starts(with: [0xEF, 0xBB, 0xBF]) { start = 3 }
         while start < head.count, [0x20, 0x09, 0x0A, 0x0D].contains(head[start]) { start += 1 }
         guard start < head.count else { throw .empty(path) }
+        if head[start...].starts(with: Array("metric_name,timestamp,metric_value".utf8)) { return .outCSV }
         guard head[start] == 0x7B else {
             throw .notK6(path, "it does not start with a JSON object")
         }

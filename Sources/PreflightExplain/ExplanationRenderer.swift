@@ -10,8 +10,9 @@ public enum ExplanationRenderer {
             .object(Evidence([("signature", .string(d.signature.rawValue)), ("share", .double(d.share)),
                               ("summary", .string(d.summary)), ("evidence", .object(d.evidence)), ("fix", .string(d.fix))]))
         }
-        return JSONValue.object(Evidence([("schema", .int(e.schema)), ("verdict", .string(e.verdict.rawValue)),
-                                          ("diagnosis", .array(diagnosis))])).serialised
+        var root = Evidence([("schema", .int(e.schema)), ("verdict", .string(e.verdict.rawValue)), ("diagnosis", .array(diagnosis))])
+        if let c = e.comparison { root["prediction"] = c.json }
+        return JSONValue.object(root).serialised
     }
 
     public static func text(_ e: Explanation, color: Bool) -> String {
@@ -26,11 +27,16 @@ public enum ExplanationRenderer {
         if !e.source.isEmpty { lines.append(paint(e.source, "2")) }
         for d in e.diagnosis {
             lines.append("")
-            let share = d.share > 0 ? " \(formatPercent(d.share)) of failed requests" : ""
+            let share = d.share > 0 ? " \(formatPercent(d.share)) of \(d.signature == .grpcErrors ? "gRPC calls" : "failed requests")" : ""
             lines.append("\(paint(d.signature.rawValue, "1"))\(share)")
             lines.append("  \(d.summary)")
             for (k, v) in d.evidence.entries { lines.append(paint("    \(k): \(evidenceText(v))", "2")) }
             lines.append("  fix: \(d.fix)")
+        }
+        if let c = e.comparison {
+            lines.append("")
+            lines.append(paint("predicted vs happened", "1"))
+            for l in c.lines { lines.append("  \(l)") }
         }
         return lines.joined(separator: "\n")
     }

@@ -54,6 +54,11 @@ struct K6Record {
     var expectedResponse = ByteSpan()
     var name = ByteSpan()
     var url = ByteSpan()
+    /// The time as seconds since 1970 when the line wrote it so (`--out csv` with a unix time format).
+    var unixSeconds: Double?
+
+    /// When the sample was taken, in seconds since 1970.
+    var seconds: Double? { unixSeconds ?? RFC3339.seconds(time) }
 
     mutating func reset() { self = K6Record() }
 }

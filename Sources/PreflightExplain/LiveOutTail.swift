@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 #endif
 
-/// Follows the `--out json` file k6 is still writing (gzipped or not) and counts its requests, failures and
+/// Follows the `--out json` or `--out csv` file k6 is still writing (gzipped or not) and counts its requests, failures and
 /// 429s so far. Each `poll` reads at most `maxBytesPerPoll` new bytes, so a watcher tick stays bounded; what is
 /// left is read at the next one. k6's gzip writer emits whole deflate blocks, so a gzipped file's counts lag.
 public final class LiveOutTail {
@@ -18,11 +18,15 @@ public final class LiveOutTail {
     private var zsOpen = false
     private var pending: [UInt8] = []
     private var skippingLongLine = false
+    /// Set by a CSV file's header line; nil for JSON lines.
+    private var csvColumns: K6CSVColumns?
+    private var sawFirstLine = false
     public private(set) var requests = 0
     public private(set) var failed = 0
     public private(set) var status429 = 0
 
     public init(path: String) { self.path = path }
+    static let httpReqsRow = Array("http_reqs,".utf8)
 
     deinit {
         if zsOpen { inflateEnd(&zs) }
@@ -96,13 +100,32 @@ public final class LiveOutTail {
     }
 
     private func line(_ bytes: ArraySlice<UInt8>) {
-        var record = K6Record()
-        let ok = bytes.withUnsafeBufferPointer { K6RecordScanner.scan($0, into: &record) }
-        guard ok, record.kind == .point, record.metric.equals("http_reqs") else { return }
+        if !sawFirstLine {
+            sawFirstLine = true
+            if let header = bytes.withUnsafeBufferPointer({ K6CSVColumns(header: $0) }) { csvColumns = header; return }
+        }
+        // Only http_reqs rows of a CSV file are split: the other dozen metrics of each request are skipped by name.
+        if csvColumns != nil, !bytes.starts(with: Self.httpReqsRow) { return }
+        var scratch = [UInt8](repeating: 0, count: csvColumns == nil ? 0 : bytes.count)
+        // The record's spans point into the line: read them before the buffers go.
+        let request: (status: Int, failed: Bool)? = bytes.withUnsafeBufferPointer { line in
+            scratch.withUnsafeMutableBufferPointer { scratch in
+                var record = K6Record()
+                if let csvColumns {
+                    guard let r = K6CSVLine.record(line, columns: csvColumns, scratch: scratch) else { return nil }
+                    record = r
+                } else {
+                    guard K6RecordScanner.scan(line, into: &record) else { return nil }
+                }
+                guard record.kind == .point, record.metric.equals("http_reqs") else { return nil }
+                let status = record.status.int ?? 0
+                let failed = record.expectedResponse.isPresent ? record.expectedResponse.equals("false") : (status == 0 || status >= 400)
+                return (status, failed)
+            }
+        }
+        guard let request else { return }
         requests += 1
-        let status = record.status.int ?? 0
-        let isFailed = record.expectedResponse.isPresent ? record.expectedResponse.equals("false") : (status == 0 || status >= 400)
-        if isFailed { failed += 1 }
-        if status == 429 { status429 += 1 }
+        if request.failed { failed += 1 }
+        if request.status == 429 { status429 += 1 }
     }
 }

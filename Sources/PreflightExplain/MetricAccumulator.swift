@@ -1,4 +1,5 @@
 import Foundation
+import PreflightCore
 
 /// Running aggregates of one metric's samples, enough to judge its thresholds in constant memory.
 /// Percentiles come from log-spaced buckets (1% wide), so `p(N)` is approximate to about 1%.
@@ -49,16 +50,16 @@ struct MetricAccumulator: Sendable {
     func value(for expression: String, type: String, span: Double?) -> Double? {
         guard count > 0, let e = ThresholdExpression(expression) else { return nil }
         switch e.aggregation {
-        case "rate":
+        case .rate:
             if type == "counter" { return span.flatMap { $0 > 0 ? sum / $0 : nil } }
             return Double(nonZero) / Double(count)
-        case "count": return type == "rate" ? Double(nonZero) : sum
-        case "avg": return sum / Double(count)
-        case "min": return minimum
-        case "max": return maximum
-        case "med": return percentile(50)
-        case "value": return type == "rate" ? Double(nonZero) / Double(count) : last
-        default: return e.percentile.flatMap(percentile)
+        case .count: return type == "rate" ? Double(nonZero) : sum
+        case .avg: return sum / Double(count)
+        case .min: return minimum
+        case .max: return maximum
+        case .med: return percentile(50)
+        case .value: return type == "rate" ? Double(nonZero) / Double(count) : last
+        case .percentile(let p): return percentile(p)
         }
     }
 }

@@ -21,6 +21,11 @@ enum SampleCorrelation {
         let port = samples.header.target.flatMap { $0.split(separator: ":").last.map(String.init) } ?? "the target port"
         for i in diagnosis.indices {
             let d = diagnosis[i]
+            if d.signature == .grpcErrors, let story = grpcStory(seen) {
+                diagnosis[i].summary += "; " + story
+                diagnosis[i].evidence["watch"] = .string(story)
+                continue
+            }
             guard case .double(let firstFailure)? = d.evidence["first_failure_s"] else { continue }
             let first = burst(of: d.signature, in: facts.timeline) ?? firstFailure
             var sentences: [String] = []
@@ -52,6 +57,19 @@ enum SampleCorrelation {
             diagnosis[i].evidence["watch"] = .string(told)
             if let cause { diagnosis[i].evidence["watch_cause"] = .string(cause) }
         }
+    }
+
+    /// "at 6.1 s the gRPC server's health went from SERVING to NOT_SERVING" (or to an error: it stopped answering):
+    /// the first gRPC health sample that is not SERVING after one that was.
+    static func grpcStory(_ seen: [Seen]) -> String? {
+        var serving = false
+        for s in seen {
+            guard let g = s.sample.grpc, g.busy != true else { continue }
+            if g.state == "SERVING" { serving = true; continue }
+            guard serving else { continue }
+            return "at \(formatOffset(s.at)) the gRPC server's health went from SERVING to \(g.state ?? "no answer (\(g.error ?? "error"))")"
+        }
+        return nil
     }
 
     /// Where the signature's failures really began: the first second with at least a fifth of its busiest
@@ -112,10 +130,14 @@ enum SampleCorrelation {
         if let app = near.compactMap({ $0.sample.db?.busiestApp }).first {
             let peak = all.map { $0.1.connections(of: app) }.max() ?? 0
             let atPeak = near.filter { $0.sample.db.map { $0.connections(of: app) == peak } ?? false }
+            // A pool none of whose connections was ever busy near the onset was not exhausted (a run of 403s never
+            // reached it): no story, rather than a wrong one.
             if peak >= 2, let hit = atPeak.max(by: { ($0.sample.db?.busy(of: app) ?? 0) < ($1.sample.db?.busy(of: app) ?? 0) }),
-               let db = hit.sample.db {
+               let db = hit.sample.db, db.busy(of: app) > 0 || lock != nil {
                 let max = db.maxConnections.map { ", max_connections \(formatCount($0))" } ?? ""
-                pool = ("at \(formatOffset(hit.at)) \(app) held \(formatCount(peak)) connections (\(formatCount(db.busy(of: app))) busy), the most it opened in the run\(max)", app)
+                // An empty application_name would make "held 5 connections … : 's pool": name what it is.
+                let name = app.isEmpty ? "an application without application_name" : app
+                pool = ("at \(formatOffset(hit.at)) \(name) held \(formatCount(peak)) connections (\(formatCount(db.busy(of: app))) busy), the most it opened in the run\(max)", name)
             }
         }
         switch (lock, pool) {

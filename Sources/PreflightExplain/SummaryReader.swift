@@ -1,4 +1,5 @@
 import Foundation
+import PreflightCore
 
 /// Reads the two end-of-test summary shapes: `--summary-export` (legacy) and a `handleSummary` data dump.
 enum SummaryReader {
@@ -60,7 +61,7 @@ enum SummaryReader {
     /// The value a threshold judged, looked up under its aggregation's key.
     static func observed(_ expression: String, in values: [String: Any], source: RunFacts.Source) -> Double? {
         guard let e = ThresholdExpression(expression) else { return nil }
-        var key = e.aggregation
+        var key = e.aggregation.name
         if key == "rate" && source == .summaryExport && values["rate"] == nil { key = "value" }
         if key == "value" && values["value"] == nil { key = "rate" }
         return (values[key] as? NSNumber)?.doubleValue

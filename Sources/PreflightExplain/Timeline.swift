@@ -4,7 +4,7 @@ public struct Timeline: Sendable, Equatable {
     /// The wall clock (seconds since 1970) of the first request: second 0.
     public var startUnix: Double
     public var requests: [Int]
-    /// Failed requests per second by signature (its raw value; "other" for codes no signature names).
+    /// Failed requests per second by signature (its raw value).
     public var failures: [String: [Int]]
     /// The highest `vus` gauge of each second, nil where k6 wrote none.
     public var vus: [Int?]
@@ -29,11 +29,11 @@ struct TimelineAccumulator {
         return s - first < Self.maxSeconds ? s : nil
     }
 
-    mutating func request(at time: Double, failure code: Int?) {
+    mutating func request(at time: Double, failure signature: Signature?) {
         guard let s = admit(time) else { return }
         requests[s, default: 0] += 1
-        if let code {
-            let name = Diagnoser.signature(forCode: code)?.rawValue ?? "other"
+        if let signature {
+            let name = signature.rawValue
             failures[name, default: [:]][s, default: 0] += 1
         }
     }

@@ -12,7 +12,8 @@ public enum TimelinePage {
     static let palette: [String: String] = [
         "connection-refused": "#d62728", "connection-reset": "#e377c2", "dial-timeout": "#8c564b",
         "request-timeout": "#ff7f0e", "dns": "#7f7f7f", "tls": "#bcbd22", "rate-limited": "#9467bd",
-        "server-errors": "#c0392b", "client-errors": "#17becf", "other": "#555555",
+        "server-errors": "#c0392b", "client-errors": "#17becf", "generator-limit": "#a0522d", "invalid-url": "#6b4226",
+        "not-http": "#2ca02c", "blocked": "#4b0082", "http2": "#1f77b4", "network-errors": "#b22222", "other-errors": "#555555",
     ]
 
     public static func html(_ e: Explanation, title: String = "preflight: k6 run timeline") -> String {
@@ -136,7 +137,7 @@ public enum TimelinePage {
         }
         for d in e.diagnosis {
             let color = palette[d.signature.rawValue] ?? "#555"
-            let share = d.share > 0 ? " · \(formatPercent(d.share)) of failed requests" : ""
+            let share = d.share > 0 ? " · \(formatPercent(d.share)) of \(d.signature == .grpcErrors ? "gRPC calls" : "failed requests")" : ""
             side += "<section class=\"diagnosis\" data-signature=\"\(d.signature.rawValue)\"><h3><span class=\"swatch\" style=\"background:\(color)\"></span>\(escape(d.signature.rawValue))\(escape(share))</h3>"
             side += "<p>\(escape(d.summary))</p><p class=\"fix\">fix: \(escape(d.fix))</p></section>\n"
         }

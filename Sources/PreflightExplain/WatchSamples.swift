@@ -37,11 +37,25 @@ public struct WatchSample: Codable, Sendable, Equatable {
     public var health: HealthSample?
     public var listener: ListenerSample?
     public var db: DatabaseSample?
+    /// The gRPC server's health (`grpc.health.v1.Health/Check`), when the script uses k6/net/grpc.
+    public var grpc: GRPCHealthSample?
     public var k6: K6LiveSample?
 
     public init(t: Double, unix: Double) {
         self.t = t
         self.unix = unix
+    }
+}
+
+/// One `grpc.health.v1.Health/Check` of the script's gRPC server: SERVING, NOT_SERVING, UNKNOWN, or the call's
+/// gRPC status ("status 12") or error; `busy` when the previous one had not finished.
+public struct GRPCHealthSample: Codable, Sendable, Equatable {
+    public var state: String?
+    public var ms: Double?
+    public var error: String?
+    public var busy: Bool?
+    public init(state: String? = nil, ms: Double? = nil, error: String? = nil, busy: Bool? = nil) {
+        self.state = state; self.ms = ms; self.error = error; self.busy = busy
     }
 }
 

@@ -25,6 +25,9 @@ public struct DatabaseURL: Sendable, Equatable {
     /// The password as libpq read it, in every form. The parser registers nothing: the sections holding a URL
     /// report it (`ConfigSection.secrets`), and the loader registers it in one place.
     public let password: String?
+    /// libpq's `hostaddr`, when set: the address(es) the connection really dials (no name is looked up); `host` then
+    /// serves only authentication and TLS.
+    public let hostaddr: String?
     /// libpq's `target_session_attrs`, when set (`read-write`, `primary`, …).
     public let targetSessionAttrs: String?
 
@@ -96,13 +99,16 @@ public struct DatabaseURL: Sendable, Equatable {
             var kept: [String] = []
             for item in query {
                 let name = item.name.removingPercentEncoding ?? item.name
-                if libpqKeywords.contains(name) {
+                // Not `key=value` (`?zzz`, `?key=key=value`) is no driver's parameter either: libpq refuses it in its words.
+                if libpqKeywords.contains(name) || item.separators != 1 {
                     kept.append(item.text)
                 } else {
                     driver[name] = item.value.removingPercentEncoding ?? item.value
                 }
             }
-            conninfo = "postgresql://" + base + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
+            // libpq's own prefix as written, so that its messages quote the URI (and positions in it) as the user wrote it.
+            let prefix = dialect == nil && trimmed.hasPrefix("postgres://") ? "postgres://" : "postgresql://"
+            conninfo = prefix + base + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
         } else if trimmed.contains("=") {
             // libpq's key=value form; a driver's own keys (pgx's pool_max_conns) are taken out.
             guard let pairs = KeyValueConninfo.split(trimmed) else {
@@ -118,19 +124,10 @@ public struct DatabaseURL: Sendable, Equatable {
         }
 
         // libpq decides everything it defines, with its own words.
-        var error: UnsafeMutablePointer<CChar>?
-        guard let options = PQconninfoParse(conninfo, &error) else {
-            let why = error.map { String(cString: $0) } ?? "libpq cannot parse it"
-            if let error { PQfreemem(error) }
-            // libpq may quote the text (a bad IPv6 bracket quotes the whole URI): the output sink masks every URL's credentials.
-            return (nil, why.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
-        defer { PQconninfoFree(options) }
-        var values: [String: String] = [:]
-        var p = options
-        while let k = p.pointee.keyword {
-            if let v = p.pointee.val { values[String(cString: k)] = String(cString: v) }
-            p += 1
+        let values: [String: String]
+        switch libpqReading(conninfo) {
+        case .failure(let why): return (nil, why.message)
+        case .success(let v): values = v
         }
         let hostList = (values["host"] ?? values["hostaddr"] ?? "").split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         let portList = (values["port"] ?? "").split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -148,21 +145,47 @@ public struct DatabaseURL: Sendable, Equatable {
         }
         return (DatabaseURL(raw: trimmed, conninfo: conninfo, driverParameters: driver, dialect: dialect,
                             host: firstHost, port: port(0), user: values["user"], database: values["dbname"],
-                            hosts: hosts, password: values["password"], targetSessionAttrs: values["target_session_attrs"]), nil)
+                            hosts: hosts, password: values["password"], hostaddr: values["hostaddr"], targetSessionAttrs: values["target_session_attrs"]), nil)
+    }
+
+    /// libpq's own reading of a conninfo string (`PQconninfoParse`): the keywords it sets, or its message.
+    public static func libpqReading(_ conninfo: String) -> Result<[String: String], LibpqRefusal> {
+        if let missing = NativeLibrary.libpq.loadError { return .failure(LibpqRefusal(message: missing)) }
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(conninfo, &error) else {
+            let why = error.map { String(cString: $0) } ?? "libpq cannot parse it"
+            if let error { PQfreemem(error) }
+            // libpq may quote the text (a bad IPv6 bracket quotes the whole URI): the output sink masks every URL's credentials.
+            return .failure(LibpqRefusal(message: why.trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+        defer { PQconninfoFree(options) }
+        var values: [String: String] = [:]
+        var p = options
+        while let k = p.pointee.keyword {
+            if let v = p.pointee.val { values[String(cString: k)] = String(cString: v) }
+            p += 1
+        }
+        return .success(values)
     }
 
     /// Query items as written (percent-encoding kept), so the kept ones reach libpq byte for byte.
-    static func splitQuery(_ rest: String) -> (base: String, items: [(name: String, value: String, text: String)]) {
+    /// `separators` counts the item's `=`: libpq takes exactly one.
+    static func splitQuery(_ rest: String) -> (base: String, items: [(name: String, value: String, text: String, separators: Int)]) {
         var body = rest
         if let hash = body.firstIndex(of: "#") { body = String(body[..<hash]) }
         guard let q = body.firstIndex(of: "?") else { return (body, []) }
         let base = String(body[..<q])
-        let items = body[body.index(after: q)...].split(separator: "&").map { part -> (String, String, String) in
+        let items = body[body.index(after: q)...].split(separator: "&").map { part -> (String, String, String, Int) in
             let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (String(kv[0]), kv.count > 1 ? String(kv[1]) : "", String(part))
+            return (String(kv[0]), kv.count > 1 ? String(kv[1]) : "", String(part), part.count { $0 == "=" })
         }
         return (base, items)
     }
+}
+
+/// libpq's message when it refuses a connection string.
+public struct LibpqRefusal: Error, Sendable, Equatable {
+    public let message: String
 }
 
 /// libpq's key=value syntax (`host=/tmp dbname='my db'`), split as libpq reads it.

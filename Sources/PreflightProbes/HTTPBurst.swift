@@ -16,6 +16,12 @@ public struct BurstPlan: Sendable {
     public var requestTimeout: Duration
     /// Stop sending once this many responses were `isLimited` (the limiter has answered; more adds nothing).
     public var stopAfterLimited: Int
+    /// TLS, trust and redirects as the load generator makes the request (`tlsEvidence` and `checkReuse` are not used).
+    public var options = HTTPRequestOptions()
+    /// False: a new connection for every request (k6's noConnectionReuse).
+    public var reuseConnections = true
+    /// The response headers kept (the rest are dropped as they arrive); the caller's rule decides, none by default.
+    public var keptHeaders = HeaderNames()
 
     public init(method: String, url: String, headers: [String: String] = [:], body: Data? = nil, count: Int,
                 concurrency: Int, timeLimit: Duration, requestTimeout: Duration, stopAfterLimited: Int = 10) {
@@ -39,7 +45,7 @@ public struct BurstResponse: Sendable {
     /// which the start order is not (a connection started first may reach the server last).
     public var answered: Int
     public var status: Int?
-    /// The rate-limit headers, Retry-After and Server only: enough to judge, small enough for 5,000 answers.
+    /// The headers named by the plan's `keptHeaders` only: enough to judge, small enough for 5,000 answers.
     public var headers: [(name: String, value: String)]
     /// The first bytes of the body (up to 256).
     public var bodySample: Data
@@ -122,8 +128,10 @@ public struct CurlHTTPBurst: HTTPBurster {
         var body = Data()
         /// libcurl keeps this address for the handle's life: allocated once, freed in deinit.
         let errorBuffer: UnsafeMutablePointer<CChar>
-        init(handle: UnsafeMutableRawPointer) {
+        let kept: HeaderNames
+        init(handle: UnsafeMutableRawPointer, kept: HeaderNames) {
             self.handle = handle
+            self.kept = kept
             errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
             errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         }
@@ -172,21 +180,13 @@ public struct CurlHTTPBurst: HTTPBurster {
             let n = size * count
             guard let ptr, n > 2 else { return n }
             let bytes = UnsafeRawBufferPointer(start: ptr, count: n)
-            // A status line starts a new header block (after 100 Continue): keep the final one only.
+            // A status line starts a new header block (after 100 Continue, or a redirect): keep the final one only.
             if n > 5, bytes[0] == UInt8(ascii: "H"), bytes[1] == UInt8(ascii: "T"), bytes[4] == UInt8(ascii: "/") {
                 slot.headers.removeAll(keepingCapacity: true)
                 return n
             }
-            // Cheap pre-filter on the first letter (r, x, s): most headers are skipped without a String.
-            let first = bytes[0] | 0x20
-            guard first == UInt8(ascii: "r") || first == UInt8(ascii: "x") || first == UInt8(ascii: "s"),
-                  slot.headers.count < 32,
-                  let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return n }
-            let name = String(decoding: bytes[..<colon], as: UTF8.self)
-            guard RateLimitHeaderNames.keep(name) else { return n }
-            let value = String(decoding: bytes[(colon + 1)...].prefix(512), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            slot.headers.append((name, value))
+            guard slot.headers.count < 32, let field = slot.kept.field(bytes) else { return n }
+            slot.headers.append(field)
             return n
         }
 
@@ -202,7 +202,7 @@ public struct CurlHTTPBurst: HTTPBurster {
         }
         for _ in 0..<width {
             guard let h = curl_easy_init() else { break }
-            let slot = Slot(handle: h)
+            let slot = Slot(handle: h, kept: plan.keptHeaders)
             let box = Unmanaged.passRetained(slot)
             boxes.append(box)
             slots[h] = slot
@@ -210,7 +210,10 @@ public struct CurlHTTPBurst: HTTPBurster {
             preflight_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
             preflight_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, timeoutMs)
             preflight_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, timeoutMs)
-            preflight_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
+            preflight_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, plan.options.maxRedirects > 0 ? 1 : 0)
+            if plan.options.maxRedirects > 0 { preflight_easy_setopt_long(h, CURLOPT_MAXREDIRS, plan.options.maxRedirects) }
+            if !plan.reuseConnections { preflight_easy_setopt_long(h, CURLOPT_FORBID_REUSE, 1) }
+            CurlHTTPClient.applyTLSOptions(h, plan.options)
             preflight_easy_setopt_write_cb(h, CURLOPT_WRITEFUNCTION, write)
             preflight_easy_setopt_pointer(h, CURLOPT_WRITEDATA, box.toOpaque())
             preflight_easy_setopt_write_cb(h, CURLOPT_HEADERFUNCTION, header)
@@ -284,10 +287,49 @@ public struct CurlHTTPBurst: HTTPBurster {
     }
 }
 
-/// Header names the burst keeps (the same rule as the check's reader, without depending on it).
-enum RateLimitHeaderNames {
-    static func keep(_ name: String) -> Bool {
+/// A rule for which response headers to keep, by whole name or prefix, case-insensitive: data, so that the one
+/// who owns the rule (the rate-limit headers' reader) hands it to the burst, which applies it byte by byte.
+public struct HeaderNames: Sendable, Equatable {
+    /// Lowercased.
+    public let names: Set<String>
+    public let prefixes: [String]
+    /// The lowercased first byte of every name and prefix: most header lines are dropped on it, without a String.
+    let firstBytes: Set<UInt8>
+
+    public init(names: [String] = [], prefixes: [String] = []) {
+        self.names = Set(names.map { $0.lowercased() })
+        self.prefixes = prefixes.map { $0.lowercased() }
+        firstBytes = Set((names + prefixes).compactMap { $0.lowercased().utf8.first })
+    }
+
+    public func contains(_ name: String) -> Bool {
         let n = name.lowercased()
-        return n.hasPrefix("x-ratelimit") || n.hasPrefix("ratelimit") || n == "retry-after" || n == "server"
+        return names.contains(n) || prefixes.contains { n.hasPrefix($0) }
+    }
+
+    /// Both rules together.
+    public func union(_ other: HeaderNames) -> HeaderNames {
+        HeaderNames(names: Array(names.union(other.names)).sorted(), prefixes: prefixes + other.prefixes.filter { !prefixes.contains($0) })
+    }
+
+    /// One raw header line (`Name: value\r\n`), when its name is kept: split as `HTTPHeaderField.split` splits it,
+    /// the value cut at 512 bytes.
+    func field(_ line: UnsafeRawBufferPointer) -> (name: String, value: String)? {
+        guard let first = line.first, firstBytes.contains(first | 0x20) || firstBytes.contains(first) else { return nil }
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let text = String(decoding: line[..<min(line.count, colon + 1 + 512)], as: UTF8.self)
+        guard let f = HTTPHeaderField.split(text), contains(f.name) else { return nil }
+        return f
+    }
+}
+
+/// How a header line splits into name and value, for every reader of responses (the client and the burst).
+public enum HTTPHeaderField {
+    /// `Name: value` → ("Name", "value"), both trimmed; nil without a colon or a name.
+    public static func split(_ line: String) -> (name: String, value: String)? {
+        guard let colon = line.firstIndex(of: ":") else { return nil }
+        let name = line[..<colon].trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { return nil }
+        return (name, line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

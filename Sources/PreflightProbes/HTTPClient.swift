@@ -19,6 +19,12 @@ public struct HTTPExchange: Sendable {
         public static let headersTooLarge = -2
         /// Not a CURLcode: libcurl itself could not be loaded (`NativeLibrary`; `message` says why).
         public static let libraryMissing = -3
+
+        public init(code: Int, message: String, connected: Bool) {
+            self.code = code
+            self.message = message
+            self.connected = connected
+        }
     }
 
     public var status: Int?
@@ -41,6 +47,8 @@ public struct HTTPExchange: Sendable {
     public var closedAfterResponse = false
     /// Requests this exchange sent (2 with `checkReuse`), not counting redirects followed.
     public var requestsSent = 1
+
+    public init() {}
 
     public func header(_ name: String) -> String? {
         headers.last { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
@@ -87,6 +95,12 @@ public struct HTTPRequestOptions: Sendable, Equatable {
     public var maxRedirects = 0
     /// Send the request a second time on the same handle, to see whether the connection was kept.
     public var checkReuse = false
+    /// HTTP/2 only, as gRPC speaks it: prior knowledge on http:// (no upgrade), ALPN "h2" on https://. The
+    /// response's trailers (grpc-status, grpc-message) come with its headers.
+    public var http2 = false
+    /// libcurl's CONNECT_TO ("name:port:address:port"): the URL's host is the TLS server name (SNI, certificate
+    /// check), the connection goes to the address; the name is never resolved.
+    public var connectTo: [String] = []
     public init() {}
 }
 
@@ -167,6 +181,8 @@ public struct CurlHTTPClient: HTTPClient {
         var list: UnsafeMutablePointer<curl_slist>?
         for (k, v) in headers.sorted(by: { $0.key < $1.key }) { list = curl_slist_append(list, "\(k): \(v)") }
         defer { curl_slist_free_all(list) }
+        var connectToList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(connectToList) }
 
         let write: preflight_curl_write_cb = { ptr, size, count, user in
             let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
@@ -217,6 +233,16 @@ public struct CurlHTTPClient: HTTPClient {
             preflight_easy_setopt_pointer(h, CURLOPT_HEADERDATA, box.toOpaque())
             preflight_easy_setopt_string(h, CURLOPT_USERAGENT, "preflight")
             preflight_easy_setopt_slist(h, CURLOPT_HTTPHEADER, list)
+            if !options.connectTo.isEmpty {
+                var to: UnsafeMutablePointer<curl_slist>?
+                for c in options.connectTo { to = curl_slist_append(to, c) }
+                preflight_easy_setopt_slist(h, CURLOPT_CONNECT_TO, to)
+                connectToList = to
+            }
+            if options.http2 {
+                let tls = url.lowercased().hasPrefix("https://")
+                preflight_easy_setopt_long(h, CURLOPT_HTTP_VERSION, Int(tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE))
+            }
             if method == "GET" {
                 preflight_easy_setopt_long(h, CURLOPT_HTTPGET, 1)
             } else if method == "HEAD" {
@@ -280,6 +306,16 @@ public struct CurlHTTPClient: HTTPClient {
     }
 
     static func applyTLS(_ h: UnsafeMutableRawPointer, _ o: HTTPRequestOptions, debug: preflight_curl_debug_cb, sink: UnsafeMutableRawPointer) {
+        applyTLSOptions(h, o)
+        if o.tlsEvidence { preflight_easy_setopt_long(h, CURLOPT_CERTINFO, 1) }
+        // libcurl's own log lines carry the protocol, cipher, ALPN and whether it closed the connection.
+        preflight_easy_setopt_debug_cb(h, CURLOPT_DEBUGFUNCTION, debug)
+        preflight_easy_setopt_pointer(h, CURLOPT_DEBUGDATA, sink)
+        preflight_easy_setopt_long(h, CURLOPT_VERBOSE, 1)
+    }
+
+    /// Trust, verification, TLS versions, ciphers and the client certificate: shared by the client and the burst.
+    static func applyTLSOptions(_ h: UnsafeMutableRawPointer, _ o: HTTPRequestOptions) {
         if !o.verifyPeer {
             preflight_easy_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 0)
             preflight_easy_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 0)
@@ -302,11 +338,6 @@ public struct CurlHTTPClient: HTTPClient {
         if let c = o.cipherList { preflight_easy_setopt_string(h, CURLOPT_SSL_CIPHER_LIST, c) }
         if let c = o.clientCertificate { preflight_easy_setopt_string(h, CURLOPT_SSLCERT, c) }
         if let k = o.clientKey { preflight_easy_setopt_string(h, CURLOPT_SSLKEY, k) }
-        if o.tlsEvidence { preflight_easy_setopt_long(h, CURLOPT_CERTINFO, 1) }
-        // libcurl's own log lines carry the protocol, cipher, ALPN and whether it closed the connection.
-        preflight_easy_setopt_debug_cb(h, CURLOPT_DEBUGFUNCTION, debug)
-        preflight_easy_setopt_pointer(h, CURLOPT_DEBUGDATA, sink)
-        preflight_easy_setopt_long(h, CURLOPT_VERBOSE, 1)
     }
 
     static func tlsSession(_ h: UnsafeMutableRawPointer, log: [String]) -> TLSSession {
@@ -348,9 +379,7 @@ public struct CurlHTTPClient: HTTPClient {
         var pairs: [(name: String, value: String)] = []
         for line in lines {
             if line.hasPrefix("HTTP/") { pairs.removeAll(); continue }
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            pairs.append((String(line[..<colon]).trimmingCharacters(in: .whitespaces),
-                          String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+            if let field = HTTPHeaderField.split(line) { pairs.append(field) }
         }
         return pairs
     }

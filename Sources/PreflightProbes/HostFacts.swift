@@ -13,6 +13,8 @@ public protocol HostFacts: Sendable {
     func which(_ program: String) -> String?
     /// A variable of preflight's own environment, which k6 started from the same shell inherits (SSL_CERT_FILE).
     func environment(_ name: String) -> String?
+    /// How many entries a directory holds (/proc/PID/fd: a process's open descriptors); nil when it cannot be read.
+    func entryCount(_ directory: String) -> Int?
 }
 
 extension HostFacts {
@@ -39,6 +41,18 @@ public struct LiveHostFacts: HostFacts {
     public func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
 
     public func cores() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// readdir without stat: another user's /proc/PID/fd is refused (EACCES) as a whole, which is nil here.
+    public func entryCount(_ directory: String) -> Int? {
+        guard let dir = opendir(directory) else { return nil }
+        defer { closedir(dir) }
+        var n = 0
+        while let entry = readdir(dir) {
+            let dot = withUnsafeBytes(of: entry.pointee.d_name) { $0[0] == UInt8(ascii: ".") && ($0[1] == 0 || ($0[1] == UInt8(ascii: ".") && $0[2] == 0)) }
+            if !dot { n += 1 }
+        }
+        return n
+    }
 
     public func which(_ program: String) -> String? {
         if program.contains("/") { return access(program, X_OK) == 0 ? program : nil }

@@ -9,18 +9,29 @@ public struct ListeningSocket: Sendable, Equatable {
     public var process: String?
     /// The socket's owner uid when the kernel said it (sock_diag): the owner search looks at that user's processes first.
     public var uid: UInt32?
+    /// Connections the kernel completed that the process has not accept()ed yet, when sock_diag said it.
+    public var acceptQueue: Int?
+    /// The accept queue's length limit: listen()'s backlog capped by net.core.somaxconn, when sock_diag said it.
+    public var backlog: Int?
 
-    public init(address: SocketAddress, inode: UInt64, pid: Int? = nil, process: String? = nil, uid: UInt32? = nil) {
+    public init(address: SocketAddress, inode: UInt64, pid: Int? = nil, process: String? = nil, uid: UInt32? = nil,
+                acceptQueue: Int? = nil, backlog: Int? = nil) {
         self.address = address
         self.inode = inode
         self.pid = pid
         self.process = process
         self.uid = uid
+        self.acceptQueue = acceptQueue
+        self.backlog = backlog
     }
 
-    /// "python3 (pid 4242)" or "an unknown process" when /proc hides the owner.
+    /// "python3 (pid 4242)", or why /proc does not show the owner: another user's process (root sees every one in
+    /// its PID namespace, so for root the owner lives outside it: another container or the host).
     public var owner: String {
-        guard let process else { return "an unnamed process (run preflight as its user or root to see it)" }
+        guard let process else {
+            return geteuid() == 0 ? "a process outside this PID namespace (another container or the host)"
+                                  : "an unnamed process (run preflight as its user or root to see it)"
+        }
         return pid.map { "\(process) (pid \($0))" } ?? process
     }
 
@@ -43,12 +54,35 @@ public protocol ListeningSocketTable: Sendable {
     func unnamedListeningSockets() -> [ListeningSocket]
     /// `sockets` with their owners filled in; the search stops once every one is found.
     func naming(_ sockets: [ListeningSocket]) -> [ListeningSocket]
+    /// Every process that holds one of `inodes` (a pre-fork master and its workers share one listening socket):
+    /// a search through every visible process's descriptors, never stopping early. Hidden processes are missing.
+    func holders(of inodes: Set<UInt64>) -> [SocketHolder]
+}
+
+/// A process holding a socket: one of the workers (or the master) sharing a listener.
+public struct SocketHolder: Sendable, Equatable {
+    public let pid: Int
+    public let process: String
+    public let inode: UInt64
+    public init(pid: Int, process: String, inode: UInt64) {
+        self.pid = pid
+        self.process = process
+        self.inode = inode
+    }
 }
 
 extension ListeningSocketTable {
     /// A table that knows its owners anyway (the fakes) needs no second step.
     public func unnamedListeningSockets() -> [ListeningSocket] { listeningSockets() }
     public func naming(_ sockets: [ListeningSocket]) -> [ListeningSocket] { sockets }
+    /// A table that lists each holder as a row of its own (the fakes: one row per process sharing the inode).
+    public func holders(of inodes: Set<UInt64>) -> [SocketHolder] {
+        var seen = Set<Int>()
+        return listeningSockets().compactMap { s in
+            guard inodes.contains(s.inode), let pid = s.pid, seen.insert(pid).inserted else { return nil }
+            return SocketHolder(pid: pid, process: s.process ?? "pid \(pid)", inode: s.inode)
+        }
+    }
 }
 
 /// Asks the kernel through netlink sock_diag (falling back to /proc/net/tcp{,6}), and /proc/*/fd for the owners.
@@ -66,7 +100,7 @@ public struct ProcListeningSocketTable: ListeningSocketTable {
 
     public func unnamedListeningSockets() -> [ListeningSocket] {
         if useNetlink, let found = SockDiag.listeners() {
-            return found.map { ListeningSocket(address: $0.address, inode: $0.inode, uid: $0.uid) }
+            return found.map { ListeningSocket(address: $0.address, inode: $0.inode, uid: $0.uid, acceptQueue: $0.acceptQueue, backlog: $0.backlog) }
         }
         return procListeners()
     }
@@ -91,6 +125,10 @@ public struct ProcListeningSocketTable: ListeningSocketTable {
             if s.process == nil, let o = owners[s.inode] { s.pid = o.pid; s.process = o.name }
             return s
         }
+    }
+
+    public func holders(of inodes: Set<UInt64>) -> [SocketHolder] {
+        ProcSocketOwners(procRoot: procRoot).all(inodes).map { SocketHolder(pid: $0.pid, process: $0.name, inode: $0.inode) }
     }
 
     /// Parses the /proc/net/tcp{,6} table; keeps LISTEN (state 0A) rows only.

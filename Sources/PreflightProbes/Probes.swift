@@ -12,12 +12,15 @@ public struct Probes: Sendable {
     public var pgbouncer: any PgBouncerConsoleConnector
     public var subprocess: any SubprocessRunner
     public var host: any HostFacts
+    /// k6's own speed on this machine, against a loopback sink (the generator check).
+    public var bench: any GeneratorBench
 
     public init(resolver: any Resolver = SystemResolver(), tcp: any TCPConnector = SystemTCPConnector(),
                 sockets: any ListeningSocketTable = ProcListeningSocketTable(),
                 http: any HTTPClient = CurlHTTPClient(), burster: any HTTPBurster = CurlHTTPBurst(),
                 postgres: any PostgresConnector = LibPQConnector(), subprocess: any SubprocessRunner = SpawnedSubprocess(),
-                host: any HostFacts = LiveHostFacts(), pgbouncer: any PgBouncerConsoleConnector = LibPQPgBouncerConsole()) {
+                host: any HostFacts = LiveHostFacts(), pgbouncer: any PgBouncerConsoleConnector = LibPQPgBouncerConsole(),
+                bench: any GeneratorBench = LoopbackK6Bench()) {
         self.resolver = resolver
         self.tcp = tcp
         self.sockets = sockets
@@ -27,6 +30,7 @@ public struct Probes: Sendable {
         self.pgbouncer = pgbouncer
         self.subprocess = subprocess
         self.host = host
+        self.bench = bench
     }
 
     public static var live: Probes { Probes() }

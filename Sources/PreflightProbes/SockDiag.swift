@@ -11,6 +11,10 @@ enum SockDiag {
         let address: SocketAddress
         let inode: UInt64
         let uid: UInt32
+        /// For a listener the kernel reports its accept queue as `idiag_rqueue` (connections completed, not yet
+        /// accepted) and its backlog as `idiag_wqueue` (`sk_max_ack_backlog`: listen()'s argument capped by somaxconn).
+        let acceptQueue: Int
+        let backlog: Int
     }
 
     // linux/netlink.h, linux/sock_diag.h, linux/inet_diag.h
@@ -98,8 +102,11 @@ enum SockDiag {
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         let af = family == .ipv4 ? AF_INET : AF_INET6
         guard inet_ntop(af, m.baseAddress! + 8, &text, socklen_t(text.count)) != nil else { return nil }
+        let rqueue = m.loadUnaligned(fromByteOffset: 56, as: UInt32.self)
+        let wqueue = m.loadUnaligned(fromByteOffset: 60, as: UInt32.self)
         let uid = m.loadUnaligned(fromByteOffset: 64, as: UInt32.self)
         let inode = m.loadUnaligned(fromByteOffset: 68, as: UInt32.self)
-        return Listener(address: SocketAddress(family: family, ip: cString(text), port: port), inode: UInt64(inode), uid: uid)
+        return Listener(address: SocketAddress(family: family, ip: cString(text), port: port), inode: UInt64(inode), uid: uid,
+                        acceptQueue: Int(rqueue), backlog: Int(wqueue))
     }
 }

@@ -18,7 +18,19 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     public var description: String { family == .ipv6 ? "[\(ip)]:\(port)" : "\(ip):\(port)" }
 
     public var isLoopback: Bool {
-        family == .ipv4 ? ip.hasPrefix("127.") : (ip == "::1" || ip == "::ffff:127.0.0.1")
+        family == .ipv4 ? ip.hasPrefix("127.") : (ip == "::1" || ip.lowercased().hasPrefix("::ffff:127."))
+    }
+
+    /// Loopback by the host's spelling, never resolved: `localhost`, or an address literal (brackets allowed) that
+    /// is loopback by the rule above. A name such as `127.example.com` is not an address, so not loopback.
+    public static func isLoopback(host: String) -> Bool {
+        var h = host.lowercased()
+        if h.hasPrefix("["), h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
+        if h == "localhost" || h == "localhost." { return true }
+        var v4 = in_addr(), v6 = in6_addr()
+        if inet_pton(AF_INET, h, &v4) == 1 { return SocketAddress(family: .ipv4, ip: h, port: 0).isLoopback }
+        if inet_pton(AF_INET6, h, &v6) == 1 { return SocketAddress(family: .ipv6, ip: h, port: 0).isLoopback }
+        return false
     }
 
     /// 0.0.0.0 or :: : a listener on every address of its family.

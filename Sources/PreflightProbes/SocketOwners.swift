@@ -41,6 +41,24 @@ struct ProcSocketOwners {
         return owners
     }
 
+    /// Every visible process holding one of `inodes`, in pid order: the whole table is walked (a pre-fork server's
+    /// master and workers all hold the listener), at the same cost per process as `find`.
+    func all(_ inodes: Set<UInt64>) -> [(pid: Int, name: String, inode: UInt64)] {
+        guard !inodes.isEmpty, let proc = opendir(procRoot) else { return [] }
+        defer { closedir(proc) }
+        let procFD = dirfd(proc)
+        var pids: [Int32] = []
+        while let entry = readdir(proc) {
+            if let pid = Self.pid(entry) { pids.append(pid) }
+        }
+        var out: [(pid: Int, name: String, inode: UInt64)] = []
+        for pid in pids.sorted() {
+            guard let inode = sockets(of: pid, procFD: procFD).first(where: inodes.contains) else { continue }
+            out.append((Int(pid), comm(of: pid, procFD: procFD) ?? "pid \(pid)", inode))
+        }
+        return out
+    }
+
     /// A /proc entry's name as a pid: digits only.
     static func pid(_ entry: UnsafeMutablePointer<dirent>) -> Int32? {
         withUnsafeBytes(of: entry.pointee.d_name) { name -> Int32? in

@@ -8,6 +8,14 @@ public struct SubprocessResult: Sendable, Equatable {
     public var stderr: Data
     public var timedOut: Bool
     public var seconds: Double
+
+    public init(status: Int32, stdout: Data, stderr: Data, timedOut: Bool, seconds: Double) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+        self.timedOut = timedOut
+        self.seconds = seconds
+    }
 }
 
 /// The seam for child processes: run a program, bounded in time and output.
@@ -15,12 +23,18 @@ public protocol SubprocessRunner: Sendable {
     func run(_ argv: [String], timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError>
     /// With exactly this environment (nil: preflight's own).
     func run(_ argv: [String], environment: [String: String]?, timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError>
+    /// Bounded in memory too: the child's address space (RLIMIT_AS) at most `memoryLimit` bytes.
+    func run(_ argv: [String], environment: [String: String]?, timeout: Duration, outputCap: Int, memoryLimit: Int) async -> Result<SubprocessResult, SubprocessError>
 }
 
 extension SubprocessRunner {
     /// A runner that does not care about the environment (a test's fake) answers the same either way.
     public func run(_ argv: [String], environment: [String: String]?, timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError> {
         await run(argv, timeout: timeout, outputCap: outputCap)
+    }
+    /// A fake answers the same whatever the memory bound.
+    public func run(_ argv: [String], environment: [String: String]?, timeout: Duration, outputCap: Int, memoryLimit: Int) async -> Result<SubprocessResult, SubprocessError> {
+        await run(argv, environment: environment, timeout: timeout, outputCap: outputCap)
     }
 }
 
@@ -33,6 +47,9 @@ public struct SpawnedSubprocess: SubprocessRunner {
     public func run(_ argv: [String], environment: [String: String]?, timeout: Duration, outputCap: Int) async -> Result<SubprocessResult, SubprocessError> {
         await Subprocess.run(argv, environment: environment, timeout: timeout, outputCap: outputCap)
     }
+    public func run(_ argv: [String], environment: [String: String]?, timeout: Duration, outputCap: Int, memoryLimit: Int) async -> Result<SubprocessResult, SubprocessError> {
+        await Subprocess.run(argv, environment: environment, timeout: timeout, outputCap: outputCap, memoryLimit: memoryLimit)
+    }
 }
 
 /// Every child starts clean: only stdin/stdout/stderr open (`addclosefrom_np(3)`: a descriptor of
@@ -43,15 +60,18 @@ public struct SpawnedSubprocess: SubprocessRunner {
 /// the deadline and reaps it with waitpid: bounded in time and in output, independent of Foundation.Process.
 public enum Subprocess {
     public static func run(_ argv: [String], environment: [String: String]? = nil, directory: String? = nil,
-                           timeout: Duration, outputCap: Int = 1 << 20) async -> Result<SubprocessResult, SubprocessError> {
-        await Blocking.run { runBlocking(argv, environment: environment, directory: directory, timeout: timeout, outputCap: outputCap) }
+                           timeout: Duration, outputCap: Int = 1 << 20, memoryLimit: Int? = nil) async -> Result<SubprocessResult, SubprocessError> {
+        await Blocking.run { runBlocking(argv, environment: environment, directory: directory, timeout: timeout, outputCap: outputCap, memoryLimit: memoryLimit) }
     }
 
     public static func runBlocking(_ argv: [String], environment: [String: String]? = nil, directory: String? = nil,
-                                   timeout: Duration, outputCap: Int = 1 << 20) -> Result<SubprocessResult, SubprocessError> {
+                                   timeout: Duration, outputCap: Int = 1 << 20, memoryLimit: Int? = nil) -> Result<SubprocessResult, SubprocessError> {
         guard let program = argv.first else { return .failure(SubprocessError("nothing to run")) }
         var args = argv
         if let directory { args = ["/usr/bin/env", "-C", directory] + argv }  // posix_spawn has no chdir
+        // posix_spawn sets no rlimit either: the shell sets RLIMIT_AS (ulimit -v, KiB) and execs the program in its
+        // place (same pid, same process group), so the bound holds from the program's first allocation.
+        if let memoryLimit { args = ["/bin/sh", "-c", "ulimit -v \(max(1, memoryLimit >> 10)) && exec \"$0\" \"$@\""] + args }
         let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { return .failure(SubprocessError("pipe: \(String(cString: strerror(errno)))")) }

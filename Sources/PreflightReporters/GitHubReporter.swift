@@ -1,8 +1,9 @@
 import Foundation
 import PreflightCore
 
-/// `--format github`: workflow commands. `::error file=…,line=…::` for findings that have a place
-/// (script and schema), `::error::` otherwise; warnings as `::warning`.
+/// `--format github`: workflow commands, one per finding that is a failure or a warning (the headline at the
+/// check's level). `::error file=…,line=…::` for findings that have a place (script, schema, migrations),
+/// `::error::` otherwise; warnings as `::warning`.
 public struct GitHubReporter {
     /// Paths under this folder are written relative to it, as GitHub expects ($GITHUB_WORKSPACE, else the current folder).
     let workspace: String
@@ -20,19 +21,17 @@ public struct GitHubReporter {
     public func render(_ report: Report) -> String {
         var out: [String] = []
         for r in report.results where r.status == .fail || r.status == .warn {
-            let level = r.status == .fail ? "error" : "warning"
             var title = "\(r.title) [\(r.id)]"
             if let cause = r.consequenceOf { title += " (consequence of \(cause))" }
-            let fix = r.outcome.fix.map { "\nfix: \($0)" } ?? ""
-            let locations = SourceLocation.all(in: r.outcome.evidence)
-            if locations.isEmpty {
-                out.append("::\(level) title=\(property(title))::\(message(r.outcome.summary + fix))")
-            } else {
-                for l in locations {
-                    var props = "file=\(property(relative(l.file)))"
+            for (level, f) in r.annotated {
+                var props = ""
+                if let l = f.location {
+                    props = "file=\(property(relative(l.file)))"
                     if let line = l.line { props += ",line=\(line)" }
-                    out.append("::\(level) \(props),title=\(property(title))::\(message((l.message ?? r.outcome.summary) + fix))")
+                    props += ","
                 }
+                let fix = f.fix.map { "\nfix: \($0)" } ?? ""
+                out.append("::\(level == .fail ? "error" : "warning") \(props)title=\(property(title))::\(message(f.sentence + fix))")
             }
         }
         for r in report.results where r.status == .crash {

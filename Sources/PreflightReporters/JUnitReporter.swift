@@ -20,14 +20,16 @@ public struct JUnitReporter {
                 out.append(open + "/>")
             case .warn:
                 out.append(open + ">")
-                out.append("    <system-out>\(xml("warning: " + r.outcome.summary + (r.outcome.fix.map { "\nfix: \($0)" } ?? "")))</system-out>")
+                let text = ["warning: " + headline(r)] + (r.outcome.fix.map { ["fix: \($0)"] } ?? []) + further(r)
+                out.append("    <system-out>\(xml(text.joined(separator: "\n")))</system-out>")
                 out.append("  </testcase>")
             case .fail:
                 var body = r.outcome.evidence.entries.map { "\($0.key): \($0.value.display)" }
                 if let cause = r.consequenceOf { body.insert("consequence of: \(cause)", at: 0) }
                 if let fix = r.outcome.fix { body.append("fix: \(fix)") }
+                body += further(r)
                 out.append(open + ">")
-                out.append(#"    <failure message="\#(xml(r.outcome.summary))" type="\#(r.consequenceOf == nil ? "root-cause" : "consequence")">\#(xml(body.joined(separator: "\n")))</failure>"#)
+                out.append(#"    <failure message="\#(xml(headline(r)))" type="\#(r.consequenceOf == nil ? "root-cause" : "consequence")">\#(xml(body.joined(separator: "\n")))</failure>"#)
                 out.append("  </testcase>")
             case .blocked:
                 out.append(open + ">")
@@ -46,6 +48,13 @@ public struct JUnitReporter {
         }
         out.append("</testsuite>")
         return out.joined(separator: "\n") + "\n"
+    }
+
+    func headline(_ r: CheckResult) -> String { r.outcome.summary }
+
+    /// The findings after the headline: "also (warn): sentence (file:line)", then "  fix: …".
+    func further(_ r: CheckResult) -> [String] {
+        r.furtherFindings.flatMap { f in ["also (\(f.severity.rawValue)): \(f.sentence)"] + (f.fix.map { ["  fix: \($0)"] } ?? []) }
     }
 
     func rootCause(of r: CheckResult, in report: Report) -> String {

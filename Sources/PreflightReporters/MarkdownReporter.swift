@@ -15,9 +15,12 @@ public struct MarkdownReporter {
             out.append("")
             for (i, id) in report.rootCauses.enumerated() {
                 guard let r = report.result(id) else { continue }
-                out.append("\(i + 1). **\(cell(r.title))** (`\(r.id)`): \(cell(r.outcome.summary))")
+                out.append("\(i + 1). **\(cell(r.title))** (`\(r.id)`): \(headline(r))")
                 for e in r.outcome.evidence.entries { out.append("   - \(cell(e.key)): `\(code(e.value.display))`") }
                 if let fix = r.outcome.fix { out.append("   - **fix:** \(cell(fix))") }
+                for f in r.furtherFindings {
+                    out.append("   - \(f.mark) \(sentence(f))" + (f.fix.map { "; **fix:** \(cell($0))" } ?? ""))
+                }
                 for c in report.consequences(of: id) { out.append("   - consequence: **\(cell(c.title))** (`\(c.id)`): \(cell(c.outcome.summary))") }
             }
             out.append("")
@@ -34,12 +37,17 @@ public struct MarkdownReporter {
             case .skipped: mark = "➖ skipped"
             case .crash: mark = "💥 preflight crashed (not your stack)"
             }
-            out.append("| \(cell(r.title)) (`\(r.id)`) | \(mark) | \(cell(r.outcome.summary)) |")
+            let further = r.furtherFindings.map { "<br>\($0.mark) \(sentence($0))" }.joined()
+            out.append("| \(cell(r.title)) (`\(r.id)`) | \(mark) | \(headline(r))\(further) |")
         }
         out.append("")
         out.append("_\(report.results.count) checks in \(format(report.duration))_")
         return out.joined(separator: "\n") + "\n"
     }
+
+    func headline(_ r: CheckResult) -> String { cell(r.outcome.summary) }
+
+    func sentence(_ f: Finding) -> String { cell(f.sentence) }
 
     /// Table cells and list items: no line breaks, no unescaped pipes.
     func cell(_ s: String) -> String {

@@ -56,8 +56,14 @@ public enum ReportMerger {
             if case .object(let e) = json(c["evidence"] ?? [String: Any]()) { evidence = e }
             let explainedBy = evidence["explainedBy"].flatMap { if case .string(let s) = $0 { return s } else { return nil } }
             evidence["explainedBy"] = nil
-            let outcome = CheckOutcome(status, summary, evidence: evidence, fix: c["fix"] as? String,
+            var outcome = CheckOutcome(status, summary, evidence: evidence, fix: c["fix"] as? String,
                                        suspects: explainedBy.map { [$0] } ?? [])
+            // Reports before findings (summary and fix only) read as one finding.
+            if let list = c["findings"] as? [Any], !list.isEmpty {
+                var findings: [Finding] = []
+                for (j, f) in list.enumerated() { findings.append(try finding(f, at: "\(source): checks[\(i)] (\(id)) findings[\(j)]")) }
+                outcome.findings = findings
+            }
             results.append(CheckResult(id: id, title: title, layer: layer, outcome: outcome,
                                        blockedBy: (c["blockedBy"] as? [Any] ?? []).compactMap { $0 as? String },
                                        durationMs: c["durationMs"] as? Int ?? 0))
@@ -65,6 +71,43 @@ public enum ReportMerger {
         if results.isEmpty { throw MergeError("\(source): the report has no checks") }
         return RunnerReport(source: source, runner: runner, results: results, durationMs: root["durationMs"] as? Int ?? 0,
                             target: root["target"] as? String)
+    }
+
+    /// One finding of a JSON report, as `JSONReporter.json(_: Finding)` wrote it.
+    static func finding(_ any: Any, at place: String) throws(MergeError) -> Finding {
+        guard let f = any as? [String: Any], let severity = (f["severity"] as? String).flatMap(Status.init(rawValue:)),
+              let sentence = f["sentence"] as? String else {
+            throw MergeError("\(place) lacks a known severity or a sentence")
+        }
+        var evidence = Evidence()
+        if case .object(let e)? = f["evidence"].map(json) { evidence = e }
+        var location: SourceLocation?
+        if let l = f["location"] as? [String: Any], let file = l["file"] as? String {
+            location = SourceLocation(file: file, line: l["line"] as? Int)
+        }
+        var effect: Effect?
+        if let e = f["effect"] as? [String: Any] {
+            var share: ShareRange?
+            if let s = e["share"] as? [String: Any], let low = (s["low"] as? NSNumber)?.doubleValue,
+               let high = (s["high"] as? NSNumber)?.doubleValue {
+                share = ShareRange(low: low, high: high)
+            }
+            func range(_ o: Any?) -> ClosedRange<Double>? {
+                guard let o = o as? [String: Any], let low = (o["low"] as? NSNumber)?.doubleValue,
+                      let high = (o["high"] as? NSNumber)?.doubleValue, low <= high else { return nil }
+                return low...high
+            }
+            var drops: IterationDrops?
+            if let d = e["droppedIterations"] as? [String: Any], let count = range(d["count"]), let perSecond = range(d["perSecond"]) {
+                drops = IterationDrops(count: count, perSecond: perSecond)
+            }
+            effect = Effect(requests: (e["requests"] as? [Any] ?? []).compactMap { $0 as? String }, share: share,
+                            from: e["from"] as? String ?? "start", k6: e["k6"] as? String ?? "", basis: e["basis"] as? String ?? "",
+                            droppedIterations: drops, addsLatency: e["addsLatency"] as? Bool ?? false,
+                            cutsIterations: e["cutsIterations"] as? Bool ?? false,
+                            grpc: e["grpc"] as? Bool ?? false)
+        }
+        return Finding(severity, sentence, fix: f["fix"] as? String, evidence: evidence, location: location, effect: effect)
     }
 
     /// The merged report, and every runner in input order.
@@ -143,8 +186,15 @@ public enum ReportMerger {
         }
         let blockedBy = each.filter { $0.status == .blocked }.flatMap(\.blockedBy).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         let suspects = each.filter { $0.status == worst }.flatMap(\.outcome.suspects).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        // The leading runner's findings stand; the headline says how the runners agree.
+        var outcome = lead.outcome
+        outcome.status = worst
+        outcome.summary = summary
+        outcome.fix = fix
+        outcome.evidence = evidence
+        outcome.suspects = suspects
         return CheckResult(id: lead.id, title: lead.title, layer: lead.layer,
-                           outcome: CheckOutcome(worst, summary, evidence: evidence, fix: fix, suspects: suspects),
+                           outcome: outcome,
                            blockedBy: worst == .blocked ? blockedBy : [], durationMs: each.map(\.durationMs).max() ?? 0)
     }
 

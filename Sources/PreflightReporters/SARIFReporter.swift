@@ -1,9 +1,9 @@
 import Foundation
 import PreflightCore
 
-/// `--format sarif`: SARIF 2.1.0 for the findings that have a place in a file (script, schema, migrations),
-/// so GitHub code scanning and other SARIF viewers show them on the line. Findings without a file are not
-/// results here (SARIF viewers place every result in a file): the other formats carry them.
+/// `--format sarif`: SARIF 2.1.0, one result per failing or warning finding that has a place in a file (script,
+/// schema, migrations), so GitHub code scanning and other SARIF viewers show it on the line. Findings without a
+/// file are not results here (GitHub code scanning refuses a result without a location): the other formats carry them.
 public struct SARIFReporter {
     public static let schemaURI = "https://json.schemastore.org/sarif-2.1.0.json"
     /// Paths under this folder are written relative to it, with `uriBaseId` %SRCROOT% ($GITHUB_WORKSPACE, else the current folder).
@@ -21,8 +21,8 @@ public struct SARIFReporter {
         var ruleIndex: [CheckID: Int] = [:]
         var results: [JSONValue] = []
         for r in report.results where r.status == .fail || r.status == .warn {
-            let locations = SourceLocation.all(in: r.outcome.evidence)
-            guard !locations.isEmpty else { continue }
+            let located = r.annotated.filter { $0.finding.location != nil }
+            guard !located.isEmpty else { continue }
             if ruleIndex[r.id] == nil {
                 ruleIndex[r.id] = rules.count
                 rules.append(.object(Evidence([
@@ -30,17 +30,18 @@ public struct SARIFReporter {
                     "shortDescription": .object(Evidence(["text": .string(r.title)])),
                 ])))
             }
-            let fix = r.outcome.fix.map { "\nfix: \($0)" } ?? ""
             let cause = r.consequenceOf.map { " (consequence of \($0))" } ?? ""
-            for l in locations {
+            for (level, f) in located {
+                guard let l = f.location else { continue }
                 var physical = Evidence([
                     "artifactLocation": .object(artifactLocation(l.file)),
                 ])
                 if let line = l.line, line >= 1 { physical["region"] = .object(Evidence(["startLine": .int(line)])) }
+                let fix = f.fix.map { "\nfix: \($0)" } ?? ""
                 results.append(.object(Evidence([
                     "ruleId": .string(r.id), "ruleIndex": .int(ruleIndex[r.id]!),
-                    "level": .string(r.status == .fail ? "error" : "warning"),
-                    "message": .object(Evidence(["text": .string((l.message ?? r.outcome.summary) + cause + fix)])),
+                    "level": .string(level == .fail ? "error" : "warning"),
+                    "message": .object(Evidence(["text": .string(f.sentence + cause + fix)])),
                     "locations": .array([.object(Evidence(["physicalLocation": .object(physical)]))]),
                 ])))
             }

@@ -36,13 +36,15 @@ public struct TextReporter {
             let lead = report.rootCauses.isEmpty ? "incomplete, preflight itself failed" : "fix in this order"
             out.append(paint(bold("NO-GO"), "31") + "  \(lead): \(parts.joined(separator: ", ")) (\(format(report.duration)))")
         }
+        if let p = report.prediction { out += PredictionRendering.lines(p).map { "  " + $0 } }
 
         for (i, id) in report.rootCauses.enumerated() {
             guard let r = report.result(id) else { continue }
             out.append("")
-            out.append(paint("✗", "31") + " \(i + 1). " + bold("\(r.title) [\(r.id)]") + "  \(r.outcome.summary)")
+            out.append(paint("✗", "31") + " \(i + 1). " + bold("\(r.title) [\(r.id)]") + "  \(headline(r))")
             out += evidenceLines(r.outcome.evidence, indent: "     ")
             if let fix = r.outcome.fix { out.append("     " + paint("fix:", "1;36") + " \(fix)") }
+            out += findingLines(r, indent: "     ", evidence: true)
             for c in report.consequences(of: id) {
                 out.append("     " + paint("↳ consequence:", "33") + " \(c.title) [\(c.id)]  \(c.outcome.summary)")
             }
@@ -66,16 +68,18 @@ public struct TextReporter {
             out.append("")
             out.append(bold("Warnings"))
             for r in warned {
-                out.append("  " + paint("!", "33") + " \(r.title) [\(r.id)]  \(r.outcome.summary)")
+                out.append("  " + paint("!", "33") + " \(r.title) [\(r.id)]  \(headline(r))")
                 if verbose { out += evidenceLines(r.outcome.evidence, indent: "      ") }
                 if let fix = r.outcome.fix { out.append("      " + paint("fix:", "1;36") + " \(fix)") }
+                out += findingLines(r, indent: "      ", evidence: verbose)
             }
         }
         if !passed.isEmpty {
             out.append("")
             for r in passed {
-                out.append("  " + paint("✓", "32") + " \(r.title) [\(r.id)]  \(r.outcome.summary)")
+                out.append("  " + paint("✓", "32") + " \(r.title) [\(r.id)]  \(headline(r))")
                 if verbose { out += evidenceLines(r.outcome.evidence, indent: "      ") }
+                out += findingLines(r, indent: "      ", evidence: verbose)
             }
         }
         if !skipped.isEmpty {
@@ -83,6 +87,21 @@ public struct TextReporter {
             for r in skipped { out.append("  " + paint("○", "90") + " \(r.title) [\(r.id)]  skipped: \(r.outcome.summary)") }
         }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// The first finding's sentence, with its place when it has one.
+    func headline(_ r: CheckResult) -> String { r.outcome.summary }
+
+    /// The findings after the headline, one line each with its mark and place, then its evidence and its fix.
+    func findingLines(_ r: CheckResult, indent: String, evidence: Bool) -> [String] {
+        var out: [String] = []
+        for f in r.furtherFindings {
+            let color = f.severity == .fail ? "31" : f.severity == .warn ? "33" : "90"
+            out.append(indent + paint(f.mark, color) + " \(f.sentence)")
+            if evidence { out += evidenceLines(f.evidence, indent: indent + "  ") }
+            if let fix = f.fix { out.append(indent + "  " + paint("fix:", "1;36") + " \(fix)") }
+        }
+        return out
     }
 
     func evidenceLines(_ e: Evidence, indent: String) -> [String] {

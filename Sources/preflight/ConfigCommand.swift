@@ -46,7 +46,7 @@ struct EffectiveConfig {
             if line == 0 { return flags[path].map { "flag \($0)" } ?? "command line" }
             var s = "\(shownFile):\(line)"
             if let uses = config.variables[path], !uses.isEmpty {
-                s += " via " + uses.map { "${\($0.name)}" + ($0.fromEnvironment ? " (environment)" : " (its default)") }.joined(separator: ", ")
+                s += " via " + uses.map { "${\($0.name)}" + ($0.file.map { " (env_file \($0))" } ?? ($0.fromEnvironment ? " (environment)" : " (its default)")) }.joined(separator: ", ")
             }
             return s
         }
@@ -113,6 +113,10 @@ struct EffectiveConfig {
         guard let u = database else { return [] }
         var parts: [(key: String, label: String, value: String)] = [
             ("hosts", "hosts", u.hosts.joined(separator: ", ")),
+        ]
+        // libpq dials hostaddr without looking the host up (the host then serves TLS and authentication only).
+        if let a = u.hostaddr { parts.append(("hostaddr", "hostaddr (what the connection dials; host is not looked up)", a)) }
+        parts += [
             ("user", "user", u.user ?? "(libpq's default: the OS user)"),
             ("database", "database", u.database ?? u.user ?? "(libpq's default)"),
             ("conninfo", "libpq conninfo", u.conninfo),

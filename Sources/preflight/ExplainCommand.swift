@@ -8,15 +8,18 @@ import PreflightExplain
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
-        abstract: "Explain a finished k6 run from its --summary-export, handleSummary JSON or --out json file (gzipped or not).",
+        abstract: "Explain a finished k6 run from its --summary-export, handleSummary JSON, --out json or --out csv file (gzipped or not).",
         discussion: "Exit status: 0 the run passed its thresholds with no failure signature, 1 it failed, 2 the file is not k6 output.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable, Sendable {
         case text, json
     }
 
-    @Argument(help: "A k6 output file: --summary-export, a handleSummary JSON dump, or --out json (.gz too).")
+    @Argument(help: "A k6 output file: --summary-export, a handleSummary JSON dump, --out json or --out csv (.gz too).")
     var file: String
+
+    @Option(help: ArgumentHelp("The same run's --summary-export (or handleSummary JSON): the thresholds, which an --out csv file does not hold.", valueName: "file"))
+    var summary: String?
 
     @Option(help: "Output format: text or json.")
     var format: Format = .text
@@ -27,13 +30,17 @@ struct Explain: ParsableCommand {
     @Option(help: ArgumentHelp("The samples `preflight exec` wrote while k6 ran (JSON lines): ties each failure's onset to what the stack showed.", valueName: "file"))
     var samples: String?
 
+    @Option(name: .customLong("preflight"), help: ArgumentHelp("A preflight JSON report of this stack (--format json): puts what it predicted beside what happened, per threshold and per failure kind.", valueName: "report.json"))
+    var preflightReport: String?
+
     @Option(name: .customLong("report"), help: ArgumentHelp("Also write html=FILE: one self-contained page with the run's timeline.", valueName: "html=file"))
     var reports: [HTMLReportTarget] = []
 
     func run() throws {
-        let explanation: Explanation
+        var explanation: Explanation
         do {
-            explanation = try Explainer.explain(path: file, samples: samples)
+            explanation = try Explainer.explain(path: file, samples: samples, summary: summary)
+            if let preflightReport { explanation.compare(with: try Prediction.read(path: preflightReport), report: preflightReport) }
         } catch {
             Output.stderr("preflight explain: \(error.description)\n")
             throw ExitCode(2)

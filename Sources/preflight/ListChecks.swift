@@ -2,22 +2,24 @@ import ArgumentParser
 import PreflightChecks
 import PreflightCore
 
-/// `preflight checks`: every check with its id, prerequisites, what it reads and its examples.
+/// `preflight checks`: every check with its id, layer, prerequisites, what it reads and its examples; `--format json`
+/// for tools, `--format markdown` for the README's checks table.
 struct ListChecks: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checks", abstract: "List every check with its prerequisites, config and examples.")
 
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json, markdown
+    }
+
+    @Option(help: "text, json or markdown (the README's checks table).")
+    var format: Format = .text
+
     func run() throws {
-        var out: [String] = []
-        for type in AllChecks.builtIn {
-            let d = type.description
-            let needs = d.prerequisites.isEmpty ? "none" : d.prerequisites.joined(separator: ", ")
-            out.append("\(d.id) — \(d.title)")
-            out.append("  prerequisites: \(needs)")
-            out.append("  config: \(type.configKeys.joined(separator: ", "))")
-            for e in d.examples { out.append("  \(e.outcome.rawValue): \(e.situation)") }
-            out.append("")
+        switch format {
+        case .text: Output.stdout(CheckCatalog.text())
+        case .json: Output.stdout(CheckCatalog.json())
+        case .markdown: Output.stdout(CheckCatalog.markdown())
         }
-        Output.stdout(out.joined(separator: "\n"))
     }
 }

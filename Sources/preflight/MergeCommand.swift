@@ -18,21 +18,7 @@ struct Merge: ParsableCommand {
     @Argument(help: ArgumentHelp("JSON reports (preflight --format json), or - for JSON lines on stdin.", valueName: "report"))
     var inputs: [String]
 
-    @Option(help: ArgumentHelp("Report format on stdout: \(ReportFormat.names).", valueName: "format"),
-            completion: ReportFormat.completion, transform: ReportFormat.parse)
-    var format: ReportFormat = .text
-
-    @Option(help: "Also write the merged report, in --format, to this file (the terminal then shows the text view).")
-    var output: String?
-
-    @Option(name: .customLong("report"), help: ArgumentHelp("Also write a report: FORMAT=FILE (repeatable).", valueName: "format=file"))
-    var reports: [ReportTarget] = []
-
-    @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal (NO_COLOR works too).")
-    var noColor = false
-
-    @Flag(name: .shortAndLong, help: "Show the evidence of passing checks too.")
-    var verbose = false
+    @OptionGroup var report: ReportOptions
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -54,9 +40,9 @@ struct Merge: ParsableCommand {
             Output.stderr("preflight merge: \(error.description)\n")
             throw ExitCode(2)
         }
-        let color = !noColor && environment["NO_COLOR"] == nil && Output.stdoutIsTerminal
-        let rendering = Rendering(color: color, verbose: verbose, runners: merged.1, target: target)
-        try rendering.write(merged.0, format: format, output: output, reports: reports, environment: environment)
+        let color = !report.noColor && environment["NO_COLOR"] == nil && Output.stdoutIsTerminal
+        let rendering = Rendering(color: color, verbose: report.verbose, runners: merged.1, target: target)
+        try rendering.write(merged.0, format: report.format, output: report.output, reports: report.reports, environment: environment)
         throw ExitCode(merged.0.exitCode)
     }
 

@@ -19,7 +19,7 @@ enum Output {
 
     static func append(_ text: String, toFile path: String) throws {
         let url = URL(fileURLWithPath: path)
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         try handle.seekToEnd()

@@ -31,8 +31,10 @@ struct Gate {
     let options: RunOptions
     let environment = ProcessInfo.processInfo.environment
 
-    func run() async throws -> Report {
-        let config = try loadConfig()
+    func run() async throws -> Report { try await run(config: loadConfig()).report }
+
+    /// The run on a loaded config, and the last attempt's facts (exec's watcher reads how k6 reaches the target there).
+    func run(config: Config) async throws -> (report: Report, facts: FactStore) {
         let checks = AllChecks.make(config: config)
         let known = Set(checks.map { $0.description.id })
         let only = try ids(options.only, known: known, flag: "--only")
@@ -45,12 +47,18 @@ struct Gate {
         let waitLimit = options.wait.flatMap(parseDuration)
         var attempt = 0
         var report: Report
+        var facts: FactStore
         while true {
             attempt += 1
+            // Each attempt measures afresh (its own store: the traffic is sent again).
+            let store = FactStore(config: config)
+            facts = store
             let raw = await withProgress { running in
-                await engine.run(config: config, timeout: timeout, only: only, skip: skip, running: running)
+                await engine.run(config: config, timeout: timeout, only: only, skip: skip, facts: store, running: running)
             }
-            report = Report(results: raw.results, duration: raw.duration, strict: options.strict)
+            // The verdict is the script's thresholds' (issue 29): the same reading of the script the checks had.
+            report = Report(results: raw.results, duration: raw.duration, strict: options.strict,
+                            thresholds: store.get(LoadPlan.self).thresholds.declaredByScript)
             guard let waitLimit, report.verdict == .noGo else { break }
             let left = waitLimit - start.duration(to: clock.now)
             if left <= .zero {
@@ -64,7 +72,7 @@ struct Gate {
             Output.stderr("\(Output.stderrIsTerminal ? "\r\u{1B}[K" : "")preflight: go after \(attempt) attempts (\(format(start.duration(to: clock.now))))\n")
         }
         try write(report, config: config)
-        return report
+        return (report, facts)
     }
 
     /// On a terminal, a line naming the checks still running once a run takes longer than a moment

@@ -3,9 +3,7 @@ import Foundation
 import PreflightCore
 import PreflightReporters
 
-enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, junit, github, markdown, sarif
-
+extension ReportFormat: ExpressibleByArgument {
     static var names: String {
         let all = allCases.map(\.rawValue)
         return all.dropLast().joined(separator: ", ") + " or " + all.last!
@@ -21,7 +19,7 @@ enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// How a report becomes each format's text, and where it goes: stdout, `--output`, every `--report`, and
-/// $GITHUB_STEP_SUMMARY. One place for `preflight [run]`, `exec` and `merge`: a new format is one case here.
+/// $GITHUB_STEP_SUMMARY. One place for `preflight [run]`, `exec` and `merge`; a new format is one case of `ReportFormat`.
 struct Rendering {
     var color = false
     var verbose = false
@@ -31,17 +29,13 @@ struct Rendering {
     var target: String?
 
     func render(_ f: ReportFormat, _ report: Report, color: Bool = false) -> String {
-        switch f {
-        case .text: return TextReporter(color: color, verbose: verbose).render(report)
-        case .json: return JSONReporter(runner: runner, runners: runners, target: target).render(report)
-        case .junit: return JUnitReporter().render(report)
-        case .github: return GitHubReporter().render(report)
-        case .markdown: return MarkdownReporter().render(report)
-        case .sarif: return SARIFReporter(toolVersion: Preflight.configuration.version).render(report)
-        }
+        f.render(report, ReportFormat.Options(color: color, verbose: verbose, runner: runner, runners: runners, target: target,
+                                              toolVersion: Preflight.configuration.version))
     }
 
+    /// The report's secrets are removed here, once, before any reporter runs (`Output` scrubs again as a last line).
     func write(_ report: Report, format: ReportFormat, output: String?, reports: [ReportTarget], environment: [String: String]) throws {
+        let report = report.redacted(using: Secrets.shared)
         var files = reports.compactMap { r in r.format.map { ($0, r.path) } }  // html: exec and explain, after the run
         if let output { files.append((format, output)) }
         for (f, path) in files {
@@ -81,6 +75,25 @@ struct ReportTarget: ExpressibleByArgument {
     }
 }
 
+/// How a report is shown and written: one declaration for a gate run's options and `preflight merge`'s.
+struct ReportOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Report format on stdout: \(ReportFormat.names).", valueName: "format"),
+            completion: ReportFormat.completion, transform: ReportFormat.parse)
+    var format: ReportFormat = .text
+
+    @Option(help: "Also write the report, in --format, to this file (the terminal then shows the text view).")
+    var output: String?
+
+    @Option(name: .customLong("report"), help: ArgumentHelp("Also write a report: FORMAT=FILE, e.g. junit=preflight.xml (repeatable).", valueName: "format=file"))
+    var reports: [ReportTarget] = []
+
+    @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal (NO_COLOR works too).")
+    var noColor = false
+
+    @Flag(name: .shortAndLong, help: "Show the evidence of passing checks too.")
+    var verbose = false
+}
+
 /// The options of a gate run, shared by `preflight [run]` and `preflight exec`.
 struct RunOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Config file (default: ./preflight.yml when it exists).")
@@ -95,15 +108,12 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Deadline for each network operation, e.g. 3s or 500ms (default 3s).")
     var timeout: String?
 
-    @Option(help: ArgumentHelp("Report format on stdout: \(ReportFormat.names).", valueName: "format"),
-            completion: ReportFormat.completion, transform: ReportFormat.parse)
-    var format: ReportFormat = .text
-
-    @Option(help: "Also write the report, in --format, to this file (the terminal then shows the text view).")
-    var output: String?
-
-    @Option(name: .customLong("report"), help: ArgumentHelp("Also write a report: FORMAT=FILE, e.g. junit=preflight.xml (repeatable).", valueName: "format=file"))
-    var reports: [ReportTarget] = []
+    @OptionGroup var report: ReportOptions
+    var format: ReportFormat { report.format }
+    var output: String? { report.output }
+    var reports: [ReportTarget] { report.reports }
+    var noColor: Bool { report.noColor }
+    var verbose: Bool { report.verbose }
 
     @Option(help: "Run only these checks (comma-separated ids) and the checks they need (health: port first).")
     var only: String?
@@ -114,23 +124,21 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .customLong("probe-connections"), help: "Really open the pools' demand of connections (bounded) to see where the server refuses.")
     var probeConnections = false
 
+    @Flag(name: .customLong("no-smoke"), help: "Do not run one real iteration of the k6 script (load.smoke: false).")
+    var noSmoke = false
+
     @Flag(help: "Warnings fail the gate too.")
     var strict = false
 
     @Option(help: ArgumentHelp("Re-run until go or until this much time has passed, e.g. 60s (replaces wait-for-it).", valueName: "duration"))
     var wait: String?
 
-    @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal (NO_COLOR works too).")
-    var noColor = false
-
-    @Flag(name: .shortAndLong, help: "Show the evidence of passing checks too.")
-    var verbose = false
-
     /// The config values the flags replace (line 0 of the loaded tree), by dotted path: one table for the loader
     /// and for `preflight config`'s sources.
     var overridingFlags: [(path: String, flag: String, value: String?)] {
         [("target", "--target", target), ("database.url", "--database-url", databaseURL), ("timeout", "--timeout", timeout),
-         ("database.probe_connections", "--probe-connections", probeConnections ? "true" : nil)]
+         ("database.probe_connections", "--probe-connections", probeConnections ? "true" : nil),
+         ("load.smoke", "--no-smoke", noSmoke ? "false" : nil)]
     }
 
     func validate() throws {

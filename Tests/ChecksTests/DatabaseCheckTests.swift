@@ -5,17 +5,9 @@ import TestSupport
 @testable import PreflightCore
 @testable import PreflightProbes
 
-/// A PostgreSQL stand-in that answers connect with a canned libpq error: the DNS path without DNS.
-struct FailingConnector: PostgresConnector {
-    let message: String
-    func connect(_ url: DatabaseURL, timeout: Duration) async -> Result<any PostgresSession, PostgresError> {
-        .failure(PostgresError(message))
-    }
-}
-
 @Suite struct DatabaseCheckExamples {
     func outcome(_ message: String) async throws -> CheckOutcome {
-        try await DatabaseCheck(probes: Probes(postgres: FailingConnector(message: message)))
+        try await DatabaseCheck(probes: ProbeAnswers { $0.postgres = .failure(PostgresError(message)) }.probes)
             .run(context(config(database: "postgresql://chat:pw-example@db.example.invalid:5432/chat")))
     }
 
@@ -34,14 +26,10 @@ struct FailingConnector: PostgresConnector {
         #expect(o.summary.contains("refuses new connections"))
         #expect(o.fix?.contains("pool") == true)
     }
-
-    @Test func noURLSkips() async throws {
-        #expect(try await DatabaseCheck(probes: .live).run(context(config())).status == .skipped)
-    }
 }
 
 /// Real PostgreSQL clusters started by the tests themselves (Tests/Fixtures/pg-cluster.sh).
-@Suite(.serialized) struct DatabaseCheckLive {
+@Suite(.serialized, .tags(.live), .runsLive) struct DatabaseCheckLive {
     let check = DatabaseCheck(probes: .live)
 
     func cluster() async throws -> PostgresCluster { try await PostgresCluster.shared() }

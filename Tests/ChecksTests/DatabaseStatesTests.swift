@@ -185,8 +185,8 @@ private let healthy = [primary, schema(tables: 4)]
         let pg = CannedPostgres(healthy + [row("setting", "chat", nil, "on", "chat", nil)], refuse: [.locks])
         let o = try await DatabaseCheck(probes: Probes(postgres: pg)).run(context(config(database: "postgresql://chat:pw-states-x@127.0.0.1:5432/chat_backend_db")))
         #expect(o.status == .fail, "the read-only default is still found")
-        #expect(o.summary.contains("ALTER ROLE chat SET"))
-        #expect(o.summary.contains("could not read pg_locks (permission denied for view pg_locks): locks on the application's tables were not checked"), "\(o.summary)")
+        #expect(o.says("ALTER ROLE chat SET"))
+        #expect(o.says("could not read pg_locks (permission denied for view pg_locks): locks on the application's tables were not checked"), "\(o.summary)")
         #expect(pg.queries.withLock { $0.count } == 2 + DatabaseStates.Part.allCases.count, "the combined query, then each part")
 
         let warnOnly = try await run(healthy, refuse: [.locks])
@@ -208,7 +208,7 @@ private let healthy = [primary, schema(tables: 4)]
 
 /// Against real PostgreSQL: a database and a role of this suite's own on the shared cluster (other suites run
 /// in parallel there), and a primary with a real hot standby of their own.
-@Suite(.serialized) struct DatabaseStatesLive {
+@Suite(.serialized, .tags(.live), .runsLive) struct DatabaseStatesLive {
     static let role = "states_app"
     static let database = "states_db"
 
@@ -262,8 +262,8 @@ private let healthy = [primary, schema(tables: 4)]
         defer { holder.kill() }
         let o = try await run(url)
         #expect(o.status == .fail)
-        #expect(o.summary.contains("messages is locked ACCESS EXCLUSIVE by pid \(holder.pid) (lock-holder"), "\(o.summary)")
-        #expect(o.summary.contains("every read and write of messages will wait"))
+        #expect(o.says("messages is locked ACCESS EXCLUSIVE by pid \(holder.pid) (lock-holder"), "\(o.summary)")
+        #expect(o.says("every read and write of messages will wait"))
         // The holder is untouched: its transaction is still open and its lock still granted.
         let state = try await pg.psql("""
             SELECT a.state || ' ' || count(l.*) FROM pg_stat_activity a LEFT JOIN pg_locks l ON l.pid = a.pid
@@ -289,8 +289,8 @@ private let healthy = [primary, schema(tables: 4)]
         #expect(try await holder.release() == 0)
         #expect(o.status == .warn, "\(o.summary)")
         #expect(o.summary.hasPrefix("pid \(holder.pid) (forgetful-worker, idle in transaction for "), "\(o.summary)")
-        #expect(o.summary.contains("last statement SELECT) holds its transaction open"))
-        #expect(!o.summary.contains("users"), "no query text beyond its first keyword")
+        #expect(o.says("last statement SELECT) holds its transaction open"))
+        #expect(!o.says("users"), "no query text beyond its first keyword")
     }
 
     @Test func revokedInsertFailsNamingTheTableAndTheGrant() async throws {

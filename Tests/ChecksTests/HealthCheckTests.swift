@@ -50,7 +50,7 @@ import TestSupport
 }
 
 /// Real HTTP servers on loopback, through libcurl.
-@Suite(.serialized) struct HealthCheckLoopback {
+@Suite(.serialized, .tags(.live), .runsLive) struct HealthCheckLoopback {
     let check = HealthCheck(probes: .live)
 
     func run(_ server: FixtureServer, path: String = "/health", timeout: Duration = .seconds(2), database: String? = nil) async throws -> CheckOutcome {

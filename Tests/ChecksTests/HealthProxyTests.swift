@@ -54,12 +54,12 @@ final class NginxProxy: @unchecked Sendable {
 }
 
 /// Real nginx in front of a dead (or live) upstream, a real login redirect and a server without keep-alive.
-@Suite(.serialized) struct HealthBehindAProxy {
+@Suite(.serialized, .tags(.live), .runsLive) struct HealthBehindAProxy {
     let check = HealthCheck(probes: .live)
 
     func run(_ target: String, upstream: String? = nil) async throws -> CheckOutcome {
         var c = config(target: target, healthPath: "/health")
-        var h = c.section(HealthSettings.self)
+        var h = c.section(HealthUpstreamSettings.self)
         h.upstream = upstream
         c.set(h)
         return try await check.run(context(c, timeout: .seconds(3)))
@@ -189,7 +189,7 @@ final class NginxProxy: @unchecked Sendable {
 
 /// `localhost` as both ::1 and 127.0.0.1 (the fake resolver: this machine's /etc/hosts has no ::1 line), with
 /// real connects to real servers on one family only.
-@Suite struct LocalhostFamilies {
+@Suite(.tags(.live), .runsLive) struct LocalhostFamilies {
     func check() -> PortCheck {
         PortCheck(probes: Probes(resolver: FakeResolver(answers: ["localhost": .success([v6("::1"), v4("127.0.0.1")])]),
                                  tcp: SystemTCPConnector(), sockets: FakeSocketTable(sockets: [])))

@@ -75,7 +75,7 @@ struct PrismaStack {
     func remove() { try? FileManager.default.removeItem(at: dir) }
 }
 
-@Suite(.serialized) struct MigrationsCheckPrismaLive {
+@Suite(.serialized, .tags(.live), .runsLive) struct MigrationsCheckPrismaLive {
     let migrations = [
         ("20260101000000_init", "-- CreateTable\nCREATE TABLE \"users\" (\n    \"id\" TEXT NOT NULL,\n    CONSTRAINT \"users_pkey\" PRIMARY KEY (\"id\")\n);\n"),
         ("20260301000000_edited_at", "-- AlterTable\nALTER TABLE \"users\" ADD COLUMN     \"edited_at\" TIMESTAMP(3);\n"),
@@ -152,7 +152,7 @@ struct PrismaStack {
 }
 
 /// Real Alembic (PyPI, installed for /usr/bin/python3 by scripts/install-deps.sh) making and applying revisions.
-@Suite(.serialized) struct MigrationsCheckAlembicLive {
+@Suite(.serialized, .tags(.live), .runsLive) struct MigrationsCheckAlembicLive {
     static let python = "/usr/bin/python3"
     static var available: Bool {
         (try? runProcess(python, ["-c", "import alembic, psycopg2"], limit: 30).status) == 0
@@ -205,11 +205,8 @@ struct PrismaStack {
         return try await runMigrations(c)
     }
 
-    @Test func pendingThenHeadThenTwoHeads() async throws {
-        guard Self.available else {
-            print("MigrationsCheckAlembicLive: skipped: alembic/psycopg2 are not importable by \(Self.python) (scripts/install-deps.sh installs them)")
-            return
-        }
+    @Test(.enabled(if: Self.available, "alembic and psycopg2 importable by /usr/bin/python3 (scripts/install-deps.sh installs them)"))
+    func pendingThenHeadThenTwoHeads() async throws {
         let (p, _, url) = try await project()
         defer { try? FileManager.default.removeItem(at: p.dir) }
 
@@ -240,7 +237,7 @@ struct PrismaStack {
         #expect(branched.status == .fail)
         #expect(branched.summary.hasPrefix("Alembic: revision \(side) ("), "\(branched.summary)")
         #expect(branched.summary.hasSuffix("run alembic upgrade heads"), "\(branched.summary)")
-        #expect(branched.evidence["warnings"]?.display.contains("2 heads") == true, "\(branched.evidence)")
+        #expect(branched.findings.contains { $0.severity == .warn && $0.sentence.contains("2 heads") }, "\(branched.findings.map(\.sentence))")
         // `alembic upgrade head` itself refuses, as the warning says.
         await #expect(throws: FixtureError.self) { _ = try await p.alembic(["upgrade", "head"]) }
 

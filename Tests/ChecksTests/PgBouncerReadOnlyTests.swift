@@ -7,7 +7,7 @@ import TestSupport
 
 /// Through a real PgBouncer, which refuses libpq's `options` startup parameter: preflight still logs in,
 /// stays read-only (each query in BEGIN READ ONLY … ROLLBACK), says so, and leaves no setting behind.
-@Suite(.serialized) struct PgBouncerReadOnlyLive {
+@Suite(.serialized, .tags(.live), .runsLive) struct PgBouncerReadOnlyLive {
     func run(_ raw: String) async throws -> CheckOutcome {
         var c = Config()
         c.set(DatabaseSettings(url: DatabaseURL.parse(raw).0))

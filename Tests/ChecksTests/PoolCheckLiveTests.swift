@@ -47,12 +47,8 @@ final class CountingConnector: PostgresConnector, @unchecked Sendable {
     }
 
     @Test func timeoutsAreNotRefusals() async {
-        struct Silent: PostgresConnector {
-            func connect(_ url: DatabaseURL, timeout: Duration) async -> Result<any PostgresSession, PostgresError> {
-                .failure(PostgresError("no answer within 1s (connected at TCP level, then silence)", timedOut: true))
-            }
-        }
-        let r = await ConnectionProbe(connector: Silent()).run([(url("postgresql://a:pw-silent-x@127.0.0.1:1/a"), 3)], timeout: .seconds(1))
+        let silent = ProbeAnswers { $0.postgres = .failure(PostgresError("no answer within 1s (connected at TCP level, then silence)", timedOut: true)) }
+        let r = await ConnectionProbe(connector: silent.probes.postgres).run([(url("postgresql://a:pw-silent-x@127.0.0.1:1/a"), 3)], timeout: .seconds(1))
         #expect(r.timedOut == 3)
         #expect(r.firstRefusal == nil)
     }
@@ -170,7 +166,7 @@ final class IdleSessions: @unchecked Sendable {
 }
 
 /// Real PostgreSQL with max_connections 20: what the server says, and what it really does when probed.
-@Suite(.serialized) struct PoolCheckLive {
+@Suite(.serialized, .tags(.live), .runsLive) struct PoolCheckLive {
     let check = PoolCheck(probes: .live)
 
     func run(_ pg: PostgresCluster, _ pools: [PoolSpec], probe: Bool = false, vus: Int? = nil) async throws -> CheckOutcome {
@@ -223,7 +219,7 @@ final class IdleSessions: @unchecked Sendable {
         let o = try await run(pg, [PoolSpec(name: "chat-backend", size: 10), PoolSpec(name: "notification-worker", size: 10)], vus: 20)
         #expect(o.status == .fail)
         #expect(o.summary.hasPrefix("pools need 20 (chat-backend 10 + notification-worker 10); the server allows 17 (20 − 3 reserved): 3 short"), "\(o.summary)")
-        #expect(!o.summary.contains(pg.password))
+        #expect(!o.says(pg.password))
     }
 
     @Test func othersHoldingConnectionsTipItOver() async throws {
@@ -236,7 +232,7 @@ final class IdleSessions: @unchecked Sendable {
         await psql.release()
         await admin.release()
         #expect(o.status == .fail)
-        #expect(o.summary.contains("pools need 12 (api 12); the server allows 17 (20 − 3 reserved) and 6 are already in use by psql (4), pgAdmin 4 (2), not declared in database.pools: 11 remain, 1 short"), "\(o.summary)")
+        #expect(o.says("pools need 12 (api 12); the server allows 17 (20 − 3 reserved) and 6 are already in use by psql (4), pgAdmin 4 (2), not declared in database.pools: 11 remain, 1 short"), "\(o.summary)")
     }
 
     @Test func undeclaredIdleHolderOnThePoolsRole() async throws {
@@ -248,7 +244,7 @@ final class IdleSessions: @unchecked Sendable {
         let o = try await run(pg, pools)
         await reports.release()
         #expect(o.status == .fail, "\(o.summary)")
-        #expect(o.summary.contains("8 are already in use by reports (8), not declared in database.pools: 9 remain, 1 short"), "\(o.summary)")
+        #expect(o.says("8 are already in use by reports (8), not declared in database.pools: 9 remain, 1 short"), "\(o.summary)")
         guard case .array(let held)? = o.evidence["inUse"], case .object(let first)? = held.first else { Issue.record("no inUse"); return }
         #expect(first["application"] == .string("reports"))
         #expect(first["state"] == .string("idle"))
@@ -263,8 +259,8 @@ final class IdleSessions: @unchecked Sendable {
         let limited = url("postgresql://preflight:\(pg.password)@127.0.0.1:\(pg.port)/pool_db_limited")
         let o = try await run(pg, [PoolSpec(name: "api", size: 3, url: limited, replicas: 2, surge: .replicas(1))])
         #expect(o.status == .fail, "\(o.summary)")
-        #expect(o.summary.contains("database pool_db_limited has CONNECTION LIMIT 4 but the pools on it need 9"), "\(o.summary)")
-        #expect(o.summary.contains("pools need 9 at a rollout's peak, 6 steady"), "\(o.summary)")
+        #expect(o.says("database pool_db_limited has CONNECTION LIMIT 4 but the pools on it need 9"), "\(o.summary)")
+        #expect(o.says("pools need 9 at a rollout's peak, 6 steady"), "\(o.summary)")
     }
 
     @Test func connectionLimitInTheURL() async throws {
@@ -283,9 +279,9 @@ final class IdleSessions: @unchecked Sendable {
         let limited = url("postgresql://pool_limited:pool-limited-pw@127.0.0.1:\(pg.port)/preflight")
         let o = try await run(pg, [PoolSpec(name: "reports", size: 5, url: limited)], probe: true)
         #expect(o.status == .fail)
-        #expect(o.summary.contains("role pool_limited has CONNECTION LIMIT 3 but its pools need 5 (reports 5)"), "\(o.summary)")
+        #expect(o.says("role pool_limited has CONNECTION LIMIT 3 but its pools need 5 (reports 5)"), "\(o.summary)")
         // The probe agrees with the arithmetic.
-        #expect(o.summary.contains("probe: the server accepted 3 of 5 connections, then refused: too many connections for role \"pool_limited\""), "\(o.summary)")
+        #expect(o.says("probe: the server accepted 3 of 5 connections, then refused: too many connections for role \"pool_limited\""), "\(o.summary)")
         #expect(try await openPreflightSessions(pg) == "0")
     }
 
@@ -296,7 +292,7 @@ final class IdleSessions: @unchecked Sendable {
         guard case .object(let probe)? = o.evidence["probe"] else { Issue.record("no probe evidence"); return }
         #expect(probe["attempted"] == .int(20))
         #expect(probe["accepted"] == .int(17), "\(o.summary)")
-        #expect(o.summary.contains("then refused: remaining connection slots are reserved"), "\(o.summary)")
+        #expect(o.says("then refused: remaining connection slots are reserved"), "\(o.summary)")
         #expect(try await openPreflightSessions(pg) == "0")
     }
 
@@ -305,7 +301,7 @@ final class IdleSessions: @unchecked Sendable {
         // A superuser may use the reserved slots too: past 20 the server has no slot at all.
         let o = try await run(pg, [PoolSpec(name: "admin-tool", size: 23, url: url(pg.adminURL))], probe: true)
         #expect(o.status == .fail)
-        #expect(o.summary.contains("probe: the server accepted 20 of 23 connections, then refused: sorry, too many clients already"), "\(o.summary)")
+        #expect(o.says("probe: the server accepted 20 of 23 connections, then refused: sorry, too many clients already"), "\(o.summary)")
         #expect(try await openPreflightSessions(pg) == "0")
         #expect(try await pg.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'") == "1")  // this psql
     }
@@ -314,7 +310,7 @@ final class IdleSessions: @unchecked Sendable {
         let pg = try await SmallCluster.shared.get()
         let o = try await run(pg, [PoolSpec(name: "api", size: 6)], probe: true)
         #expect(o.status == .pass, "\(o.summary)")
-        #expect(o.summary.hasSuffix("probe: the server accepted all 6 connections (all closed again)"), "\(o.summary)")
+        #expect(o.says("probe: the server accepted all 6 connections (all closed again)"), "\(o.summary)")
         #expect(try await openPreflightSessions(pg) == "0")
     }
 }

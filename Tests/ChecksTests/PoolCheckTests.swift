@@ -201,9 +201,9 @@ private func loadConfig(_ yaml: String) throws -> Config {
     @Test func moreVUsThanPooledConnectionsQueue() {
         let o = verdict(pools: [PoolSpec(name: "api", size: 20)], vus: 150)
         #expect(o.status == .pass)
-        #expect(o.summary.hasSuffix("150 VUs share 20 pooled connections: at most 20 queries run at once and up to 130 requests queue for a connection (they fail only if the wait exceeds the pool timeout, Prisma's pool_timeout 10 s by default; pool-traffic measures it)"), "\(o.summary)")
+        #expect(o.says("150 VUs share 20 pooled connections: at most 20 queries run at once and up to 130 requests queue for a connection (they fail only if the wait exceeds the pool timeout, Prisma's pool_timeout 10 s by default; pool-traffic measures it)"), "\(o.summary)")
         let hikari = verdict(pools: [PoolSpec(name: "api", size: 20, driver: .hikari)], vus: 150)
-        #expect(hikari.summary.hasSuffix("(they fail only if the wait exceeds the pool timeout: HikariCP's default connectionTimeout 30 s; pool-traffic measures it)"), "\(hikari.summary)")
+        #expect(hikari.says("(they fail only if the wait exceeds the pool timeout: HikariCP's default connectionTimeout 30 s; pool-traffic measures it)"), "\(hikari.summary)")
     }
 
     @Test func reservedConnectionsOf16() {
@@ -215,7 +215,7 @@ private func loadConfig(_ yaml: String) throws -> Config {
         let o = verdict(pools: [PoolSpec(name: "api", size: 10), PoolSpec(name: "jobs", driver: .goDatabaseSQL), PoolSpec(name: "cron")])
         #expect(o.status == .warn)
         #expect(o.summary.contains("jobs is unbounded"))
-        #expect(o.summary.contains("size of cron unknown"))
+        #expect(o.says("size of cron unknown"), "\(o.sentences)")
     }
 
     @Test func pgbouncerBoundsTheServerSide() {
@@ -226,14 +226,14 @@ private func loadConfig(_ yaml: String) throws -> Config {
         let pools = [PoolSpec(name: "api", size: 60, url: bouncer), PoolSpec(name: "worker", size: 60, url: bouncer),
                      PoolSpec(name: "migrations", size: 2)]
         let o = verdict(pools: pools, pgbouncer: b)
-        #expect(o.summary.hasPrefix("pools need 22 (migrations 2 + PgBouncer 20 for api 60 + worker 60)"), "\(o.summary)")
+        #expect(o.findings.contains { $0.severity == .pass && $0.sentence.hasPrefix("pools need 22 (migrations 2 + PgBouncer 20 for api 60 + worker 60)") }, "\(o.sentences)")
         #expect(o.status == .fail)
         #expect(o.summary.contains("PgBouncer max_client_conn 100 but the pools behind it open 120"))
         b.maxClientConn = 1000
         #expect(verdict(pools: pools, pgbouncer: b).status == .pass)
         // Nothing points at PgBouncer's port: said so, and counted as direct.
         let direct = verdict(pools: [PoolSpec(name: "api", size: 10)], pgbouncer: b)
-        #expect(direct.summary.contains("no pool's url uses PgBouncer's port 6432"), "\(direct.summary)")
+        #expect(direct.says("no pool's url uses PgBouncer's port 6432"), "\(direct.summary)")
     }
 
     @Test func roleLimitBelowThePools() {
@@ -242,13 +242,21 @@ private func loadConfig(_ yaml: String) throws -> Config {
         #expect(o.summary.contains("role app has CONNECTION LIMIT 10 but its pools need 12 (api 3×4)"), "\(o.summary)")
     }
 
-    @Test func describesItself() {
-        #expect(PoolCheck.description.prerequisites == ["database"])
-        #expect(Set(PoolCheck.description.examples.map(\.outcome)) == [.pass, .warn, .fail, .skipped])
-        #expect(AllChecks.make().contains { $0.description.id == "pool" })
-    }
-
-    @Test func noDatabaseSkips() async throws {
-        #expect(try await PoolCheck(probes: .live).run(context(config())).status == .skipped)
+    /// Findings are data: each problem its own sentence and fix, worst first, the demand sentence kept as information.
+    @Test func severalProblemsAreSeveralFindings() {
+        var b = PgBouncerConfig()
+        b.maxClientConn = 100
+        let bouncer = url("postgresql://app:pool-secret-pw@127.0.0.1:6432/chat")
+        let o = verdict(roleLimits: ["app": 10], pools: [PoolSpec(name: "api", size: 60, url: bouncer), PoolSpec(name: "worker", size: 60, url: bouncer),
+                                                        PoolSpec(name: "cron")], pgbouncer: b)
+        #expect(o.status == .fail)
+        #expect(o.findings.map(\.severity) == [.fail, .fail, .warn, .pass], "\(o.sentences)")
+        #expect(o.findings[0].sentence.hasPrefix("role app has CONNECTION LIMIT 10"), "\(o.sentences)")
+        #expect(o.findings[0].fix?.hasPrefix("ALTER ROLE app CONNECTION LIMIT") == true)
+        #expect(o.findings[1].sentence.hasPrefix("PgBouncer max_client_conn 100 but the pools behind it open 120"))
+        #expect(o.findings[1].fix?.hasPrefix("raise max_client_conn") == true)
+        #expect(o.findings[2].sentence == "size of cron unknown: give size, driver, or connection_limit in its url")
+        #expect(o.findings[3].sentence.hasPrefix("pools need "))
+        #expect(!o.findings.contains { $0.sentence.contains("; role") || ($0.fix ?? "").contains("; raise") }, "no sentence or fix holds another")
     }
 }

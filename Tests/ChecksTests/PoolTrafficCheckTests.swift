@@ -26,17 +26,11 @@ final class RampBurster: HTTPBurster, @unchecked Sendable {
     }
 }
 
-/// pg_stat_activity with `busy` of the app's connections active.
-struct ActivityServer: PostgresConnector {
-    let busy: Int
-    struct S: PostgresSession {
-        let busy: Int
-        func query(_ sql: String, timeout: Duration) async -> Result<[[String?]], PostgresError> {
-            .success([["chat", "app", "api", "active", "Timeout", String(busy)], ["chat", "app", "api", "idle", "Client", "1"]])
-        }
-        func close() async {}
-    }
-    func connect(_ url: DatabaseURL, timeout: Duration) async -> Result<any PostgresSession, PostgresError> { .success(S(busy: busy)) }
+/// The shared scripted fake (pg_stat_activity with `busy` of the app's connections active) with this burster.
+func rampProbes(_ burster: RampBurster, busy: Int) -> Probes {
+    var p = ProbeAnswers { $0.postgres = .success(ProbeAnswers.activity(busy: busy)) }.probes
+    p.burster = burster
+    return p
 }
 
 @Suite struct PoolTrafficExamples {
@@ -55,7 +49,7 @@ struct ActivityServer: PostgresConnector {
     }
 
     func run(_ burster: RampBurster, busy: Int = 2, _ ctx: CheckContext? = nil) async throws -> CheckOutcome {
-        try await PoolTrafficCheck(probes: Probes(burster: burster, postgres: ActivityServer(busy: busy))).run(ctx ?? context())
+        try await PoolTrafficCheck(probes: rampProbes(burster, busy: busy)).run(ctx ?? context())
     }
 
     /// 50 ms alone; through a pool of 2, each request waits for the ones ahead of it.
@@ -75,7 +69,7 @@ struct ActivityServer: PostgresConnector {
         let o = try await run(b)
         #expect(o.status == .fail, "\(o.summary)")
         #expect(o.summary.hasPrefix("api pool 2 saturates at 5 concurrent requests: p95 50 ms → 125 ms, its connections all busy (pg_stat_activity); at 120 VUs a request waits ~3.0 s for a connection, past pool_timeout=1 in its url: expect 5xx"), "\(o.summary)")
-        #expect(o.summary.contains("sent 400 GET requests"), "\(o.summary)")
+        #expect(o.says("sent 400 GET requests"), "\(o.sentences)")
         #expect(b.calls.withLock { $0 } == [1, 5, 25, 100])
     }
 
@@ -89,32 +83,43 @@ struct ActivityServer: PostgresConnector {
         let b = RampBurster { c, i in (c >= 25 && i % 2 == 0 ? 503 : 200, 0.01) }
         let o = try await run(b, busy: 1)
         #expect(o.status == .fail, "\(o.summary)")
-        #expect(o.summary.contains("at 25 concurrent requests 38 of 75 failed (503 ×38) (more than the api pool's 2 connections, pool_timeout=1 in its url); at 1 concurrent none did"), "\(o.summary)")
+        #expect(o.says("at 25 concurrent requests 38 of 75 failed (503 ×38) (more than the api pool's 2 connections, pool_timeout=1 in its url); at 1 concurrent none did"), "\(o.summary)")
         #expect(b.calls.withLock { $0 } == [1, 5, 25])   // stopped at the first sign of distress
+    }
+
+    /// Issue 30: a pool declared 15 (SQLAlchemy) whose app never held more than 2 connections: what pg_stat_activity
+    /// measured wins in the sentence, and the fix speaks SQLAlchemy's words.
+    @Test func theMeasuredPoolWinsOverTheDeclaredOne() async throws {
+        let b = RampBurster { c, i in (c >= 25 && i % 2 == 0 ? 503 : 200, 0.01) }
+        let declared = PoolSpec(name: "backend", size: 15, url: url("postgresql://app:ramp-pw-x@127.0.0.1:5432/chat"), driver: .sqlalchemy)
+        let o = try await run(b, busy: 1, context(pool: declared))
+        #expect(o.status == .fail, "\(o.summary)")
+        #expect(o.says("(the app never held more than 2 connections in pg_stat_activity, fewer than the backend pool's declared 15: its pool is about 2, SQLAlchemy's default pool_timeout 30 s)"), "\(o.summary)")
+        #expect(!o.says("more than the backend pool's 15 connections"))
     }
 
     @Test func withinTheTimeoutButPastTheThresholdWarns() async throws {
         let ctx = context(pool: PoolSpec(name: "api", size: 2, url: url(Self.db), driver: .prisma))
-        let sample = try #require(await TrafficSample.measure(ctx, probes: Probes(burster: Self.saturating, postgres: ActivityServer(busy: 2))))
+        let sample = try #require(await TrafficSample.measure(ctx, probes: rampProbes(Self.saturating, busy: 2)))
         let pool = PoolDemand([PoolSpec(name: "api", size: 2, url: url(Self.db), driver: .prisma)]).pools.first
         let o = PoolSaturation(sample: sample, pool: pool, poolURL: url(Self.db), timeout: PoolTimeout.of(url: url(Self.db), driver: .prisma),
                                threshold: (0.5, "http_req_duration p(95)<500")).outcome()
         #expect(o.status == .warn, "\(o.summary)")
-        #expect(o.summary.contains("past the script's threshold http_req_duration p(95)<500"), "\(o.summary)")
+        #expect(o.says("past the script's threshold http_req_duration p(95)<500"), "\(o.summary)")
         #expect(o.evidence["poolTimeout"] == .string("Prisma's default pool_timeout 10 s"))
     }
 
     @Test func failingAloneIsNotCapacity() async throws {
         let o = try await run(RampBurster { _, _ in (500, 0.01) }, busy: 0)
         #expect(o.status == .warn, "\(o.summary)")
-        #expect(o.summary.contains("fails even alone (500 ×10 at 1 concurrent)"), "\(o.summary)")
+        #expect(o.says("fails even alone (500 ×10 at 1 concurrent)"), "\(o.summary)")
     }
 
     @Test func noPeakOrLimiterSkips() async throws {
         #expect(try await run(Self.saturating, context(vus: nil)).status == .skipped)
         let limited = try await run(RampBurster { _, i in (i >= 3 ? 429 : 200, 0.01) })
         #expect(limited.status == .skipped, "\(limited.summary)")
-        #expect(limited.summary.contains("the limiter answered"), "\(limited.summary)")
+        #expect(limited.says("the limiter answered"), "\(limited.summary)")
     }
 
     @Test func driverTimeouts() {
@@ -128,7 +133,7 @@ struct ActivityServer: PostgresConnector {
     /// The rate-limit check and the pool-traffic check read one burst: the second gets the first's sample.
     @Test func oneBurstForBothChecks() async throws {
         let b = RampBurster { _, _ in (200, 0.01) }
-        let probes = Probes(burster: b, postgres: ActivityServer(busy: 1))
+        let probes = rampProbes(b, busy: 1)
         var c = context().config
         var r = RateLimitSettings()
         r.isConfigured = true
@@ -139,13 +144,13 @@ struct ActivityServer: PostgresConnector {
         async let p = PoolTrafficCheck(probes: probes).run(shared)
         let (rate, pool) = try await (a, p)
         #expect(b.calls.withLock { $0 } == [1, 5, 25, 100], "one ramp, not two")
-        #expect(rate.summary.contains("no limiter answered 400 requests"), "\(rate.summary)")
+        #expect(rate.says("no limiter answered 400 requests"), "\(rate.summary)")
         #expect(pool.status == .pass, "\(pool.summary)")
     }
 }
 
 /// The real sample stack (Flask, psycopg2's pool, real PostgreSQL): the ramp and the sampler against the real thing.
-@Suite(.serialized) struct PoolTrafficSampleStack {
+@Suite(.serialized, .tags(.live), .runsLive) struct PoolTrafficSampleStack {
     static let stack = packageRoot.appendingPathComponent("Tests/SampleStack/stack.sh").path
 
     /// Both checks of one run, sharing its one burst.
@@ -174,10 +179,10 @@ struct ActivityServer: PostgresConnector {
         // Which of the two findings comes first depends on how busy this machine is: on a quiet one the samples
         // show both connections busy and Little's law says "expect 5xx"; on a loaded one Python's own time hides
         // part of the pool's and the 503s it answers past pool_timeout 1 s are the evidence.
-        let saturated = o.summary.contains("chat-backend pool 2 saturates at") && o.summary.contains("past pool_timeout=1 in its url: expect 5xx")
-        let erred = o.summary.contains("concurrent requests") && o.summary.contains("failed (503")
+        let saturated = o.says("chat-backend pool 2 saturates at") && o.says("past pool_timeout=1 in its url: expect 5xx")
+        let erred = o.says("concurrent requests") && o.says("failed (503")
         #expect(saturated || erred, "\(o.summary)")
-        #expect(o.summary.contains("GET requests in"), "\(o.summary)")
+        #expect(o.says("GET requests in"), "\(o.summary)")
         guard case .object(let t)? = o.evidence["traffic"], case .object(let rt)? = rate.evidence["traffic"] else {
             Issue.record("no traffic evidence"); return
         }

@@ -15,10 +15,6 @@ func scriptConfig(_ script: String?, target: String? = "http://127.0.0.1:3001/ap
     return c
 }
 
-private func findings(_ o: CheckOutcome) -> [String] {
-    guard case .array(let a)? = o.evidence["findings"] else { return [] }
-    return a.map(\.display)
-}
 
 /// The static part: no target reachable (the live GETs go to a closed port or are not tried).
 @Suite struct ScriptCheckStatic {
@@ -31,7 +27,8 @@ private func findings(_ o: CheckOutcome) -> [String] {
         #expect(o.summary.contains("seed-bug.js:10 sends cursor=${Date.now()}"), "\(o.summary)")
         #expect(o.summary.contains("a timestamp"))
         #expect(o.fix?.contains("take the cursor from the previous response's message id, or omit it") == true)
-        #expect(findings(o).first?.contains("location=") == true)
+        #expect(o.findings.first?.location?.file.hasSuffix("seed-bug.js") == true, "\(o.findings)")
+        #expect(o.findings.first?.location?.line == 10, "\(o.findings)")
     }
 
     @Test func seedFixAndFutureEnhancementPass() async throws {
@@ -189,7 +186,7 @@ private func findings(_ o: CheckOutcome) -> [String] {
 /// The live probes on a machine without k6 on PATH: the static reading alone (the real-k6 suite is ScriptCheckK6).
 let staticProbes: Probes = {
     var p = Probes.live
-    p.host = FakeHost(programs: [:])
+    p.host = quietHost(programs: [:])
     return p
 }()
 
@@ -222,6 +219,49 @@ func writeScript(_ text: String, name: String = "load.js") throws -> (dir: URL, 
         let set = try await run(script, env: ["API_URL": "http://127.0.0.1:3001/api/v1"])
         #expect(set.status == .pass, "\(set.summary)")
         #expect(set.summary.contains("base URL on the target"))
+    }
+
+    /// Issue 34's measured false pass: the same script without a target passed ("1 request, no invented cursors").
+    @Test func unsetBaseURLFailsWithoutATargetTooAndPredictsItsShare() async throws {
+        let script = "import http from 'k6/http';\nexport default function () {\n  http.get(`${__ENV.API_URL}/posts`);\n  http.get('http://127.0.0.1:3001/api/v1/health');\n}\n"
+        let o = try await run(script, target: nil)
+        #expect(o.status == .fail, "\(o.summary)")
+        #expect(o.summary == "load.js:3: k6 will request `undefined/posts`: API_URL is unset (load.env does not set it) and the script has no default", "\(o.summary)")
+        #expect(o.fix == "set API_URL in load.env and pass it to k6 (-e API_URL=…), or give the script a default (`__ENV.API_URL || '…'`)")
+        let effect = try #require(o.findings.first?.effect)
+        #expect(effect.share == .exactly(0.5))
+        #expect(effect.k6 == "1000 unsupported protocol scheme \"\"")
+        #expect(try await run(script, env: ["API_URL": "http://127.0.0.1:3001/api/v1"], target: nil).status == .pass)
+    }
+
+    @Test func anUnsetVariableInTheQueryIsNamed() async throws {
+        let script = "import http from 'k6/http';\nexport default function () {\n  http.get(`http://127.0.0.1:3001/api/v1/posts?limit=10&offset=${__ENV.OFFSET}`);\n}\n"
+        for target in ["http://127.0.0.1:3001/api/v1", nil] {
+            let o = try await run(script, target: target)
+            #expect(o.status == .warn, "\(o.summary)")
+            #expect(o.summary == "load.js:3: k6 will send `offset=undefined`: OFFSET is unset (load.env does not set it) and the script has no default", "\(o.summary)")
+            #expect(o.fix?.hasPrefix("set OFFSET in load.env") == true)
+        }
+        #expect(try await run(script, env: ["OFFSET": "20"]).status == .pass)
+        #expect(try await run(script.replacingOccurrences(of: "${__ENV.OFFSET}", with: "${__ENV.OFFSET || 0}")).status == .pass)
+    }
+
+    @Test func aHardCodedHostIsNotToldToSetAVariable() async throws {
+        let o = try await run("import http from 'k6/http';\nexport default function () {\n  http.get('http://localhost:8080/api/v1/posts');\n}\n")
+        #expect(o.status == .fail)
+        #expect(o.summary == "load.js:3: the script requests http://localhost:8080; target is 127.0.0.1:3001", "\(o.summary)")
+        #expect(o.fix?.hasPrefix("change the host the script requests to the target (127.0.0.1:3001)") == true, "\(o.fix ?? "")")
+        #expect(o.fix?.contains("load.env and pass it") == false)
+        let variable = try await run("import http from 'k6/http';\nconst B = __ENV.BASE || 'http://localhost:8080';\nexport default function () {\n  http.get(`${B}/x`);\n}\n")
+        #expect(variable.fix?.hasPrefix("set BASE in load.env to the target (BASE=http://127.0.0.1:3001/api/v1)") == true, "\(variable.fix ?? "")")
+    }
+
+    @Test func k6sListOfConfigurationProblemsIsKeptWhole() {
+        let stderr = #"time="2026-12-07T05:57:00Z" level=error msg="There were problems with the specified script configuration:\n\t- scenario a has configuration errors: the number of VUs must be more than 0\n\t- scenario b has configuration errors: at least one stage has to be specified""# + "\n"
+        let f = K6Inspection.failure(stderr: stderr, folder: "/x", shown: "")
+        #expect(f?.message == "There were problems with the specified script configuration: scenario a has configuration errors: the number of VUs must be more than 0; scenario b has configuration errors: at least one stage has to be specified", "\(f?.message ?? "")")
+        #expect(K6Inspection.unknownExtension("GoError: unknown module: k6/x/sql\n") == "k6/x/sql")
+        #expect(K6Inspection.unknownExtension("GoError: unknown module: k6/foo\n") == nil)
     }
 
     @Test(arguments: [
@@ -295,5 +335,93 @@ func writeScript(_ text: String, name: String = "load.js") throws -> (dir: URL, 
         #expect(reexported.options.peakUnknown == "imports ./lib/options.js")
         let remoteLibrary = K6Script(source: "import { uuidv4 } from 'https://jslib.k6.io/k6-utils/1.4.0/index.js';\nexport const options = { vus: 3 };\n")
         #expect(remoteLibrary.options.peakVUs == 3)
+    }
+}
+
+/// Requests in the script's own modules (issue 34: four of 65 real scripts passed with "0 requests").
+@Suite struct ScriptCheckModules {
+    func run(_ files: [String: String], target: String? = "http://127.0.0.1:3001/api/v1") async throws -> CheckOutcome {
+        let dir = try temporaryDirectory("pf-modules")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (name, text) in files {
+            let url = dir.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        var c = scriptConfig("/load.js", target: target)
+        c.file = dir.appendingPathComponent("preflight.yml").path
+        var load = c.section(LoadSettings.self)
+        load.script = "tests/load.js"
+        c.set(load)
+        return try await ScriptCheck(probes: staticProbes).run(context(c, timeout: .seconds(1)))
+    }
+
+    @Test func requestsInLocalModulesCountWithTheirOwnFileAndLine() async throws {
+        let o = try await run([
+            "tests/load.js": "import { gql } from './lib/gql.js';\nimport { uuidv4 } from 'https://jslib.k6.io/k6-utils/1.4.0/index.js';\nexport default function () { gql('{ posts { id } }'); }\n",
+            "tests/lib/gql.js": "import http from 'k6/http';\nimport { list } from '../shared/list.js';\nexport function gql(q) {\n  return http.post('http://127.0.0.1:3001/api/v1/graphql', JSON.stringify({ query: q }));\n}\n",
+            "tests/shared/list.js": "import http from 'k6/http';\nimport { gql } from '../lib/gql.js';\nexport function list() {\n  return http.get(`http://127.0.0.1:3001/api/v1/posts?cursor=${Math.random()}`);\n}\n",
+        ])
+        #expect(o.status == .fail, "\(o.summary)")
+        #expect(o.summary.hasPrefix("tests/shared/list.js:4 sends cursor=${Math.random()}"), "\(o.summary)")
+        #expect(o.evidence["requests"] == .int(2))
+        #expect(o.evidence["modules"] == .array([.string("tests/lib/gql.js"), .string("tests/shared/list.js")]))
+        let healthy = try await run([
+            "tests/load.js": "import { gql } from './lib/gql.js';\nexport default function () { gql('{ posts { id } }'); }\n",
+            "tests/lib/gql.js": "import http from 'k6/http';\nexport function gql(q) {\n  return http.post(`${__ENV.API || 'http://127.0.0.1:3001/api/v1'}/graphql`, q);\n}\n",
+        ])
+        #expect(healthy.status == .pass, "\(healthy.summary)")
+        #expect(healthy.summary == "tests/load.js: 1 request (with 1 local module), no invented cursors, base URL on the target")
+    }
+
+    @Test func modulesAreBoundedInDepthAndCount() async throws {
+        // A chain of 10 modules, each importing the next and sending one request: 4 levels are read.
+        var files = ["tests/load.js": "import http from 'k6/http';\nimport './m0.js';\nexport default function () { http.get('http://127.0.0.1:3001/api/v1/x'); }\n"]
+        for i in 0..<10 {
+            files["tests/m\(i).js"] = "import http from 'k6/http';\nimport './m\(i + 1).js';\nexport function f() { http.get('http://127.0.0.1:3001/api/v1/m\(i)'); }\n"
+        }
+        let o = try await run(files)
+        #expect(o.evidence["requests"] == .int(1 + LoadPlan.moduleDepth), "\(o.evidence)")
+        #expect(LoadPlan.joined("tests/lib/gql.js", "../shared/./list.js") == "tests/shared/list.js")
+        #expect(LoadPlan.joined("load.js", "../up.js") == "../up.js")
+    }
+}
+
+/// jslib httpx sessions (issue 34): `session.get('/posts')` is the session's baseURL + the path.
+@Suite struct ScriptCheckHttpx {
+    @Test func sessionRequestsAreTheBaseURLPlusThePath() {
+        let script = K6Script(source: """
+            import { Httpx } from 'https://jslib.k6.io/httpx/0.1.0/index.js';
+            const session = new Httpx({ baseURL: __ENV.BASE || 'http://127.0.0.1:3001/api/v1', timeout: 20000 });
+            const other = new Httpx();
+            export default function () {
+              session.get('/posts?cursor=' + Date.now());
+              session.post(`/posts/${__ENV.ID}/comments`, JSON.stringify({ a: 1 }));
+              session.request('PATCH', '/posts/1');
+              session.asyncGet('/tags');
+              other.get('http://127.0.0.1:3001/health');
+              session.addHeader('X', 'y');
+            }
+            """, env: ["ID": "7"])
+        let shapes = script.requests.map { r in "\(r.method) \(r.alternatives.map { K6Script.plainText(K6Script.resolve($0, env: ["ID": "7"])) ?? "…" })" }
+        #expect(script.requests.map(\.method) == ["GET", "POST", "PATCH", "GET", "GET"], "\(shapes)")
+        #expect(script.requests.map(\.line) == [5, 6, 7, 8, 9])
+        #expect(K6Script.resolve(script.requests[1].alternatives[0], env: ["ID": "7"]) == [.text("http://127.0.0.1:3001/api/v1/posts/7/comments")])
+        #expect(K6Script.resolve(script.requests[4].alternatives[0], env: [:]) == [.text("http://127.0.0.1:3001/health")])
+        // Without an import of httpx, `session.get` is nobody's request.
+        #expect(K6Script(source: "const session = new Httpx({ baseURL: 'http://x' });\nsession.get('/a');\n").requests.isEmpty)
+    }
+
+    @Test func aSessionsInventedCursorFailsAtItsLine() async throws {
+        let (dir, _) = try writeScript("import { Httpx } from 'https://jslib.k6.io/httpx/0.1.0/index.js';\nconst session = new Httpx({ baseURL: 'http://127.0.0.1:3001/api/v1' });\nexport default function () {\n  session.get(`/messages?cursor=${Date.now()}`);\n}\n")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = scriptConfig("/load.js")
+        c.file = dir.appendingPathComponent("preflight.yml").path
+        var load = c.section(LoadSettings.self)
+        load.script = "load.js"
+        c.set(load)
+        let o = try await ScriptCheck(probes: staticProbes).run(context(c, timeout: .seconds(1)))
+        #expect(o.status == .fail)
+        #expect(o.summary.hasPrefix("load.js:4 sends cursor=${Date.now()}"), "\(o.summary)")
     }
 }

@@ -15,6 +15,14 @@
   http-fixture.py pgecho                                 a fake PostgreSQL: asks for a cleartext password, echoes it in its error
   http-fixture.py echo                                   the request back as JSON {"path", "body", "headers": {name: value}} (names
                                                          in lower case); 200, or NNN for a path /status/NNN/…
+  http-fixture.py routes PATH [PATH ...]                 an app with routes: 200 {"status":"ok"} on each PATH (PATH*:
+                                                         every path it begins), 404 elsewhere; GET /__tally: {"answered": n};
+                                                         [--openapi] GET /openapi.json lists the routes (FastAPI's document)
+  http-fixture.py bearer TOKEN                           200 {"status":"ok"} with "Authorization: Bearer TOKEN", else 401;
+                                                         /health answers 200 without it
+  http-fixture.py jwt                                    a service that checks the bearer JWT's exp (never its signature): 200
+                                                         while now < exp, 401 after (and without a JWT); GET /__tally:
+                                                         {"ok": n, "refused": n, "first": t, "last_ok": t, "first_refused": t}
   http-fixture.py --host ::1 json 200 '{}'               bind another loopback address
   http-fixture.py --port N --delay S json 200 '{}'       print PORT N at once, listen only after S seconds
   http-fixture.py --tls CERT KEY json 200 '{}'           serve json over TLS with that certificate (PEM files);
@@ -417,6 +425,134 @@ elif mode == "pgecho":
             threading.Thread(target=echo_password, args=(conn,), daemon=True).start()
 
     threading.Thread(target=pgecho_loop, daemon=True).start()
+elif mode == "bearer":
+    # An API behind a bearer token (a JWT API's data routes): 401 without it; the health route is open.
+    token = args[1].encode()
+    s = listener()
+
+    def guarded(conn):
+        try:
+            while True:
+                head = read_request(conn)
+                if head is None:
+                    break
+                lines = head.split(b"\r\n")
+                ok = any(l.lower().startswith(b"authorization:") and l.split(b":", 1)[1].strip() == b"Bearer " + token for l in lines[1:])
+                if lines[0].split(b" ")[1].startswith(b"/health") or ok:
+                    conn.sendall(response(200, b'{"status":"ok"}', []))
+                else:
+                    conn.sendall(response(401, b'{"detail":"Not authenticated"}', ["WWW-Authenticate: Bearer"]))
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def guarded_loop():
+        while True:
+            conn, _ = s.accept()
+            threading.Thread(target=guarded, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=guarded_loop, daemon=True).start()
+elif mode == "routes":
+    # An application's own routes, so a probe that guesses a wrong path meets the 404 a real app answers.
+    openapi = "--openapi" in args[1:]
+    routes = [a for a in args[1:] if a != "--openapi"]
+    exact = {a.encode() for a in routes if not a.endswith("*")}
+    prefixes = [a[:-1].encode() for a in routes if a.endswith("*")]
+    document = json.dumps({"openapi": "3.1.0", "paths": {a.rstrip("*"): {"get": {}} for a in routes}}).encode()
+    answered = [0]
+    s = listener()
+
+    def routed(conn):
+        try:
+            while True:
+                head = read_request(conn)
+                if head is None:
+                    break
+                path = head.split(b"\r\n")[0].split(b" ")[1].split(b"?")[0]
+                if path == b"/__tally":
+                    conn.sendall(response(200, json.dumps({"answered": answered[0]}).encode(), []))
+                    continue
+                answered[0] += 1
+                if openapi and path == b"/openapi.json":
+                    conn.sendall(response(200, document, []))
+                elif path in exact or any(path.startswith(p) for p in prefixes):
+                    conn.sendall(response(200, b'{"status":"ok"}', []))
+                else:
+                    conn.sendall(response(404, b'{"detail":"Not Found"}', []))
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def routed_loop():
+        while True:
+            conn, _ = s.accept()
+            threading.Thread(target=routed, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=routed_loop, daemon=True).start()
+elif mode == "jwt":
+    import base64, time
+    s = listener()
+    seen = {"ok": 0, "refused": 0, "first": None, "last_ok": None, "first_refused": None}
+    seen_lock = threading.Lock()
+
+    def expiry(headers):
+        auth = headers.get("authorization", "")
+        if not auth.lower().startswith("bearer "):
+            return None
+        parts = auth[7:].strip().split(".")
+        if len(parts) != 3:
+            return None
+        try:
+            payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+            return float(payload["exp"])
+        except Exception:
+            return None
+
+    def jwt_conn(conn):
+        try:
+            while True:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, _ = data.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                headers = {}
+                for line in lines[1:]:
+                    k, _, v = line.partition(":")
+                    headers[k.strip().lower()] = v.strip()
+                if lines[0].startswith("GET /__tally "):
+                    with seen_lock:
+                        conn.sendall(response(200, json.dumps(seen).encode(), []))
+                    continue
+                exp = expiry(headers)
+                now = time.time()
+                with seen_lock:
+                    seen["first"] = seen["first"] or now
+                    if exp is not None and now < exp:
+                        seen["ok"] += 1
+                        seen["last_ok"] = now
+                        status, body = 200, b'{"ok":true}'
+                    else:
+                        seen["refused"] += 1
+                        seen["first_refused"] = seen["first_refused"] or now
+                        status, body = 401, b'{"detail":"token expired"}'
+                conn.sendall(response(status, body, []))
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def jwt_loop():
+        while True:
+            conn, _ = s.accept()
+            threading.Thread(target=jwt_conn, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=jwt_loop, daemon=True).start()
 elif mode == "echo":
     # A service that quotes what it was sent (a debug route, an error page showing the request): the request's
     # path, body and headers back as JSON.
@@ -460,6 +596,53 @@ elif mode == "echo":
             threading.Thread(target=echo, args=(conn,), daemon=True).start()
 
     threading.Thread(target=echo_loop, daemon=True).start()
+elif mode == "slowaccept":
+    # slowaccept BACKLOG SECONDS: listen(BACKLOG) and accept one connection every SECONDS, each then served with
+    # keep-alive: a burst of connections overflows the accept queue (the kernel counts ListenOverflows).
+    import time
+    s = listener(backlog=int(args[1]))
+    pause = float(args[2])
+
+    def answer(conn):
+        try:
+            while read_request(conn) is not None:
+                conn.sendall(response(200, b'{"status":"ok"}', []))
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def slow_loop():
+        while True:
+            time.sleep(pause)
+            conn, _ = s.accept()
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=slow_loop, daemon=True).start()
+elif mode == "busy":
+    # busy MS: every request spins the CPU for MS milliseconds before its answer (a CPU quota throttles it).
+    import time
+    s = listener()
+    spin = float(args[1]) / 1000
+
+    def busy(conn):
+        try:
+            while read_request(conn) is not None:
+                end = time.thread_time() + spin
+                while time.thread_time() < end:
+                    pass
+                conn.sendall(response(200, b'{"status":"ok"}', []))
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def busy_loop():
+        while True:
+            conn, _ = s.accept()
+            threading.Thread(target=busy, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=busy_loop, daemon=True).start()
 else:
     sys.exit(f"unknown mode {mode}")
 

@@ -5,7 +5,7 @@ import Yams
 
 /// action.yml: a composite action whose steps are scripts/action/*.sh, run here as GitHub would run them
 /// (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and GITHUB_PATH pointed at temporary files) against a real HTTP server.
-@Suite(.serialized) struct ActionTests {
+@Suite(.serialized, .tags(.live), .runsLive) struct ActionTests {
     static var action: [String: Any] {
         get throws {
             let text = try String(contentsOf: packageRoot.appendingPathComponent("action.yml"), encoding: .utf8)

@@ -4,7 +4,7 @@ import TestSupport
 
 /// A config file is input too (in CI it comes from the branch under test): alias bombs and oversized files
 /// end at once with one config error, in no more memory than a normal run (issue 21).
-@Suite(.serialized) struct ConfigBoundsTests {
+@Suite(.serialized, .tags(.live), .runsLive) struct ConfigBoundsTests {
     /// Only guards against a hang: a bomb that got through would run far longer.
     static let hangLimit: TimeInterval = 30
     /// What a bomb may take over a normal run's peak memory: allocator noise, not an expansion.

@@ -51,6 +51,18 @@ import TestSupport
         for secret in ["Cfg-Secret-Pw-1", "Default-Tok-9876"] { #expect(!json.stdout.contains(secret)) }
     }
 
+    /// `--no-smoke` is `load.smoke: false`, shown with its source (the smoke check skips on it).
+    @Test func noSmokeFlagTurnsTheSmokeRunOff() async throws {
+        let dir = try temporaryDirectory("pf-config-smoke")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "load:\n  script: load.js\n".write(to: dir.appendingPathComponent("preflight.yml"), atomically: true, encoding: .utf8)
+        let on = try await run(preflightBinary, ["config"], currentDirectory: dir, limit: 30)
+        #expect(on.stdout.contains("load.smoke = true"), "\(on.stdout)")
+        let off = try await run(preflightBinary, ["config", "--no-smoke"], currentDirectory: dir, limit: 30)
+        #expect(off.status == 0, "\(off.stderr)")
+        #expect(off.stdout.contains("load.smoke = false") && off.stdout.contains("# flag --no-smoke"), "\(off.stdout)")
+    }
+
     @Test func aConfigErrorIsExitTwo() async throws {
         let dir = try temporaryDirectory("pf-config-bad")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -59,5 +71,24 @@ import TestSupport
         #expect(out.status == 2)
         #expect(out.stderr.contains("line 2: database.url: scheme must be postgresql"), "\(out.stderr)")
         #expect(out.stdout.isEmpty)
+    }
+
+    /// What libpq refuses is refused in libpq's words; what the connection dials (hostaddr) is shown.
+    @Test func libpqsRefusalsAndHostaddr() async throws {
+        let dir = try temporaryDirectory("pf-config-libpq")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (url, words) in [("postgresql://host?zzz", #"missing key/value separator "=" in URI query parameter: "zzz""#),
+                             ("postgresql://host?value1&value2", #"missing key/value separator "=" in URI query parameter: "value1""#),
+                             ("postgresql://host?key=key=value", #"extra key/value separator "=" in URI query parameter: "key""#)] {
+            let out = try await run(preflightBinary, ["config", "--database-url", url], currentDirectory: dir, limit: 30)
+            #expect(out.status == 2, "\(url): \(out.stdout)")
+            #expect(out.stderr.contains(words), "\(url): \(out.stderr)")
+        }
+        // Nothing is looked up or contacted: `config` only reads.
+        let shown = try await run(preflightBinary, ["config", "--database-url", "postgresql://app:Hostaddr-Pw-3@db.example:6432/app?hostaddr=127.0.0.1"],
+                                  currentDirectory: dir, limit: 30)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("\nhostaddr (what the connection dials; host is not looked up): 127.0.0.1\n"), "\(shown.stdout)")
+        #expect(!shown.stdout.contains("Hostaddr-Pw-3"))
     }
 }

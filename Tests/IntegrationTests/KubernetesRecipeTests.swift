@@ -6,7 +6,7 @@ import Yams
 /// docs/kubernetes.md: its manifests are real YAML with the fields k6-operator's TestRun has, its ConfigMap holds a
 /// valid preflight.yml, and the preflight command lines in it run as written (binary and config path replaced)
 /// against a real HTTP service and a real PostgreSQL on loopback. No Kubernetes here: that part is not run.
-@Suite(.serialized) struct KubernetesRecipeTests {
+@Suite(.serialized, .tags(.live), .runsLive) struct KubernetesRecipeTests {
     static let doc = "docs/kubernetes.md"
 
     static func blocks(_ language: String) throws -> [String] {

@@ -5,7 +5,7 @@ import TestSupport
 /// `preflight merge` on the JSON reports of real runs against a real HTTP server on loopback: one run while
 /// it listens, one after it stopped (what a runner outside the allowlist sees). The runs are on this machine, so
 /// their `runner` fields are rewritten to stand for different load generators.
-@Suite(.serialized) struct MergeTests {
+@Suite(.serialized, .tags(.live), .runsLive) struct MergeTests {
     func preflight(_ args: [String], in dir: URL) async throws -> ProcessOutput {
         try #require(FileManager.default.isExecutableFile(atPath: preflightBinary), "build first: \(preflightBinary)")
         return try await run(preflightBinary, args, currentDirectory: dir, limit: 60)
@@ -66,6 +66,32 @@ import TestSupport
         // All runners connect: go.
         let allUp = try await preflight(["merge", files[0], files[1], files[3]], in: dir)
         #expect(allUp.status == 0, "\(allUp.stdout)")
+    }
+
+    /// merge's report options are the gate run's (one `@OptionGroup`): their help no longer differs.
+    @Test func reportOptionsAreTheRunsOwn() async throws {
+        let dir = try temporaryDirectory("pf-merge-help")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let merge = try await preflight(["merge", "--help"], in: dir)
+        let gate = try await preflight(["run", "--help"], in: dir)
+        #expect(merge.status == 0 && gate.status == 0)
+        // ArgumentParser wraps help by the terminal's width: compare each option's words, whatever the wrapping.
+        func words(_ help: String, _ option: String) -> String? {
+            let lines = help.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            guard let start = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(option) }) else { return nil }
+            var block = [lines[start]]
+            for l in lines[(start + 1)...] {
+                guard l.hasPrefix("                "), !l.trimmingCharacters(in: .whitespaces).hasPrefix("-") else { break }
+                block.append(l)
+            }
+            return block.joined(separator: " ").split(separator: " ").joined(separator: " ")
+        }
+        for option in ["--format <format>", "--output <output>", "--report <format=file>", "--no-color", "-v, --verbose"] {
+            let m = words(merge.stdout, option)
+            #expect(m != nil, "\(option) not in merge --help")
+            #expect(m == words(gate.stdout, option), "\(option)")
+        }
+        #expect(words(merge.stdout, "--report <format=file>")?.contains("e.g. junit=preflight.xml") == true)
     }
 
     @Test func badInputIsExitTwoWithOneMessage() async throws {

@@ -6,7 +6,7 @@ import TestSupport
 /// (Tests/Fixtures/http-fixture.py echo): the checks fail on the echoed fields and print them, and none of the
 /// values may appear in any output format, stream or file. Then `preflight explain` on a k6 output whose URLs
 /// carry a password and a token.
-@Suite(.serialized) struct SecretEchoTests {
+@Suite(.serialized, .tags(.live), .runsLive) struct SecretEchoTests {
     static let secrets = [
         "token": "Echo-Tok-123456",          // Authorization: Bearer ${PF_TOKEN}
         "apiKey": "Echo-ApiKey-234567",      // X-Api-Key: ${PF_API_KEY}

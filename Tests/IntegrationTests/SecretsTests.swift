@@ -5,7 +5,7 @@ import TestSupport
 /// Passwords in every URL and environment value preflight can reach, every output format, every stream and file —
 /// with servers that echo the passwords back (a health body quoting connection strings, a fake PostgreSQL that
 /// repeats the cleartext password in its error): none may appear anywhere.
-@Suite(.serialized) struct SecretsLeakTests {
+@Suite(.serialized, .tags(.live), .runsLive) struct SecretsLeakTests {
     @Test func noPasswordInAnyFormatStreamOrFile() async throws {
         let pg = try await PostgresCluster.shared()
         let secrets = [

@@ -74,7 +74,7 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
 }
 
 /// One database of their own, one test at a time: each counts the sessions the others would leave.
-@Suite(.serialized) struct OwnDatabaseSuites {
+@Suite(.serialized, .tags(.live), .runsLive) struct OwnDatabaseSuites {
     @Suite(.serialized) struct PostgresStallTests {
         /// A PostgreSQL that accepts, logs in and then stalls: the custom check's query waits on a lock that a
         /// psql session holds. preflight must end at its deadline, leave the holder alone and leave nothing behind;
@@ -104,7 +104,7 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
                   - {id: stalled, type: sql, query: "SELECT count(*) FROM stalled"}
                 """.write(to: dir.appendingPathComponent("preflight.yml"), atomically: true, encoding: .utf8)
             let out = try await preflightRun(["--format", "json"], in: dir)
-            #expect(out.seconds < 6, "took \(out.seconds) s")
+            #expect(out.seconds < 12, "a hang, not a slow start: took \(out.seconds) s")
             #expect(out.status == 1, "\(out.stdout) \(out.stderr)")
             let checks = try checksByID(out)
             #expect(checks["database"]?["status"] as? String == "fail", "\(checks["database"] ?? [:])")
@@ -140,9 +140,24 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
                 checks:
                   - {id: stalled, type: sql, query: "SELECT count(*) FROM stalled2"}
                 """.write(to: dir.appendingPathComponent("preflight.yml"), atomically: true, encoding: .utf8)
-            // Killed (SIGKILL) after 1 s, while its query waits on the lock.
-            _ = try await preflightRun(["--format", "json"], in: dir, limit: 1)
-            let waiting = try await pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'preflight' AND wait_event_type = 'Lock' AND datname = '\(OwnDatabase.name)'")
+            // Killed (SIGKILL) as soon as its query waits on the lock (a loaded machine may take more than a second
+            // to get there: the kill waits for it, at most 15 s).
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: preflightBinary)
+            p.arguments = ["--format", "json"]
+            p.currentDirectoryURL = dir
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'preflight' AND wait_event_type = 'Lock' AND datname = '\(OwnDatabase.name)'"
+            var waiting = "0"
+            let end = ContinuousClock.now + .seconds(15)
+            while waiting != "1", p.isRunning, ContinuousClock.now < end {
+                try await Task.sleep(for: .milliseconds(50))
+                waiting = try await pg.psql(query)
+            }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
             #expect(waiting == "1", "the killed run's query was waiting on the lock")
             #expect(try await preflightSessions(pg, within: 8) == "", "the server ended the orphaned query")
             #expect(try await holder.release() == 0)
@@ -234,7 +249,7 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
 }
 
 /// The rate-limit burst is real traffic: it must send exactly what it says and stop where it says.
-@Suite(.serialized) struct BurstBoundTests {
+@Suite(.serialized, .tags(.live), .runsLive) struct BurstBoundTests {
     struct Tally: Decodable { let count: Int; let first: Double?; let last: Double?; let peak: Int }
 
     func tally(_ server: FixtureServer) async throws -> Tally {
@@ -275,7 +290,7 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
         let s = try await FixtureServer.start("tally", ["0.5", "200"])
         defer { s.stop() }
         let out = try await burst(s, count: 5000, concurrency: 10, timeout: "1s")
-        #expect(out.seconds < 10, "took \(out.seconds) s")
+        #expect(out.seconds < 16, "took \(out.seconds) s")
         let t = try await tally(s)
         #expect(t.count < 200, "sent \(t.count) requests")
         #expect(t.peak <= 10)
@@ -287,7 +302,7 @@ func preflightSessions(_ pg: PostgresCluster, within: Double = 5) async throws -
         let s = try await FixtureServer.start("endless")
         defer { s.stop() }
         let out = try await burst(s, count: 5000, concurrency: 10, timeout: "1s")
-        #expect(out.seconds < 12, "took \(out.seconds) s")
+        #expect(out.seconds < 20, "took \(out.seconds) s")
         #expect(try checksByID(out)["rate-limit"]?["status"] != nil, "\(out.stdout) \(out.stderr)")
     }
 

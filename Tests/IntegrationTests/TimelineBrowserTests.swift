@@ -4,7 +4,7 @@ import TestSupport
 
 /// The HTML timeline in a real headless Chromium (Debian's `chromium`): every series is laid out with a size,
 /// and the page's screenshot is the one the README shows (UPDATE_GOLDEN=1 rewrites docs/timeline.png).
-@Suite(.serialized) struct TimelineBrowserTests {
+@Suite(.serialized, .tags(.live), .runsLive) struct TimelineBrowserTests {
     static let fixtures = packageRoot.appendingPathComponent("Tests/PreflightExplainTests/Fixtures/watch")
 
     func chromium() throws -> String {

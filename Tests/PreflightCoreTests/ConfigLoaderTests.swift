@@ -306,7 +306,7 @@ let aliasBomb = ["a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"
     @Test func onlyTopLevelXKeysAreIgnored() {
         #expect(problems("x-anything: {whatever: [1, 2]}\nx-: 1\ntarget: http://127.0.0.1:1\n").isEmpty)
         let unknown = problems("defaults: &d {path: /h}\nprobe: *d\n")
-        #expect(unknown.map(\.description) == ["line 1: defaults: unknown key; known here: target, timeout, probe"])
+        #expect(unknown.map(\.description) == ["line 1: defaults: unknown key; known here: target, timeout, env_file, probe"])
         let nested = problems("probe:\n  x-note: 1\n")
         #expect(nested.map(\.description).first?.hasPrefix("line 2: probe.x-note: unknown key") == true, "\(nested)")
     }

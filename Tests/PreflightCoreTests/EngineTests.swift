@@ -8,9 +8,9 @@ struct FakeCheck: Check {
     let description: CheckDescription
     let body: @Sendable (CheckContext) async throws -> CheckOutcome
 
-    init(_ id: CheckID, layer: Layer = .service, needs: [CheckID] = [],
+    init(_ id: CheckID, layer: Layer = .service, needs: [CheckID] = [], after: [CheckID] = [],
          _ body: @escaping @Sendable (CheckContext) async throws -> CheckOutcome) {
-        description = CheckDescription(id: id, title: "Fake \(id)", layer: layer, prerequisites: needs, examples: [])
+        description = CheckDescription(id: id, title: "Fake \(id)", layer: layer, prerequisites: needs, after: after, examples: [])
         self.body = body
     }
 
@@ -56,6 +56,34 @@ struct Boom: Error {}
         #expect(report.crashes == ["stuck"])
         #expect(report.verdict == .noGo)
         #expect(report.exitCode == ExitStatus.crashed)
+    }
+
+    @Test func afterOrdersWithoutSkippingAndReadsOnlyMeasurementsTaken() async {
+        // "late" starts once "sender" ended (whatever it ended in) and reads the measurement it took; "reader"
+        // runs after a check that failed, and after one that is not in the run, and finds nothing measured.
+        let report = await Engine(checks: [
+            FakeCheck("sender") { c in
+                _ = await c.measured(Int.self) { 42 }
+                return .fail("the service failed, but the measurement was taken")
+            },
+            FakeCheck("late", after: ["sender"]) { c in
+                let m = await c.taken(Int.self)
+                return m == 42 ? .pass("read \(m!)") : .fail("nothing measured")
+            },
+            FakeCheck("reader", after: ["nobody", "sender"]) { c in
+                await c.taken(String.self) == nil ? .pass("nothing taken, nothing sent") : .fail("a measurement appeared")
+            },
+        ]).run(config: config, timeout: .seconds(2))
+        #expect(report.result("late")?.status == .pass, "\(String(describing: report.result("late")))")
+        #expect(report.result("late")?.outcome.summary == "read 42")
+        #expect(report.result("reader")?.status == .pass)
+    }
+
+    @Test func withoutAfterAMeasurementNotYetTakenIsNil() async {
+        let facts = FactStore(config: config)
+        #expect(await facts.taken(Int.self) == nil)
+        _ = await facts.measured(Int.self) { 7 }
+        #expect(await facts.taken(Int.self) == 7)
     }
 
     @Test func throwingCheckIsACrashApartFromRootCauses() async {
@@ -104,6 +132,30 @@ struct Boom: Error {}
         ]).run(config: config, timeout: .seconds(1))
         #expect(report.result("health")?.status == .pass)
         #expect(report.verdict == .go)
+    }
+
+    /// `after`: the check waits for those, sees their results whatever they are, and is not blocked by a failure;
+    /// `--only` does not bring them in (they end as not selected, which the check sees); an id no check provides is
+    /// not waited for.
+    @Test func afterWaitsForAFailureWithoutBeingBlocked() async {
+        let checks = [
+            FakeCheck("port", layer: .network) { _ in .pass("open") },
+            FakeCheck("health", needs: ["port"]) { _ in .fail("500") },
+            FakeCheck("server", needs: ["port"], after: ["health", "nonexistent"]) { ctx in
+                ctx.prerequisites["health"]?.status == .fail ? .pass("saw health fail, ran anyway") : .fail("ran before health ended")
+            },
+        ]
+        let all = await Engine(checks: checks).run(config: config, timeout: .seconds(1))
+        #expect(all.result("server")?.status == .pass, "\(all.result("server")?.outcome.summary ?? "")")
+        let only = await Engine(checks: [
+            FakeCheck("port", layer: .network) { _ in .pass("open") },
+            FakeCheck("health", needs: ["port"]) { _ in .fail("500") },
+            FakeCheck("server", needs: ["port"], after: ["health"]) { ctx in
+                ctx.prerequisites["health"]?.status == .skipped ? .pass("health not selected") : .fail("health ran: \(String(describing: ctx.prerequisites["health"]))")
+            },
+        ]).run(config: config, timeout: .seconds(1), only: ["server"])
+        #expect(only.result("health")?.status == .skipped)
+        #expect(only.result("server")?.status == .pass, "\(only.result("server")?.outcome.summary ?? "")")
     }
 
     @Test func skippedPrerequisiteSkipsItsDependants() async {

@@ -80,8 +80,9 @@ struct VaultSection: ConfigSection {
         #expect(s.scrub("x Pw-12345 y Pw-12 abc") == "x *** y *** abc")
         let odd = #"p"w&<|%:,\q"#
         s.register(odd)
-        for form in [odd, #"p\"w&<|%:,\\q"#, "p&quot;w&amp;&lt;|%:,\\q", #"p"w&<|%25:,\q"#, #"p"w&<|%25%3A%2C\q"#,
-                     #"p"w&<\|%:,\q"#, "p%22w%26%3C%7C%25%3A%2C%5Cq"] {
+        // As written, in a URL, in Core's JSON and in XML text; reporters' own escaping is not needed (reports are
+        // redacted before they render: RedactionTests).
+        for form in [odd, #"p\"w&<|%:,\\q"#, "p&quot;w&amp;&lt;|%:,\\q", "p%22w%26%3C%7C%25%3A%2C%5Cq"] {
             #expect(s.scrub("[\(form)]") == "[***]", "\(form)")
         }
     }

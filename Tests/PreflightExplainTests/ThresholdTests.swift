@@ -1,10 +1,11 @@
 import Testing
+import PreflightCore
 @testable import PreflightExplain
 
 @Suite struct ThresholdTests {
     @Test func parsesExpressions() throws {
         let a = try #require(ThresholdExpression("rate<0.01"))
-        #expect(a.aggregation == "rate" && a.comparison == .lt && a.limit == 0.01)
+        #expect(a.aggregation == .rate && a.comparison == .lt && a.limit == 0.01)
         let b = try #require(ThresholdExpression("p(95) <= 250"))
         #expect(b.percentile == 95 && b.comparison == .le && b.limit == 250)
         let c = try #require(ThresholdExpression("count>=100"))
@@ -12,6 +13,7 @@ import Testing
         #expect(ThresholdExpression("p(99.9)<1500")?.percentile == 99.9)
         #expect(ThresholdExpression("nonsense") == nil)
         #expect(ThresholdExpression("rate<") == nil)
+        #expect(ThresholdExpression("nonsense<1") == nil)  // k6 refuses an unknown aggregation
     }
 
     @Test func comparesAndSaysByHowMuch() throws {

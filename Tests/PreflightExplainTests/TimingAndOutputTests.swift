@@ -48,7 +48,7 @@ import Testing
         #expect(Diagnoser.signature(forCode: 1429) == .rateLimited)
         #expect(Diagnoser.signature(forCode: 1404) == .clientErrors)
         #expect(Diagnoser.signature(forCode: 1503) == .serverErrors)
-        #expect(Diagnoser.signature(forCode: 1000) == nil)
+        #expect(Diagnoser.signature(forCode: 1000) == .otherErrors)  // every code has a signature now
     }
 
     @Test func jsonShapeIsStable() throws {

@@ -131,6 +131,35 @@ import Testing
         #expect(d.summary.contains("chat-backend's pool was exhausted"), "\(d.summary)")
     }
 
+    /// Issue 30: a run of 403s held the pool's connections idle; 0 busy is no exhausted pool, and an empty
+    /// application_name never makes "… : 's pool".
+    @Test func idleConnectionsAreNoExhaustedPool() throws {
+        let d = try serverErrors { _ in
+            var s = DatabaseSample()
+            s.connections = [ConnectionCount(app: "", state: "idle", count: 5)]
+            s.total = 5
+            s.maxConnections = 100
+            s.waitingOnLocks = 0
+            return s
+        }
+        #expect(!d.summary.contains("pool was exhausted"), "\(d.summary)")
+        #expect(!d.summary.contains(": 's"), "\(d.summary)")
+    }
+
+    @Test func anUnnamedApplicationIsNamedSo() throws {
+        let d = try serverErrors { rel in
+            var s = DatabaseSample()
+            let n = rel < -0.5 ? 4 : 10
+            s.connections = [ConnectionCount(app: "", state: "active", count: n)]
+            s.total = n
+            s.maxConnections = 100
+            s.waitingOnLocks = 0
+            return s
+        }
+        #expect(d.summary.contains("an application without application_name held 10 connections (10 busy)"), "\(d.summary)")
+        #expect(d.summary.contains("an application without application_name's pool was exhausted"), "\(d.summary)")
+    }
+
     @Test func serverErrorsBehindALockNameTheTableAndItsHolder() throws {
         let d = try serverErrors { rel in
             var s = DatabaseSample()

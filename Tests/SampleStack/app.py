@@ -16,6 +16,7 @@ Environment:
   RATE_LIMIT          messaging limit (default "200 per 15 minutes")
   DISABLE_RATE_LIMIT  "true" skips the limiter, evaluated per request (seed: skip: () => ...)
   HEALTH_DEGRADED     "cache": health answers 200 with status "degraded" and cache down
+  MESSAGES_EDITED_AT  "1": the next release's code, which writes messages.edited_at (a migration adds it)
 
 Uses Debian's python3-flask, python3-flask-limiter (3.3) and python3-psycopg2.
 """
@@ -217,9 +218,10 @@ def send_message(conversation_id):
         sender = cur.fetchone()
         if sender is None:
             return 400, None
+        edited = ", edited_at" if os.environ.get("MESSAGES_EDITED_AT") == "1" else ""
         cur.execute(
-            "INSERT INTO messages (id, conversation_id, sender_id, content, type, status) "
-            "VALUES (%s, %s, %s, %s, %s, 'SENT') "
+            "INSERT INTO messages (id, conversation_id, sender_id, content, type, status" + edited + ") "
+            "VALUES (%s, %s, %s, %s, %s, 'SENT'" + (", NULL" if edited else "") + ") "
             "RETURNING id, content, type::text AS type, status, created_at",
             (new_id(), conversation_id, user_id, content, mtype))
         return 201, (cur.fetchone(), sender)

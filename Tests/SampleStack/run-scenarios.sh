@@ -21,9 +21,12 @@ STACK_DIR=${STACK_DIR:-$HERE/.run/suite}
 # options: clean       = no check may end in warn or fail
 #          maxsec=N    = the preflight run must take less than N seconds
 #          says=WORD    = the root cause's summary contains WORD (_ for spaces)
+#          also=ID=WORD = check ID is a root cause too, its summary containing WORD
 #          ulimit=N     = run preflight under `ulimit -n N` (the limit k6 would inherit)
 #          pending:... = the check that will catch this is not written yet; the
 #                        line to use once it lands is in the comment after it.
+# server-fd-limit: the ramp to 100 concurrent requests meets the same exhaustion (no answer ×41); pool-traffic
+# suspects the server check, so its failure is listed as the descriptor limit's consequence.
 EXPECTATIONS='
 healthy               0 go     -         clean
 backend-down          1 no-go  port
@@ -35,6 +38,7 @@ pools-oversubscribed  1 no-go  pool
 rate-limited          1 no-go  rate-limit
 schema-renamed        1 no-go  schema
 migration-not-deployed 1 no-go  migrations says=is_not_applied
+migration-not-deployed-django 1 no-go migrations says=run_python_manage.py_migrate
 cursor-bug            1 no-go  script    says=the_API_confirmed_it
 health-degraded       1 no-go  health
 blackhole             1 no-go  health    maxsec=4
@@ -43,6 +47,9 @@ read-only-db          1 no-go  database  says=ALTER_ROLE_chat_SET
 https-self-signed     1 no-go  health    says=self-signed
 proxy-upstream-down   1 no-go  health    says=refuses_connections
 pool-too-small        1 no-go  pool-traffic says=concurrent_requests
+arrival-short         1 no-go  generator says=iterations/s_will_be_dropped
+server-fd-limit       1 no-go  server    says=accept()_will_fail_with_EMFILE
+grpc-method-missing   1 no-go  grpc      says=is_not_served
 '
 
 all=$(echo "$EXPECTATIONS" | awk 'NF {print $1}')
@@ -145,6 +152,14 @@ for opt in options.split():
         root = next((c for c in checks if causes and c.get("id") == causes[0]), {})
         if word not in str(root.get("summary", "")):
             problems.append(f"root cause summary does not say {word!r}: {root.get('summary')!r}")
+    if opt.startswith("also=") and doc is not None:
+        # ID=WORD: check ID is among the root causes too and its summary says WORD
+        cid, _, word = opt.split("=", 1)[1].partition("=")
+        other = next((c for c in checks if c.get("id") == cid), {})
+        if cid not in (causes or []):
+            problems.append(f"{cid} is not among the root causes {causes}")
+        elif word and word.replace("_", " ") not in str(other.get("summary", "")):
+            problems.append(f"{cid}'s summary does not say {word.replace('_', ' ')!r}: {other.get('summary')!r}")
     if opt.startswith("maxsec="):
         limit = float(opt.split("=", 1)[1])
         if float(elapsed) >= limit:

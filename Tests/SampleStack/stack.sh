@@ -17,8 +17,8 @@ PG_CLUSTER="$REPO/Tests/Fixtures/pg-cluster.sh"
 PY=/usr/bin/python3            # Debian's python3 (python3-flask, -flask-limiter, -psycopg2)
 
 SCENARIOS="healthy backend-down wrong-port ipv6-only db-down bad-password pools-oversubscribed
-rate-limited schema-renamed migration-not-deployed cursor-bug health-degraded blackhole fd-limit read-only-db
-https-self-signed proxy-upstream-down pool-too-small"
+rate-limited schema-renamed migration-not-deployed migration-not-deployed-django cursor-bug health-degraded blackhole fd-limit read-only-db
+https-self-signed proxy-upstream-down pool-too-small arrival-short server-fd-limit grpc-method-missing"
 
 APP_ROLE=chat
 APP_PASSWORD=chat-secret
@@ -125,7 +125,7 @@ is_live() { case " $LIVE_KEYS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 CFG_TARGET= CFG_TIMEOUT=3s CFG_HEALTH_PATH=/health CFG_HEALTH_UPSTREAM= CFG_DB_URL=
 CFG_POOLS=()          # "name size replicas url" per entry
 CFG_RATE_REQUEST= CFG_RATE_BODY= CFG_RATE_BURST=
-CFG_PRISMA= CFG_LOAD_SCRIPT= CFG_LOAD_BASE= CFG_LOAD_VUS= CFG_LOAD_REQUEST=
+CFG_PRISMA= CFG_MIGRATIONS= CFG_LOAD_SCRIPT= CFG_LOAD_BASE= CFG_LOAD_VUS= CFG_LOAD_REQUEST= CFG_LOAD_EVENTS=
 CFG_NOTES=()          # comment lines at the top: what is wrong with this stack
 
 emit_pools() {  # body of database.pools, indented for "database:"
@@ -156,7 +156,8 @@ emit_load() {
   echo "  script: $CFG_LOAD_SCRIPT"
   echo "  env:"
   echo "    CHAT_BASE_URL: $CFG_LOAD_BASE"
-  echo "  vus: $CFG_LOAD_VUS"
+  [ -z "$CFG_LOAD_EVENTS" ] || echo "    EVENTS_ADDR: $CFG_LOAD_EVENTS"
+  [ -z "$CFG_LOAD_VUS" ] || echo "  vus: $CFG_LOAD_VUS"
   [ -z "$CFG_LOAD_REQUEST" ] || echo "  request: \"$CFG_LOAD_REQUEST\""
 }
 
@@ -180,6 +181,7 @@ write_config() {  # write_config FILE SCENARIO
     fi
     is_live rate_limit && emit_rate_limit
     is_live schema && emit_schema
+    is_live schema && [ -n "$CFG_MIGRATIONS" ] && { echo "migrations:"; echo "  path: $CFG_MIGRATIONS"; }
     is_live load && emit_load
     is_live database.pools && is_live rate_limit && is_live schema && is_live load && return 0
     echo
@@ -209,6 +211,7 @@ stack_up() {
   local db_url="" backend_port="" target_port="" host=127.0.0.1 maxconn=100 pid
   local pool_size=10 health_code=200 scheme=http
   local -a app_env=(DISABLE_RATE_LIMIT=true RATE_LIMIT="200 per 15 minutes")
+  local -a launch=()   # what starts the backend (prlimit for server-fd-limit)
   # A caller may shorten the app's pool wait (the watcher's tests do); a scenario's own value comes later and wins.
   [ -n "${DATABASE_POOL_TIMEOUT:-}" ] && app_env+=(DATABASE_POOL_TIMEOUT="$DATABASE_POOL_TIMEOUT")
   if [ "$scenario" = pool-too-small ]; then
@@ -251,6 +254,8 @@ stack_up() {
       psql_admin "$APP_DB" -c "ALTER TABLE messages RENAME COLUMN type TO message_type" >/dev/null \
         || die "could not rename messages.type" ;;
     migration-not-deployed)
+      # The service runs the release that writes messages.edited_at (every POST answers 500 without the column).
+      app_env+=(MESSAGES_EDITED_AT=1)
       # The project in DIR/prisma: schema.prisma with Message.editedAt, and two Prisma migrations. The first
       # (schema.sql) is recorded in _prisma_migrations as migrate deploy records it (Prisma's DDL, the file's
       # SHA-256); the second, which adds messages.edited_at, was committed but never deployed.
@@ -269,6 +274,31 @@ stack_up() {
         -c "INSERT INTO _prisma_migrations (id, checksum, migration_name, finished_at, applied_steps_count)
             VALUES (gen_random_uuid()::text, '$(sha256sum "$m/$init/migration.sql" | cut -c1-64)', '$init', now(), 1)" \
         >/dev/null || die "could not record the init migration" ;;
+    migration-not-deployed-django)
+      # The same release (it writes messages.edited_at), from a Django project in DIR/django: the app chat maps
+      # Message to the messages table schema.sql made. Real Django records 0001_initial (migrate --fake: the table
+      # is there); 0002_message_edited_at, which adds edited_at, was committed but never deployed.
+      app_env+=(MESSAGES_EDITED_AT=1)
+      "$PY" -c 'import django, psycopg2' 2>/dev/null || die "migration-not-deployed-django needs django and psycopg2 for $PY (scripts/install-deps.sh)"
+      local d="$dir/django"
+      rm -rf "$d"; mkdir -p "$d/chat/migrations"
+      printf '%s\n' 'import os, sys' 'if __name__ == "__main__":' '    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_settings")' \
+        '    from django.core.management import execute_from_command_line' '    execute_from_command_line(sys.argv)' >"$d/manage.py"
+      printf '%s\n' 'import os' 'from urllib.parse import urlsplit, unquote' 'u = urlsplit(os.environ["DATABASE_URL"])' \
+        'SECRET_KEY = "sample"' 'USE_TZ = True' 'INSTALLED_APPS = ["chat"]' \
+        'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": u.path[1:], "USER": unquote(u.username),' \
+        '                         "PASSWORD": unquote(u.password), "HOST": u.hostname, "PORT": u.port}}' >"$d/site_settings.py"
+      : >"$d/chat/__init__.py"; : >"$d/chat/migrations/__init__.py"
+      printf '%s\n' 'from django.db import migrations, models' '' '' 'class Migration(migrations.Migration):' '    initial = True' \
+        '    dependencies = []' '    operations = [' '        migrations.CreateModel(' "            name='Message'," \
+        "            fields=[('id', models.TextField(primary_key=True, serialize=False)), ('content', models.TextField())]," \
+        "            options={'db_table': 'messages'}," '        ),' '    ]' >"$d/chat/migrations/0001_initial.py"
+      printf '%s\n' 'from django.db import migrations, models' '' '' 'class Migration(migrations.Migration):' \
+        "    dependencies = [('chat', '0001_initial')]" '    operations = [' \
+        "        migrations.AddField(model_name='message', name='edited_at', field=models.DateTimeField(null=True))," '    ]' \
+        >"$d/chat/migrations/0002_message_edited_at.py"
+      (cd "$d" && DATABASE_URL="$db_url" PYTHONDONTWRITEBYTECODE=1 "$PY" manage.py migrate chat 0001 --fake >/dev/null) \
+        || die "Django could not record chat.0001_initial (manage.py migrate chat 0001 --fake)" ;;
     https-self-signed)
       # The healthy backend serving https with a self-signed certificate (grafana/k6 #218: k6 refuses it).
       mkdir -p "$dir/tls"
@@ -280,16 +310,19 @@ stack_up() {
     read-only-db)
       psql_admin postgres -c "ALTER ROLE $APP_ROLE SET default_transaction_read_only = on" >/dev/null \
         || die "could not make $APP_ROLE read-only" ;;
+    server-fd-limit)
+      # The backend may open 64 files (prlimit execs it: same pid), fewer than the 150 VUs' connections.
+      launch=(prlimit --nofile=64) ;;
   esac
   [ "$scenario" = bad-password ] && health_code=503
 
   # ---- backend
   if [ "$scenario" != backend-down ] && [ "$scenario" != blackhole ] && [ "$scenario" != proxy-upstream-down ]; then
     backend_port=$(free_port)
-    env -u DISABLE_RATE_LIMIT -u RATE_LIMIT -u HEALTH_DEGRADED -u DATABASE_POOL_SIZE -u DATABASE_POOL_TIMEOUT -u DATABASE_DELAY_MS -u TLS_CERT -u TLS_KEY \
+    env -u DISABLE_RATE_LIMIT -u RATE_LIMIT -u HEALTH_DEGRADED -u DATABASE_POOL_SIZE -u DATABASE_POOL_TIMEOUT -u DATABASE_DELAY_MS -u MESSAGES_EDITED_AT -u TLS_CERT -u TLS_KEY \
       DATABASE_URL="$db_url" DATABASE_POOL_SIZE="$pool_size" HOST="$host" PORT="$backend_port" \
       "${app_env[@]}" PYTHONUNBUFFERED=1 \
-      "$PY" "$HERE/app.py" >"$dir/backend.log" 2>&1 </dev/null &
+      "${launch[@]}" "$PY" "$HERE/app.py" >"$dir/backend.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid app.py" >>"$dir/pids"
     local url_host=$host; [ "$host" = ::1 ] && url_host="[::1]"
@@ -320,6 +353,22 @@ stack_up() {
       echo "$(echo "$ngx_out" | sed -n 's/^PID=//p') nginx" >>"$dir/pids"
       target_port=$(echo "$ngx_out" | sed -n 's/^PORT=//p')
       CFG_HEALTH_UPSTREAM="http://127.0.0.1:$dead/api/v1/health" ;;
+    grpc-method-missing)
+      # The seed's fourth system: the gRPC event handler runs the previous release (no SendEvent), which the
+      # load script calls once an iteration.
+      "$PY" -c 'import grpc, grpc_health, grpc_reflection, grpc_tools' 2>/dev/null \
+        || die "grpc-method-missing needs grpcio, grpcio-health-checking, grpcio-reflection, grpcio-tools for $PY (scripts/install-deps.sh)"
+      "$PY" "$HERE/events.py" 0 --previous-release >"$dir/events.log" 2>&1 </dev/null &
+      local events_pid=$! events_port="" i
+      echo "$events_pid events.py" >>"$dir/pids"
+      for i in $(seq 1 100); do
+        events_port=$(sed -n 's/^PORT //p' "$dir/events.log" 2>/dev/null)
+        [ -n "$events_port" ] && break
+        alive "$events_pid" || { cat "$dir/events.log" >&2; die "events.py did not start"; }
+        sleep 0.1
+      done
+      [ -n "$events_port" ] || die "events.py did not listen within 10 s"
+      CFG_LOAD_EVENTS="127.0.0.1:$events_port" ;;
     blackhole)
       local bh_http bh_pg
       bh_http=$(free_port); bh_pg=$(free_port)
@@ -372,6 +421,11 @@ stack_up() {
       CFG_NOTES=("prisma/migrations/20260301000000_message_edited_at (adds messages.edited_at, which schema.prisma"
                  "has) was committed but never deployed. Expect: the migrations check fails, naming it; the schema"
                  "check's missing column is its consequence.") ;;
+    migration-not-deployed-django)
+      CFG_MIGRATIONS="$dir/django"
+      CFG_NOTES=("django/chat/migrations/0002_message_edited_at (adds edited_at to Message, db_table messages) was committed"
+                 "but never deployed; real Django recorded 0001_initial only. The service writes messages.edited_at: every"
+                 "POST answers 500. Expect: the migrations check fails, naming it (run python manage.py migrate).") ;;
     cursor-bug)
       CFG_LOAD_SCRIPT="$HERE/k6/chat-cursor-bug.js"
       CFG_NOTES=("The load script sends cursor=\${Date.now()} on half the history requests (seeds 000/003):"
@@ -382,6 +436,21 @@ stack_up() {
       CFG_LOAD_VUS=2000
       CFG_NOTES=("The healthy stack, with load.vus 2000: under the default ulimit -n 1024 (run-scenarios.sh sets it)"
                  "k6 would fail with \"socket: too many open files\" (grafana/k6#2006). Expect: the generator check fails.") ;;
+    grpc-method-missing)
+      CFG_LOAD_SCRIPT="$HERE/k6/chat-grpc.js"
+      CFG_LOAD_VUS=
+      CFG_NOTES=("The healthy stack, with the gRPC event handler (events.py) running its previous release: no"
+                 "events.Events/SendEvent, which k6/chat-grpc.js calls once an iteration (seed 004's gRPC events)."
+                 "Every call answers UNIMPLEMENTED; k6 counts them in checks, not http_req_failed. Expect: grpc fails.") ;;
+    arrival-short)
+      CFG_LOAD_SCRIPT="$HERE/k6/chat-arrival.js"
+      CFG_LOAD_VUS=
+      CFG_NOTES=("The healthy stack, with k6/chat-arrival.js: a constant-arrival-rate of 20 iterations/s, each sleeping 1 s,"
+                 "with maxVUs 5 (20 needed). Expect: the generator check fails, ~15 iterations/s dropped; k6 run drops them.") ;;
+    server-fd-limit)
+      CFG_LOAD_VUS=150
+      CFG_NOTES=("The healthy backend started under prlimit --nofile=64, with load.vus 150: each VU holds one connection,"
+                 "accept() fails with EMFILE past ~50 (strongloop/loopback#1836). Expect: the server check fails.") ;;
     pool-too-small)
       CFG_DB_URL="$db_url?schema=public&connection_limit=$pool_size&pool_timeout=1"
       CFG_POOLS=("chat-backend $pool_size 1 $db_url?connection_limit=$pool_size&pool_timeout=1")

