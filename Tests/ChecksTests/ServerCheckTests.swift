@@ -406,21 +406,24 @@ struct TestCgroup {
     }
 }
 
-/// A real server in a test-owned cgroup with a 0.2-core quota: the ramp's requests spin the CPU and the check
-/// reads the throttling it measured (cpu.stat before and after) as a failure with the throttled time.
+/// A real server in a test-owned cgroup with a 0.01-core quota (1 ms of CPU every 100 ms): the ramp's requests spin
+/// the CPU and the check reads the throttling it measured (cpu.stat before and after) as a failure with the
+/// throttled time. The quota is that small so that the server is throttled however loaded the machine is: with
+/// 0.2 cores, a full `make test` on two cores once gave the server less CPU than its quota, and nothing throttled.
 @Suite(.serialized, .tags(.live), .runsLive) struct ServerCheckCgroupLive {
     @Test(.enabled(if: TestCgroup.available, "no writable cpu cgroup here (cgroup v2 with cpu delegated at the root, or v1's cpu hierarchy)"))
     func quotaThrottledDuringTheRampFails() async throws {
-        let cgroup = try TestCgroup(quota: 20_000, period: 100_000)
+        let cgroup = try TestCgroup(quota: 1_000, period: 100_000)
         defer { cgroup.remove() }
-        let server = try await FixtureServer.start("busy", ["3"])
+        let server = try await FixtureServer.start("busy", ["1"])
         defer { server.kill() }
         try cgroup.add(server.pid)
-        let o = try await ServerCheck(probes: .live).run(serverContext(port: server.port, vus: 25, ramp: true))
+        // 5 VUs: a ramp of 1 → 5 concurrent (25 requests, ~3 s at one request per period); 25 VUs took 14 s.
+        let o = try await ServerCheck(probes: .live).run(serverContext(port: server.port, vus: 5, ramp: true))
         #expect(o.status == .fail, "\(o.findings.map(\.sentence))")
         let fail = o.findings.first { $0.sentence.contains("was CPU-throttled in") }
         #expect(fail != nil, "\(o.findings.map(\.sentence))")
-        #expect(fail?.sentence.contains("quota 0.2 cores") == true, "\(fail?.sentence ?? "")")
+        #expect(fail?.sentence.contains("quota 0.01 cores") == true, "\(fail?.sentence ?? "")")
         #expect(fail?.sentence.contains(String(cgroup.dir.split(separator: "/").last!)) == true, "\(fail?.sentence ?? "")")
         #expect(fail?.effect != nil)
     }
