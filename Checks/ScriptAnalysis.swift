@@ -234,7 +234,7 @@ struct ScriptAnalysis: Sendable {
             // An unset base URL is said by `findUnsetVariables`, with or without a target.
             if case .env(let name, nil)? = alternative.first(where: { $0 != .text("") }), env[name]?.isEmpty ?? true { continue }
             guard case .text(let lead)? = resolved.first else {
-                if case .hole(let r)? = resolved.first, targetsSeen.insert("hole@\(request.line)").inserted {
+                if case .hole? = resolved.first, targetsSeen.insert("hole@\(request.line)").inserted {
                     unresolvedBases.append(Note(location: at(request.line), message: "\(request.method == "?" ? "" : request.method + " ")\(Self.display(resolved, script))"))
                 }
                 continue

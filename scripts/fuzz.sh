@@ -24,8 +24,10 @@ bin=$scratch/debug
 for t in "${targets[@]}"; do
   echo "== build $t"
   PREFLIGHT_FUZZ=1 swift build -c debug --scratch-path "$scratch" -Xswiftc -sanitize="$sanitizers" --product "$t" 2>&1 \
-    | grep -vE "Cannot export local symbol|^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Wrapping|Merging|Building)" || true
-  test -x "$bin/$t" || { echo "build of $t failed" >&2; exit 2; }
+    | grep -vE "Cannot export local symbol|^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Wrapping|Merging|Building)"
+  # The build's own status: a failed build must not fall back on the binary an earlier build left.
+  built=${PIPESTATUS[0]}
+  [ "$built" -eq 0 ] && test -x "$bin/$t" || { echo "build of $t failed (exit $built)" >&2; exit 2; }
 done
 
 # Test fixtures that are good seeds are read in place (libFuzzer reads every directory after the first,

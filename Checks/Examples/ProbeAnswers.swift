@@ -171,7 +171,7 @@ struct ScriptedPostgres: PostgresConnector {
             return .success(ScriptedSession(answers: a))
         case .failure(let e)?: return .failure(e)
         case nil:
-            return .failure(PostgresError("connection to server at \"\(url.host ?? "")\", port \(url.port ?? 5432) failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?"))
+            return .failure(PostgresError("connection to server at \"\(url.host ?? "")\", port \(url.port) failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?"))
         }
     }
 }

@@ -99,7 +99,7 @@ let fastAPIInstalled = (try? runProcess("/usr/bin/python3", ["-c", "import fasta
     func check(_ script: String, api: String = "", files: [String: String] = [:], server: FixtureServer) async throws -> CheckOutcome {
         let dir = try temporaryDirectory("pf-api")
         defer { try? FileManager.default.removeItem(at: dir) }
-        for (name, text) in files.merging(["load.js": script]) { a, _ in a } {
+        for (name, text) in files.merging(["load.js": script], uniquingKeysWith: { a, _ in a }) {
             try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         let yml = dir.appendingPathComponent("preflight.yml")

@@ -63,8 +63,8 @@ import Yams
 
     func step(_ script: String, in dir: URL, env: [String: String]) async throws -> Run {
         let output = dir.appendingPathComponent("github-output"), summary = dir.appendingPathComponent("step-summary")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        FileManager.default.createFile(atPath: summary.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: summary.path, contents: nil)
         var environment = ProcessInfo.processInfo.environment
         environment["GITHUB_OUTPUT"] = output.path
         environment["GITHUB_STEP_SUMMARY"] = summary.path
