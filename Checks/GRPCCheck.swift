@@ -108,6 +108,16 @@ public struct GRPCCheck: BuiltInCheck {
                 $0.http["POST http://127.0.0.1:50051/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"] = ProbeAnswers.grpc(
                     messages: ProbeAnswers.reflection(services: ["events.Events"], proto: eventsProto))
             }), says: "127.0.0.1:50051's health service answers NOT_SERVING: k6 calls it directly"),
+            CheckExample(.warn, given: World(config: "load:\n  script: load.js", files: [
+                "load.js": script("client.connect('127.0.0.1:50051', { plaintext: true });").replacingOccurrences(
+                    of: "  client.close();", with: "  for (let i = 0; i < 8; i++) client.asyncInvoke('events.Events/Send', { id: `${i}` });\n  client.close();"),
+                "proto/events.proto": eventsProto], answers: ProbeAnswers {
+                $0.tcp["127.0.0.1:50051"] = .connected(latencyMs: 0.2)
+                $0.http2["127.0.0.1:50051"] = HTTP2Settings(values: [0x3: 2])
+                $0.http["POST http://127.0.0.1:50051/grpc.health.v1.Health/Check"] = ProbeAnswers.grpc(messages: [[8, 1]])
+                $0.http["POST http://127.0.0.1:50051/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"] = ProbeAnswers.grpc(
+                    messages: ProbeAnswers.reflection(services: ["events.Events"], proto: eventsProto))
+            }), says: "127.0.0.1:50051 allows 2 concurrent streams per connection, and the script starts gRPC calls without waiting in a loop (load.js:10)"),
             CheckExample(.fail, given: World(config: "load:\n  script: load.js", files: files),
                          says: "nothing accepts connections on 127.0.0.1:50051, where load.js:7 connects"),
             CheckExample(.fail, given: World(config: "load:\n  script: load.js", files: [
@@ -347,6 +357,7 @@ public struct GRPCCheck: BuiltInCheck {
         let at = t.location
         let allCalls = Effect(share: nil, k6: "GoError: connection error (at client.connect)", basis: "every client.connect to \(t.address) fails: each iteration ends there, before its checks, so no gRPC call is made and k6's checks thresholds pass on no data (k6 exits 0)", grpc: true)
         // TCP first: the port check's words.
+        var address: SocketAddress?
         switch await probes.resolver.resolve(host: t.host, port: t.port) {
         case .failure(let e):
             return ([Finding(.fail, "DNS: \(t.host) does not resolve (\(e.message)), where \(t.named) connects", fix: "correct the gRPC address", location: at, effect: allCalls)], [])
@@ -354,6 +365,7 @@ public struct GRPCCheck: BuiltInCheck {
             guard let first = addresses.first else {
                 return ([Finding(.fail, "DNS: \(t.host) resolved to no address, where \(t.named) connects", location: at, effect: allCalls)], [])
             }
+            address = first
             let outcome = await probes.tcp.connect(to: first, timeout: timeout)
             guard case .connected = outcome else {
                 let why = outcome == .refused ? "nothing accepts connections on \(t.address)" : "connecting to \(t.address) failed: \(outcome.description)"
@@ -411,6 +423,13 @@ public struct GRPCCheck: BuiltInCheck {
             healthWord = "health answered status \(code)"
         case nil:
             healthWord = "health answered HTTP \(health.httpStatus.map(String.init) ?? "?") without grpc-status"
+        }
+        // The streams one connection may carry (plaintext only: over TLS, libcurl does not show the SETTINGS frame).
+        var streamsWord = ""
+        if t.plaintext, let address, let settings = await probes.tcp.http2Settings(at: address, timeout: timeout) {
+            let (finding, word) = Self.streams(settings, t, use: use)
+            if let finding { findings.append(finding) }
+            streamsWord = word
         }
         // Per service the script invokes, when the server has a health service.
         if health.status == 0 {
@@ -492,11 +511,46 @@ public struct GRPCCheck: BuiltInCheck {
         }
         let methodsWord = ok.isEmpty ? (invoked.isEmpty ? "no method invoked" : (servedServices == nil ? "methods not checked: no reflection" : "")) : ""
         if findings.allSatisfy({ $0.severity == .pass }) {
-            let head = ok.isEmpty ? "\(t.address) answers gRPC (\(healthWord), \(transport)\(methodsWord.isEmpty ? "" : "; \(methodsWord)"))"
-                                  : "\(t.address) serves \(ok.joined(separator: ", ")) (\(healthWord), \(transport))"
+            let head = ok.isEmpty ? "\(t.address) answers gRPC (\(healthWord), \(transport)\(streamsWord)\(methodsWord.isEmpty ? "" : "; \(methodsWord)"))"
+                                  : "\(t.address) serves \(ok.joined(separator: ", ")) (\(healthWord), \(transport)\(streamsWord))"
             findings.insert(Finding(.pass, head), at: 0)
         }
         return (findings, ok)
+    }
+
+    /// The server's SETTINGS_MAX_CONCURRENT_STREAMS against the calls a VU has in flight at once on its connection
+    /// (k6 1.1.0 opens one HTTP/2 connection per VU, grafana/k6#3188; a VU's `invoke`s run one at a time, its
+    /// un-awaited `asyncInvoke`s and streams at once): calls beyond the limit wait in k6, inside grpc_req_duration.
+    /// Returns the finding, if any, and the words for the pass sentence.
+    static func streams(_ read: Result<HTTP2Settings, HTTP2SettingsError>, _ t: Target, use: K6GRPCUse) -> (Finding?, String) {
+        guard case .success(let settings) = read else {
+            if case .failure(let e) = read { return (nil, ", streams per connection not read: \(e.message)") }
+            return (nil, "")
+        }
+        guard let limit = settings.maxConcurrentStreams else { return (nil, ", no stream limit") }
+        let word = ", at most \(grouped(Int(limit))) streams per connection"
+        let concurrent = use.invokes.filter(\.concurrent)
+        let methods = Array(Set(concurrent.compactMap(\.method))).sorted()
+        let lines = concurrent.prefix(4).map { "\($0.file.isEmpty ? "line " : "\($0.file):")\($0.line)" }.joined(separator: ", ")
+        let wait = "k6 opens one HTTP/2 connection per VU, and its calls beyond the server's \(grouped(Int(limit))) streams wait in k6; the wait counts in grpc_req_duration (measured on k6 1.1.0: 8 calls of 300 ms under a limit of 2 took 774 ms on average, 319 ms without)"
+        let fix = "raise the server's limit (grpc-go MaxConcurrentStreams, grpcio grpc.max_concurrent_streams, tonic max_concurrent_streams, Kestrel Http2.MaxStreamsPerConnection), or start fewer calls at once in each VU"
+        if limit == 0 {
+            return (Finding(.fail, "\(t.address) allows no stream per connection (SETTINGS_MAX_CONCURRENT_STREAMS 0): every call of \(t.named) waits until its timeout",
+                            fix: fix, location: t.location,
+                            effect: Effect(share: nil, k6: "gRPC status 4 DeadlineExceeded", basis: "no call can open a stream on the connection", grpc: true)), word)
+        }
+        guard !concurrent.isEmpty else { return (nil, word) }
+        let effect = Effect(requests: methods.map { "grpc \($0)" }, share: nil, k6: "grpc_req_duration (calls wait for a free stream)",
+                            basis: wait + "; they fail only in a burst sent before the server's SETTINGS frame arrived (status 14 REFUSED_STREAM, a race right after connect)", addsLatency: true, grpc: true)
+        if concurrent.contains(where: \.inLoop) {
+            // A loop's count is not read: Kestrel's default (100) and more is taken as room enough.
+            guard limit < 100 else { return (nil, word) }
+            return (Finding(.warn, "\(t.address) allows \(grouped(Int(limit))) concurrent streams per connection, and the script starts gRPC calls without waiting in a loop (\(lines)): each VU's calls beyond \(grouped(Int(limit))) wait for a stream",
+                            fix: fix, location: concurrent.first { $0.inLoop }.map { SourceLocation(file: $0.file, line: $0.line) } ?? t.location, effect: effect), word)
+        }
+        guard concurrent.count > Int(limit) else { return (nil, word) }
+        return (Finding(.warn, "\(t.address) allows \(grouped(Int(limit))) concurrent streams per connection, and each VU starts \(concurrent.count) gRPC calls at once (\(lines)): \(concurrent.count - Int(limit)) wait for a stream",
+                        fix: fix, location: concurrent.first.map { SourceLocation(file: $0.file, line: $0.line) } ?? t.location, effect: effect), word)
     }
 
     /// The share of the `checks` metric's samples failed when every call of `method` fails: the conditions on gRPC

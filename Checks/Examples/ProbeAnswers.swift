@@ -12,6 +12,8 @@ public struct ProbeAnswers: WorldAnswers {
     public var dns: [String: Result<[String], ResolveError>] = [:]
     /// "ip" or "ip:port" → how a connect ends. Not listed: refused.
     public var tcp: [String: ConnectOutcome] = [:]
+    /// "ip:port" → the HTTP/2 SETTINGS a plaintext server sends first (not listed: not read).
+    public var http2: [String: HTTP2Settings] = [:]
     /// The machine's listening sockets.
     public var listening: [ListeningSocket] = []
     /// "METHOD url" or "url" → the exchange; "METHOD url (any certificate)" answers a request that verifies no certificate.
@@ -51,7 +53,7 @@ public struct ProbeAnswers: WorldAnswers {
 
     /// The one scripted fake: every probe answers from this world.
     public var probes: Probes {
-        Probes(resolver: ScriptedResolver(answers: dns), tcp: ScriptedTCP(answers: tcp), sockets: ScriptedSockets(sockets: listening),
+        Probes(resolver: ScriptedResolver(answers: dns), tcp: ScriptedTCP(answers: tcp, http2: http2), sockets: ScriptedSockets(sockets: listening),
                http: ScriptedHTTP(answers: http), burster: ScriptedBurster(answer: burst), postgres: ScriptedPostgres(answer: postgres),
                subprocess: ScriptedSubprocess(answers: subprocess), host: host,
                pgbouncer: ScriptedPgBouncer(answer: pgbouncer), bench: ScriptedBench(answer: bench))
@@ -123,8 +125,12 @@ struct ScriptedResolver: Resolver {
 
 struct ScriptedTCP: TCPConnector {
     let answers: [String: ConnectOutcome]
+    var http2: [String: HTTP2Settings] = [:]
     func connect(to address: SocketAddress, timeout: Duration) async -> ConnectOutcome {
         answers["\(address.ip):\(address.port)"] ?? answers[address.ip] ?? .refused
+    }
+    func http2Settings(at address: SocketAddress, timeout: Duration) async -> Result<HTTP2Settings, HTTP2SettingsError>? {
+        http2["\(address.ip):\(address.port)"].map { .success($0) }
     }
 }
 

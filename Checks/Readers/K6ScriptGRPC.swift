@@ -39,6 +39,12 @@ public struct K6GRPCUse: Sendable, Equatable {
         public var source: String
         /// `new grpc.Stream(client, method)`.
         public var stream = false
+        /// Started without waiting for its answer (`asyncInvoke` not awaited where it is called, or a stream, open
+        /// until it ends): such calls are in flight at once on the VU's one connection.
+        public var concurrent = false
+        /// Inside a loop's body (`for`, `while`, `do`, or a callback of map/forEach/Array.from…): how many start at
+        /// once is not known statically.
+        public var inLoop = false
     }
     public var imported = false
     public var loads: [Load] = []
@@ -130,6 +136,54 @@ extension K6Script {
             return nil
         }
 
+        /// The `(` that `close` (a `)`) closes, walking back at most 50,000 tokens.
+        func opener(of close: Int) -> Int? {
+            var depth = 0
+            var k = close
+            while k >= max(0, close - 50_000), let t = tok(k) {
+                if t.isPunct(")") || t.isPunct("]") || t.isPunct("}") { depth += 1 }
+                else if t.isPunct("(") || t.isPunct("[") || t.isPunct("{") {
+                    depth -= 1
+                    if depth == 0 { return t.isPunct("(") ? k : nil }
+                }
+                k -= 1
+            }
+            return nil
+        }
+        /// Whether token j is in a loop's body: each enclosing bracket, walked back (at most 50,000 tokens), is a
+        /// `for (…) {`/`while (…) {`/`do {` block or a map/forEach/from/flatMap call's arguments; or j's statement is
+        /// the single statement right after a `for (…)`/`while (…)` header.
+        func inLoop(_ j: Int) -> Bool {
+            let loopCalls: Set<String> = ["map", "forEach", "flatMap", "from"]
+            var depth = 0, boundary = false
+            var k = j - 1
+            while k >= max(0, j - 50_000), let t = tok(k) {
+                defer { k -= 1 }
+                guard t.kind == .punctuator else { continue }
+                if t.isPunct(")") || t.isPunct("]") || t.isPunct("}") {
+                    depth += 1
+                    if depth == 1, t.isPunct("}") { boundary = true }
+                } else if t.isPunct("(") || t.isPunct("[") || t.isPunct("{") {
+                    if depth > 0 {
+                        depth -= 1
+                        if depth == 0, t.isPunct("("), !boundary, let kw = tok(k - 1), kw.isIdent("for") || kw.isIdent("while") { return true }
+                        continue
+                    }
+                    boundary = false
+                    if t.isPunct("{") {
+                        if tok(k - 1)?.isIdent("do") == true { return true }
+                        if tok(k - 1)?.isPunct(")") == true, let open = opener(of: k - 1),
+                           let kw = tok(open - 1), kw.isIdent("for") || kw.isIdent("while") { return true }
+                    } else if t.isPunct("("), let f = tok(k - 1), loopCalls.contains(f.text), tok(k - 2)?.isPunct(".") == true {
+                        return true
+                    }
+                } else if depth == 0, t.isPunct(";") {
+                    boundary = true
+                }
+            }
+            return false
+        }
+
         var clients: Set<String> = []
         var answers: Set<String> = []
         for j in tokens.indices where tok(j)?.isIdent("new") == true {
@@ -139,7 +193,8 @@ extension K6Script {
             if let open = constructs(j, "Stream", streamClass), match[open] > open {
                 let args = arguments(open)
                 if args.count >= 2 {
-                    use.invokes.append(.init(line: tokens[j].line, file: "", method: text(args[1]).map(Self.methodName), source: source(args[1]), stream: true))
+                    use.invokes.append(.init(line: tokens[j].line, file: "", method: text(args[1]).map(Self.methodName), source: source(args[1]), stream: true,
+                                             concurrent: true, inLoop: inLoop(j)))
                 }
             }
         }
@@ -177,7 +232,9 @@ extension K6Script {
                 use.connects.append(c)
             case "invoke", "asyncInvoke":
                 guard let first = args.first else { continue }
-                use.invokes.append(.init(line: f.line, file: "", method: text(first).map(Self.methodName), source: source(first)))
+                let concurrent = f.text == "asyncInvoke" && tok(j - 1)?.isIdent("await") != true
+                use.invokes.append(.init(line: f.line, file: "", method: text(first).map(Self.methodName), source: source(first),
+                                         concurrent: concurrent, inLoop: concurrent && inLoop(j)))
                 // `const answer = client.invoke(…)` / `= await client.asyncInvoke(…)`: checks on `answer` are on gRPC.
                 var b = j - 1
                 if tok(b)?.isIdent("await") == true { b -= 1 }

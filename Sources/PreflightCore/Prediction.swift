@@ -48,7 +48,7 @@ public struct Prediction: Sendable, Equatable {
                 if e.addsLatency { slower.append((r.id, e)) }
                 // Dropped iterations send no request, and slower ones do not fail: no unknown share of failed ones.
                 // A failed gRPC call is no failed HTTP request: it counts in `checks` only.
-                if e.grpc { grpcEffects.append((r.id, e)) } else if !e.failsNoRequest { effects.append((r.id, e)) }
+                if !e.failsNoRequest { if e.grpc { grpcEffects.append((r.id, e)) } else { effects.append((r.id, e)) } }
             }
         }
         let all = combine(effects.map(\.1))
@@ -105,9 +105,12 @@ public struct Prediction: Sendable, Equatable {
                 let range = ShareRange(low: parts.map(\.lowerBound).reduce(0, +), high: parts.map(\.upperBound).reduce(0, +))
                 lines.append(Line(threshold: t, isDefault: isDefault, predicted: range, crossed: crossedRange(expr, range),
                                   from: drops.map(\.0).uniqued, note: drops.map { "\($0.0): \($0.1.basis)" }.joined(separator: "; ")))
-            case ("http_req_duration", _) where !slower.isEmpty:
-                lines.append(Line(threshold: t, isDefault: isDefault, predicted: nil, crossed: nil, from: slower.map(\.0).uniqued,
-                                  note: "every latency grows: " + slower.map { "\($0.0): \($0.1.basis)" }.joined(separator: "; ")))
+            case ("http_req_duration", _) where slower.contains(where: { !$0.1.grpc }),
+                 ("grpc_req_duration", _) where slower.contains(where: { $0.1.grpc }):
+                // A slower gRPC call is no slower HTTP request, and the reverse.
+                let these = slower.filter { $0.1.grpc == (t.metric == "grpc_req_duration") }
+                lines.append(Line(threshold: t, isDefault: isDefault, predicted: nil, crossed: nil, from: these.map(\.0).uniqued,
+                                  note: "every latency grows: " + these.map { "\($0.0): \($0.1.basis)" }.joined(separator: "; ")))
             default:
                 lines.append(Line(threshold: t, isDefault: isDefault, predicted: nil, crossed: nil, from: [], note: "unpredicted: no check predicts \(t.metric)"))
             }

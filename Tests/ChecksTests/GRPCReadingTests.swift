@@ -1,5 +1,6 @@
 import Foundation
 import PreflightCore
+import PreflightProbes
 import Testing
 import TestSupport
 @testable import PreflightChecks
@@ -118,6 +119,95 @@ struct GRPCReadingTests {
         let unset = K6Script(source: source).grpcUse()
         #expect(unset.connects.first?.address == "localhost:50051")
         #expect(K6Script(source: "import http from 'k6/http';\nexport default () => http.get('http://x/');").grpcUse().isEmpty)
+    }
+
+    /// Which calls can be in flight at once on a VU's connection: an un-awaited asyncInvoke and a stream are; an
+    /// invoke and an awaited asyncInvoke are not. Loops: a for/while block, a single-statement for, do, map/forEach/
+    /// Array.from callbacks; a call after a loop is not in it.
+    @Test func concurrentCallsAndLoops() {
+        let source = """
+            import grpc from 'k6/net/grpc';
+            const client = new grpc.Client();
+            export default async () => {
+              client.invoke('a.A/Sync', {});
+              await client.asyncInvoke('a.A/Awaited', {});
+              const one = client.asyncInvoke('a.A/Once', {});
+              for (let i = 0; i < Number(__ENV.N || 8); i++) { calls.push(client.asyncInvoke('a.A/ForBlock', {})); }
+              for (const x of xs) calls.push(client.asyncInvoke('a.A/ForStatement', {}));
+              const after = client.asyncInvoke('a.A/AfterLoop', {});
+              while (more()) { const s = new grpc.Stream(client, 'a.A/WhileStream'); }
+              do { client.asyncInvoke('a.A/Do', {}); } while (again());
+              const all = ids.map((id) => client.asyncInvoke('a.A/Map', { id }));
+              Array.from({ length: 4 }, () => client.asyncInvoke('a.A/From', {}));
+              if (x) { y(); } client.asyncInvoke('a.A/AfterIf', {});
+            };
+            """
+        let use = K6Script(source: source).grpcUse()
+        var by: [String: K6GRPCUse.Invoke] = [:]
+        for i in use.invokes { if let m = i.method { by[m] = i } }
+        #expect(by["a.A/Sync"]?.concurrent == false)
+        #expect(by["a.A/Awaited"]?.concurrent == false)
+        #expect(by["a.A/Once"].map { $0.concurrent && !$0.inLoop } == true)
+        for looped in ["a.A/ForBlock", "a.A/ForStatement", "a.A/WhileStream", "a.A/Do", "a.A/Map", "a.A/From"] {
+            #expect(by[looped].map { $0.concurrent && $0.inLoop } == true, "\(looped): \(String(describing: by[looped]))")
+        }
+        #expect(by["a.A/AfterLoop"].map { $0.concurrent && !$0.inLoop } == true)
+        #expect(by["a.A/AfterIf"].map { $0.concurrent && !$0.inLoop } == true)
+    }
+
+    /// A server's first frame, as grpc-go, grpcio and any HTTP/2 server sends it; what is not one is said.
+    @Test func http2SettingsFrames() throws {
+        // SETTINGS with MAX_CONCURRENT_STREAMS 2 and INITIAL_WINDOW_SIZE 65535.
+        let frame: [UInt8] = [0, 0, 12, 4, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 2, 0, 4, 0, 0, 0xff, 0xff]
+        #expect(HTTP2Settings.parse(Array(frame.prefix(8))) == nil)
+        #expect(HTTP2Settings.parse(Array(frame.prefix(15))) == nil)
+        let s = try #require(HTTP2Settings.parse(frame + [0, 0, 0, 4, 1, 0, 0, 0, 0])).get()
+        #expect(s.maxConcurrentStreams == 2)
+        #expect(s.values[0x4] == 65535)
+        #expect(try HTTP2Settings.parse([0, 0, 0, 4, 0, 0, 0, 0, 0])?.get().maxConcurrentStreams == nil)
+        let http1 = HTTP2Settings.parse(Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8))
+        #expect(throws: HTTP2SettingsError.self) { try http1?.get() }
+        #expect(throws: HTTP2SettingsError.self) { try HTTP2Settings.parse([0, 0, 0, 1, 4, 0, 0, 0, 1])?.get() }  // HEADERS first
+        #expect(throws: HTTP2SettingsError.self) { try HTTP2Settings.parse([0, 0, 5, 4, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5])?.get() }  // not 6 × n
+        #expect(throws: HTTP2SettingsError.self) { try HTTP2Settings.parse([0xff, 0xff, 0xfe, 4, 0, 0, 0, 0, 0])?.get() }  // too long
+    }
+
+    /// The streams finding: a limit below a VU's calls at once warns (latency, no share); a limit of 0 fails; no
+    /// concurrent call, no limit, or a loop against a limit of 100 or more says nothing.
+    @Test func streamLimitAgainstTheCallsAtOnce() throws {
+        let t = GRPCCheck.Target(address: "127.0.0.1:50051", host: "127.0.0.1", port: 50051, plaintext: true, reflect: false,
+                                 tlsObject: false, location: nil, named: "load.js:3")
+        func use(_ calls: Int, loop: Bool) -> K6GRPCUse {
+            var u = K6GRPCUse()
+            u.invokes = (0..<calls).map { K6GRPCUse.Invoke(line: 10 + $0, method: "a.A/M", source: "", concurrent: true, inLoop: loop) }
+            return u
+        }
+        let two = Result<HTTP2Settings, HTTP2SettingsError>.success(HTTP2Settings(values: [0x3: 2]))
+        let (warn, word) = GRPCCheck.streams(two, t, use: use(3, loop: false))
+        #expect(word == ", at most 2 streams per connection")
+        let w = try #require(warn)
+        #expect(w.severity == .warn)
+        #expect(w.sentence.contains("each VU starts 3 gRPC calls at once (line 10, line 11, line 12): 1 wait for a stream"), "\(w.sentence)")
+        #expect(w.effect?.addsLatency == true && w.effect?.grpc == true && w.effect?.share == nil)
+        #expect(GRPCCheck.streams(two, t, use: use(2, loop: false)).0 == nil)
+        #expect(GRPCCheck.streams(two, t, use: use(1, loop: true)).0?.severity == .warn)
+        #expect(GRPCCheck.streams(.success(HTTP2Settings(values: [0x3: 100])), t, use: use(1, loop: true)).0 == nil)
+        #expect(GRPCCheck.streams(.success(HTTP2Settings(values: [:])), t, use: use(50, loop: true)) .1 == ", no stream limit")
+        #expect(GRPCCheck.streams(.success(HTTP2Settings(values: [0x3: 0])), t, use: K6GRPCUse()).0?.severity == .fail)
+        #expect(GRPCCheck.streams(.failure(HTTP2SettingsError("it answers HTTP/1")), t, use: use(9, loop: false)).0 == nil)
+
+        // Slower gRPC calls fail no check and no request: the prediction holds both thresholds, and leaves a
+        // grpc_req_duration threshold undecided with the basis, http_req_duration unpredicted.
+        let result = CheckResult(id: "grpc", title: "gRPC targets", layer: .service,
+                                 outcome: CheckOutcome(.warn, findings: [w]), durationMs: 0)
+        let p = Prediction.make(results: [result], thresholds: [
+            ScriptThreshold(key: "checks", source: "rate>0.99"), ScriptThreshold(key: "http_req_failed", source: "rate<0.01"),
+            ScriptThreshold(key: "grpc_req_duration", source: "p(95)<500"), ScriptThreshold(key: "http_req_duration", source: "p(95)<500")])
+        #expect(p.thresholds.first { $0.threshold.metric == "checks" }?.crossed == false)
+        #expect(p.thresholds.first { $0.threshold.metric == "http_req_failed" }?.crossed == false)
+        let grpcDuration = try #require(p.thresholds.first { $0.threshold.metric == "grpc_req_duration" })
+        #expect(grpcDuration.crossed == nil && grpcDuration.from == ["grpc"])
+        #expect(p.thresholds.first { $0.threshold.metric == "http_req_duration" }?.from.isEmpty == true)
     }
 
     @Test func grpcEffectsCountInChecksNotInFailedRequests() throws {
