@@ -88,7 +88,7 @@ if ProcessInfo.processInfo.environment["PREFLIGHT_FUZZ"] == "1" {
         ("FuzzPrisma", ["PreflightChecks"]),
         ("FuzzRateLimitHeaders", ["PreflightChecks"]),
         ("FuzzHealthBody", ["PreflightChecks"]),
-        ("FuzzGRPC", ["PreflightChecks"]),
+        ("FuzzGRPC", ["PreflightChecks", "PreflightProbes"]),
         ("FuzzExplain", ["PreflightExplain"]),
         ("FuzzK6Record", ["PreflightExplain"]),
         ("FuzzMigrationSQL", ["PreflightChecks"]),
