@@ -32,6 +32,10 @@ public struct RateLimitCheck: BuiltInCheck {
             CheckExample(.warn, given: World(config: "target: http://127.0.0.1:3001\nrate_limit:\n  request: GET /messages\n  burst: 50", answers: ProbeAnswers {
                 $0.burst = ProbeAnswers.burst { n in .answer(n, 401) }
             }), says: "the rate limiter could not be judged: every answer of the ramp was 401 ×50"),
+            // Nor do a few successes among many 401s (a token that works for one route, or for a few requests).
+            CheckExample(.warn, given: World(config: "target: http://127.0.0.1:3001\nrate_limit:\n  request: GET /messages\n  burst: 50", answers: ProbeAnswers {
+                $0.burst = ProbeAnswers.burst { n in .answer(n, n % 10 == 0 ? 200 : 401) }
+            }), says: "the rate limiter could not be judged: the ramp's answers were 401 ×45, 5 of 50 succeeded"),
             CheckExample(.pass, given: World(config: "target: http://127.0.0.1:3001", answers: ProbeAnswers {
                 $0.http["GET http://127.0.0.1:3001/health"] = .answer(200, #"{"status":"ok"}"#)
             }), says: "no rate-limit headers on GET http://127.0.0.1:3001/health: read the health response only"),

@@ -49,6 +49,20 @@ enum ServerExamples {
                      says: "uvicorn (pid 4242) may open 64 files and has 21 open; 150 VUs need ~150 connections: accept() will fail with EMFILE from ~43 VUs on"),
         CheckExample(.warn, given: world(vus: 40),
                      says: "40 VUs need ~40 connections: little room left"),
+        // http.batch of 6 requests: each VU holds up to 6 connections (k6's batchPerHost 6), as the generator counts them.
+        CheckExample(.fail, given: World(config: "target: http://127.0.0.1:8000\nload:\n  script: load.js\n", files: ["load.js": """
+            import http from 'k6/http';
+            export const options = { vus: 20, duration: '30s' };
+            export default () => {
+              http.batch(['a', 'b', 'c', 'd', 'e', 'f'].map((p) => ['GET', `http://127.0.0.1:8000/${p}`]));
+              http.batch([['GET', 'http://127.0.0.1:8000/a'], ['GET', 'http://127.0.0.1:8000/b'], ['GET', 'http://127.0.0.1:8000/c'],
+                          ['GET', 'http://127.0.0.1:8000/d'], ['GET', 'http://127.0.0.1:8000/e'], ['GET', 'http://127.0.0.1:8000/f']]);
+            };
+            """], answers: ProbeAnswers {
+                $0.listening = [listener]
+                $0.host.files["/proc/4242/limits"] = Self.limits("64")
+                $0.host.directories["/proc/4242/fd"] = 21
+            }), says: "20 VUs need ~120 connections: accept() will fail with EMFILE from ~7 VUs on"),
         CheckExample(.pass, given: world(vus: 150, limit: "65536"),
                      says: "uvicorn (pid 4242) may open 65,536 files and has 21 open: room for 150 VUs (~150 connections)"),
         CheckExample(.pass, given: world(vus: nil, limit: "unlimited"),

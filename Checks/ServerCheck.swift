@@ -44,7 +44,10 @@ public struct ServerCheck: BuiltInCheck {
         let vus = plan.peakVUs.flatMap { $0 > 0 ? $0 : nil }
         if vus == nil { r.evidence["plan"] = "no VU count in load.script or load.vus" }
 
-        descriptors(listener, vus: vus, think: plan.options?.iterationSleep, database: context.fact(DatabaseSettings.self).url != nil, into: &r)
+        // Connections per VU as the generator check counts them: one with keep-alive, more with http.batch.
+        let demand = Demand(plan: plan, settings: GeneratorSettings())
+        let perVU = demand.map { ($0.perVU, $0.perVUSource) } ?? (1, "HTTP/1.1 keep-alive")
+        descriptors(listener, vus: vus, perVU: perVU, think: plan.options?.iterationSleep, database: context.fact(DatabaseSettings.self).url != nil, into: &r)
         let workers = self.workers(listener, vus: vus, into: &r)
         backlog(listener, arrivals: Self.arrivals(plan, reach: context.fact(TargetReach.self), vus: vus), into: &r)
         let cgroup = self.cgroup(listener, into: &r)
@@ -82,7 +85,8 @@ public struct ServerCheck: BuiltInCheck {
     /// With a database, the service needs descriptors of its own for the pool connections it has not opened yet:
     /// once the VUs' connections take the last ones, those fail too (the sample stack's app, whose pool opens
     /// lazily: 97.8 % of k6's requests failed, against 3-5 % for the VUs left in the accept queue alone).
-    func descriptors(_ listener: ServiceListener, vus: Int?, think: Double?, database: Bool, into r: inout Reading) {
+    func descriptors(_ listener: ServiceListener, vus: Int?, perVU: (count: Int, source: String) = (1, "HTTP/1.1 keep-alive"),
+                     think: Double?, database: Bool, into r: inout Reading) {
         let pid = listener.pid, owner = listener.socket.owner
         let limitsPath = "/proc/\(pid)/limits", fdPath = "/proc/\(pid)/fd"
         guard let limit = probes.host.readFile(limitsPath).map(ProcessLimits.init(parsing:))?.openFiles else {
@@ -100,26 +104,29 @@ public struct ServerCheck: BuiltInCheck {
             r.findings.append(Finding(.pass, has))
             return
         }
-        let d = ServerDescriptors(limit: limit.soft, open: open, vus: vus)
-        let need = "\(grouped(vus)) VUs need ~\(grouped(vus)) connections"
-        r.evidence["connectionsNeeded"] = .string("\(grouped(vus)) = \(grouped(vus)) VUs × 1 keep-alive connection (peak)")
-        let want = Self.suggested(open + vus)
+        let connections = vus * max(1, perVU.count)
+        let d = ServerDescriptors(limit: limit.soft, open: open, vus: connections)
+        let need = "\(grouped(vus)) VUs need ~\(grouped(connections)) connections"
+        r.evidence["connectionsNeeded"] = .string("\(grouped(connections)) = \(grouped(vus)) VUs × \(perVU.count) connection\(perVU.count == 1 ? "" : "s") (\(perVU.count == 1 ? "keep-alive" : perVU.source), peak)")
+        let want = Self.suggested(open + connections)
         let raise = limit.hard >= want
             ? "raise the service's limit: `ulimit -n \(want)` before starting it, LimitNOFILE=\(want) in its systemd unit, or `--ulimit nofile=\(want)` for docker"
             : "raise the service's soft and hard limit (hard \(grouped(limit.hard))): LimitNOFILE=\(want) in its systemd unit, `--ulimit nofile=\(want)` for docker, or /etc/security/limits.conf"
         if d.exhausted {
-            let stuck = EffectModel.unaccepted(vus: vus, free: d.free, think: think ?? 0)
+            // The VUs whose connections all fit; the others wait (a batch's extra connections count per VU).
+            let fitting = d.free / max(1, perVU.count)
+            let stuck = EffectModel.unaccepted(vus: vus, free: fitting, think: think ?? 0)
             let share = database ? ShareRange(low: stuck.low, high: 1) : stuck
-            let basis = "\(grouped(vus - d.free)) of \(grouped(vus)) VUs wait in the accept queue for a descriptor, each failing one request per k6 timeout (60 s)"
+            let basis = "\(grouped(vus - fitting)) of \(grouped(vus)) VUs wait in the accept queue for a descriptor, each failing one request per k6 timeout (60 s)"
                 + (database ? "; the service's own database connections not open yet find no descriptor either, and the requests that need one fail (up to every request)" : "")
-            r.findings.append(Finding(.fail, "\(has); \(need): accept() will fail with EMFILE from ~\(grouped(d.free)) VUs on", fix: raise,
+            r.findings.append(Finding(.fail, "\(has); \(need): accept() will fail with EMFILE from ~\(grouped(fitting)) VUs on", fix: raise,
                 effect: Effect(share: share, from: "peak", k6: FailureKind.requestTimeout.k6, basis: basis)))
         } else if d.tight {
             r.findings.append(Finding(.warn, "\(has); \(need): little room left for its own pool connections and files", fix: raise,
                 effect: Effect(share: .exactly(0), from: "peak", k6: FailureKind.requestTimeout.k6,
                                basis: "the peak fits in the descriptors left (\(grouped(d.free))) unless the service opens more of its own (pool connections, files): then accept() fails with EMFILE and those VUs time out")))
         } else {
-            r.findings.append(Finding(.pass, "\(has): room for \(grouped(vus)) VUs (~\(grouped(vus)) connections)"))
+            r.findings.append(Finding(.pass, "\(has): room for \(grouped(vus)) VUs (~\(grouped(connections)) connections)"))
         }
     }
 

@@ -307,26 +307,36 @@ extension ActivityRow {
 }
 
 extension TrafficSample {
-    /// "401 ×190" when no answer of the traffic succeeded and every one was a client error the limiter did not send
-    /// (401, 403, 404, 405…): a capacity measured on answers that never reached the work is no verdict. Nil when any
-    /// answer was 2xx/3xx, or when the failures are the service's (5xx, no answer), which the checks judge.
+    /// "401 ×190" when the ramp's answers never reached the work: client errors the limiter did not send (401, 403,
+    /// 404, 405…) in every answer of a step, or in most answers of the ramp. A capacity measured on those is no
+    /// verdict (a few successes among many 401s measure a service that did almost nothing). Nil when no step is
+    /// like that, or when any failure is the service's (5xx, no answer), which the checks judge.
     public var unjudged: String? {
         let rs = steps.flatMap(\.result.responses)
-        guard !rs.isEmpty, rs.allSatisfy({ ($0.status ?? 0) >= 400 && ($0.status ?? 0) < 500 && $0.status != 429 }) else { return nil }
+        func isClient(_ r: BurstResponse) -> Bool { (r.status ?? 0) >= 400 && (r.status ?? 0) < 500 && r.status != 429 }
+        guard !rs.isEmpty, !rs.contains(where: { $0.status == nil || ($0.status ?? 0) >= 500 }) else { return nil }
+        let client = rs.filter(isClient)
+        let stepWithoutSuccess = steps.contains { s in !s.result.responses.isEmpty && s.result.responses.allSatisfy(isClient) }
+        guard stepWithoutSuccess || client.count * 2 > rs.count else { return nil }
         var counts: [Int: Int] = [:]
-        for r in rs { counts[r.status!, default: 0] += 1 }
+        for r in client { counts[r.status!, default: 0] += 1 }
         return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
     }
 
     /// The warning both checks give for `unjudged`: how to give the ramp a request that succeeds.
     public func unjudgedOutcome(_ why: String, check: String) -> CheckOutcome {
-        let auth = steps.flatMap(\.result.responses).contains { $0.status == 401 || $0.status == 403 }
+        let rs = steps.flatMap(\.result.responses)
+        let auth = rs.contains { $0.status == 401 || $0.status == 403 }
         let fix = auth
             ? "give the ramp the credentials the script sends: load.headers (e.g. Authorization: \"Bearer ${TOKEN}\", with TOKEN in the environment or load.env), or a \(plan.requestSource) that needs none"
             : "set \(plan.requestSource) to a route the service answers with 2xx (\(plan.method) \(redactURL(plan.url)) answered \(why))"
+        let succeeded = rs.filter { ($0.status ?? 0) >= 200 && ($0.status ?? 0) < 400 }.count
+        let what = succeeded == 0 && rs.allSatisfy({ ($0.status ?? 0) >= 400 && $0.status != 429 })
+            ? "every answer of the ramp was \(why)"
+            : "the ramp's answers were \(why), \(succeeded) of \(rs.count) succeeded"
         var e = Evidence()
         e["traffic"] = evidenceSummary
-        return CheckOutcome(findings: [Finding(.warn, "\(check) could not be judged: every answer of the ramp was \(why) (\(plan.method) \(redactURL(plan.url)), \(plan.requestSource)); sent \(sent) requests", fix: fix)],
+        return CheckOutcome(findings: [Finding(.warn, "\(check) could not be judged: \(what) (\(plan.method) \(redactURL(plan.url)), \(plan.requestSource)); sent \(sent) requests", fix: fix)],
                             evidence: e)
     }
 

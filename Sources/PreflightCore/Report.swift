@@ -26,8 +26,8 @@ public struct Report: Sendable {
     public private(set) var prediction: Prediction?
 
     /// With `thresholds` (the script's, or none for the default), the verdict is the thresholds' (issue 29): a
-    /// warning whose predicted effect crosses a threshold fails; a failure whose every finding has a known share and
-    /// whose run crosses no threshold is a warning. With `strict`, a warning fails the gate: it becomes a failure
+    /// warning whose predicted effect crosses a threshold fails; a failure whose every finding has a known share
+    /// below every request and whose run crosses no threshold is a warning. With `strict`, a warning fails the gate: it becomes a failure
     /// (evidence `strict: yes`).
     public init(results: [CheckResult], duration: Duration, strict: Bool = false, thresholds: [ScriptThreshold]? = nil) {
         var results = results
@@ -44,7 +44,11 @@ public struct Report: Sendable {
                     results[i].outcome.evidence["crosses"] = .array(first.crossed.filter { $0.from.contains(results[i].id) }
                         .map { .string("\($0.threshold.key) \($0.threshold.source)") })
                 } else if results[i].status == .fail, first.crossed.isEmpty, !undecided, !findings.isEmpty,
-                          findings.allSatisfy({ $0.effect?.share != nil }) {
+                          findings.allSatisfy({ $0.effect?.share != nil }),
+                          // A run whose every request fails (a refused port, an expired token) cannot be the load
+                          // test the user plans, whichever thresholds the script declares (one on http_req_duration
+                          // alone passes on failed requests): it stays a failure.
+                          !findings.contains(where: { ($0.effect?.share?.low ?? 0) >= 1 }) {
                     results[i].outcome.status = .warn
                     results[i].outcome.evidence["withinThresholds"] = .bool(true)
                 }

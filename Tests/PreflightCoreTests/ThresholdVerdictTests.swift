@@ -29,6 +29,20 @@ import Testing
         #expect(report.prediction?.thresholds.first?.crossed == false)
     }
 
+    /// A script that judges latency alone (k6's http_req_duration passes on refused requests, which take no time):
+    /// a run whose every request fails still cannot start as planned, so it stays NO-GO; a partial failure the
+    /// thresholds do not judge is a warning.
+    @Test func aRunThatCannotStartIsNoGoWhateverTheThresholds() {
+        let latencyOnly = [ScriptThreshold(key: "http_req_duration", source: "p(95)<500")]
+        let dead = Report(results: [result("port", .fail, share: .exactly(1), layer: .network)], duration: .zero, thresholds: latencyOnly)
+        #expect(dead.verdict == .noGo)
+        #expect(dead.result("port")?.status == .fail)
+        #expect(dead.rootCauses == ["port"])
+        let partial = Report(results: [result("pool-traffic", .fail, share: ShareRange(low: 0.05, high: 0.1))], duration: .zero, thresholds: latencyOnly)
+        #expect(partial.verdict == .go)
+        #expect(partial.result("pool-traffic")?.status == .warn)
+    }
+
     @Test func strictStillFailsOnTheWarningLeft() {
         let report = Report(results: [result("rate-limit", .fail, share: ShareRange(low: 0.001, high: 0.004))],
                             duration: .zero, strict: true, thresholds: [ScriptThreshold(key: "http_req_failed", source: "rate<0.05")])
