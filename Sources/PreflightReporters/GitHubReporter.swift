@@ -40,6 +40,11 @@ public struct GitHubReporter {
         for r in report.results where r.status == .blocked {
             out.append("::notice title=\(property("\(r.title) [\(r.id)]"))::\(message("not run: blocked by \(r.blockedBy.joined(separator: ", "))"))")
         }
+        // The prediction against the script's thresholds (issue 29), one notice: the verdict's reason in k6's terms.
+        if let p = report.prediction {
+            let lines = PredictionRendering.lines(p)
+            if !lines.isEmpty { out.append("::notice title=\(property("preflight: predicted k6 thresholds"))::\(message(lines.joined(separator: "\n")))") }
+        }
         let verdict = report.verdict == .go ? "GO" : "NO-GO"
         let causes = report.rootCauses.isEmpty ? "" : ": fix \(report.rootCauses.joined(separator: ", ")) first"
         let crashes = report.crashes.isEmpty ? "" : "; preflight itself crashed in \(report.crashes.joined(separator: ", "))"

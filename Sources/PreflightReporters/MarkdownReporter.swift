@@ -1,6 +1,7 @@
 import PreflightCore
 
-/// `--format markdown`: the verdict, root causes with evidence and fix, then a table of every check.
+/// `--format markdown`: the verdict, the prediction against the script's thresholds, root causes with evidence and
+/// fix, then a table of every check.
 /// Also what goes to $GITHUB_STEP_SUMMARY.
 public struct MarkdownReporter {
     public init() {}
@@ -10,6 +11,14 @@ public struct MarkdownReporter {
         let icon = report.verdict == .go ? "✅" : "❌"
         out.append("## \(icon) preflight: \(report.verdict == .go ? "GO" : "NO-GO")")
         out.append("")
+        // The prediction against the script's thresholds (issue 29), right under the verdict.
+        if let p = report.prediction {
+            let lines = PredictionRendering.lines(p)
+            if !lines.isEmpty {
+                out += lines.map { "- \(cell($0))" }
+                out.append("")
+            }
+        }
         if !report.rootCauses.isEmpty {
             out.append("### Fix in this order")
             out.append("")

@@ -234,4 +234,22 @@ import Testing
         #expect(!TextReporter(color: false).render(Self.sample).contains("\u{1B}["))
         #expect(TextReporter(color: true).render(Self.sample).contains("\u{1B}["))
     }
+
+    /// The prediction under the verdict in the Markdown report (PR comments, step summaries) and as one notice in
+    /// the GitHub annotations, as in the text report.
+    @Test func markdownAndGitHubShowThePrediction() {
+        let port = CheckResult(id: "port", title: "Service port", layer: .network,
+                               outcome: CheckOutcome(findings: [Finding(.fail, "connection refused on 127.0.0.1:3001",
+                                                                        effect: Effect(share: .exactly(1), k6: "1212 connection refused", basis: "every request is refused"))]))
+        let report = Report(results: [port], duration: .milliseconds(3),
+                            thresholds: [ScriptThreshold(key: "http_req_failed", source: "rate<0.01")])
+        let md = MarkdownReporter().render(report)
+        #expect(md.contains("## ❌ preflight: NO-GO\n\n- predicted: http_req_failed 100 % (port: every request is refused) → crosses http_req_failed rate<0.01\n"), "\(md)")
+        let gh = GitHubReporter(workspace: "/w").render(report)
+        #expect(gh.contains("::notice title=preflight%3A predicted k6 thresholds::predicted: http_req_failed 100 %"), "\(gh)")
+        // Without thresholds (merge, tests) nothing is added.
+        let plain = Report(results: [port], duration: .milliseconds(3))
+        #expect(!MarkdownReporter().render(plain).contains("predicted:"))
+        #expect(!GitHubReporter(workspace: "/w").render(plain).contains("::notice"))
+    }
 }
