@@ -241,7 +241,9 @@ public struct GeneratorCheck: BuiltInCheck {
             // Keep-alive on: each VU holds its connections open; each takes one port to the target address.
             if d.connections > free {
                 f.add(.fail, "\(grouped(d.connections)) connections held open (\(grouped(d.vus)) VUs × \(d.perVU)) exceed the \(grouped(free)) free ephemeral ports to one target address (\(range.low)–\(range.high))",
-                      fix: "\(fixWiden), or spread the load over several target addresses or generator machines")
+                      fix: "\(fixWiden), or spread the load over several target addresses or generator machines",
+                      effect: Effect(share: EffectModel.pastLimit(vus: d.connections, available: free), from: "peak", k6: FailureKind.ephemeralPorts.k6,
+                                     basis: "\(grouped(d.connections)) connections for \(grouped(free)) free ports: the ones past the limit fail to dial"))
             }
             return
         }
@@ -255,8 +257,15 @@ public struct GeneratorCheck: BuiltInCheck {
                 f.add(.warn, "\(why), more than \(against); net.ipv4.tcp_tw_reuse=\(reuse!) lets the kernel reuse a TIME_WAIT port after 1 s, so it may hold",
                       fix: "turn keep-alive back on (drop \(d.keepAliveOff ?? "the option")) unless new connections are what the test measures")
             } else {
+                // Once the free ports are in TIME_WAIT (after free / rate seconds), only the ports leaving it each
+                // second serve new connections: free / need of them succeed, the rest fail to dial. A failed dial
+                // takes no time, so a VU tries again sooner: up to 2.2 × as many (EffectModel.pastLimit's measure).
+                let past = 1 - Double(free) / Double(max(1, need))
+                let onset = rate.value > 0 ? Int((Double(free) / Double(rate.value)).rounded()) : 0
                 f.add(.fail, "\(why), more than \(against): k6 will fail with \"connect: cannot assign requested address\"",
-                      fix: "turn keep-alive back on (drop \(d.keepAliveOff ?? "the option")), or `sysctl -w net.ipv4.tcp_tw_reuse=1` and \(fixWiden)")
+                      fix: "turn keep-alive back on (drop \(d.keepAliveOff ?? "the option")), or `sysctl -w net.ipv4.tcp_tw_reuse=1` and \(fixWiden)",
+                      effect: Effect(share: ShareRange(low: past * 0.8, high: min(1, past * 2.2)), from: "\(onset)", k6: FailureKind.ephemeralPorts.k6,
+                                     basis: "after ~\(onset) s every free port is in TIME_WAIT (\(Self.timeWaitSeconds) s); then \(grouped(free)) of the \(grouped(need)) ports a minute needs come free, and the other new connections fail to dial"))
             }
         } else if Double(need) > Double(free) * Self.tableHeadroom {
             f.add(.warn, "\(why), close to the \(grouped(free)) free ephemeral ports per target address",
