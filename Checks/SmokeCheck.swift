@@ -170,7 +170,7 @@ public struct SmokeCheck: BuiltInCheck {
         var text = String(last[m.upperBound...])
         if let end = text.range(of: "\" ", options: .backwards) ?? text.range(of: "\"", options: .backwards) { text = String(text[..<end.lowerBound]) }
         text = text.replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\t", with: "\t").replacingOccurrences(of: "\\\"", with: "\"")
-        return Secrets.shared.excerpt(String(text.split(separator: "\n").first ?? ""), 200)
+        return Secrets.shared.excerpt(K6Inspection.reasonLine(text), 300)
     }
 }
 

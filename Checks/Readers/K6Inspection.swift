@@ -128,18 +128,23 @@ enum K6Inspection: Sendable, Equatable {
                 location = "\(relative(file)):\(parts[parts.count - 2]):\(parts[parts.count - 1])"
             }
         }
-        // k6's first line is the message; the rest is a Go/JS stack. A first line that ends in ":" announces a list
-        // ("There were problems with the specified script configuration:\n\t- scenario a has …"): the list is the reason.
-        let lines = m.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        let first = lines.first ?? m
-        let items = lines.dropFirst().prefix { $0.hasPrefix("- ") }.map { String($0.dropFirst(2)) }
-        m = first.hasSuffix(":") && !items.isEmpty ? first + " " + items.joined(separator: "; ") : first
-        if m.hasPrefix("GoError: ") { m = String(m.dropFirst(9)) }
+        m = reasonLine(m)
         // "The moduleSpecifier … couldn't be found on local disk. Make sure that …": the first sentence says it.
         if m.hasPrefix("The moduleSpecifier"), let end = m.range(of: "local disk.") { m = String(m[..<end.upperBound]) }
         m = m.replacingOccurrences(of: "file://" + prefix, with: shown).replacingOccurrences(of: prefix, with: shown)
         if m.count > 300 { m = String(m.prefix(300)) + "…" }
         return Failure(location: location, message: m)
+    }
+
+    /// k6's first line is the message; the rest is a Go/JS stack. A first line that ends in ":" announces a list
+    /// ("There were problems with the specified script configuration:\n\t- scenario a has …"): the list is the
+    /// reason. Without k6's "GoError: " prefix. (`k6 inspect`'s failure and the smoke run's.)
+    static func reasonLine(_ message: String) -> String {
+        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let first = lines.first ?? message
+        let items = lines.dropFirst().prefix { $0.hasPrefix("- ") }.map { String($0.dropFirst(2)) }
+        let m = first.hasSuffix(":") && !items.isEmpty ? first + " " + items.joined(separator: "; ") : first
+        return m.hasPrefix("GoError: ") ? String(m.dropFirst(9)) : m
     }
 
     /// A logrus field (`key="quoted \"value\""` or `key=bare`), unquoted.

@@ -94,6 +94,17 @@ import TestSupport
 /// whose generated /openapi.json the check discovers, and k6 against it.
 let fastAPIInstalled = (try? runProcess("/usr/bin/python3", ["-c", "import fastapi, uvicorn"], limit: 20).status) == 0
 
+/// k6's reason, as the smoke check reads it from `k6 run`'s log: the message, and the list a line ending in ":"
+/// announces (k6 prints a configuration problem that way), never the stack under it.
+@Suite struct SmokeReason {
+    @Test func theListAfterAColonIsTheReason() {
+        let stderr = #"time="2026-12-07T15:00:00Z" level=error msg="There were problems with the specified script configuration:\n\t- executor default: function 'nope' not found in exports" hint="script exception""#
+        #expect(SmokeCheck.reason(stderr) == "There were problems with the specified script configuration: executor default: function 'nope' not found in exports")
+        let thrown = #"time="2026-12-07T15:00:00Z" level=error msg="GoError: boom\n\tat file:///w/load.js:3:9(4)\n" executor=per-vu-iterations"#
+        #expect(SmokeCheck.reason(thrown) == "boom")
+    }
+}
+
 @Suite(.serialized, .tags(.live), .runsLive) struct APICheckFastAPI {
     /// The check on `script` with `api` lines added to the config, against the fixture.
     func check(_ script: String, api: String = "", files: [String: String] = [:], server: FixtureServer) async throws -> CheckOutcome {
