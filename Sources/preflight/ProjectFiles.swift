@@ -138,7 +138,7 @@ enum ProjectFiles {
 
     struct ComposeService {
         let name: String
-        let file: String
+        var file: String
         var ports: [String] = []
         var environment: [String: String] = [:]
         var envFiles: [String] = []
@@ -147,7 +147,10 @@ enum ProjectFiles {
         var image: String?
     }
 
-    static let composeNames = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml", "docker-compose.override.yml"]
+    /// Compose's default files and the override files it merges over them (the full-stack FastAPI template publishes
+    /// its backend's port 8000 only in compose.override.yml).
+    static let composeNames = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml",
+                               "compose.override.yaml", "compose.override.yml", "docker-compose.override.yml", "docker-compose.override.yaml"]
 
     /// The services of the compose files in `dir` (ports as published on the host, env, env files, build context).
     static func composeServices(in dir: URL, shownAs prefix: String) -> [ComposeService] {
@@ -189,7 +192,21 @@ enum ProjectFiles {
                 s.buildContext = svc["build"]?.string ?? svc["build"]?.mapping?["context"]?.string
                 s.command = svc["command"]?.string ?? svc["command"]?.sequence?.compactMap(\.string).joined(separator: " ")
                 s.image = svc["image"]?.string
-                out.append(s)
+                // An override file's service is merged over the one read before it (as compose does): its ports,
+                // environment and env files add to it, its build, command and image replace it; the ports' file is
+                // the one that published them.
+                if let i = out.firstIndex(where: { $0.name == svcName }) {
+                    var m = out[i]
+                    if !s.ports.isEmpty { m.ports += s.ports.filter { !m.ports.contains($0) }; m.file = s.file }
+                    m.environment.merge(s.environment) { _, new in new }
+                    m.envFiles += s.envFiles.filter { !m.envFiles.contains($0) }
+                    m.buildContext = s.buildContext ?? m.buildContext
+                    m.command = s.command ?? m.command
+                    m.image = s.image ?? m.image
+                    out[i] = m
+                } else {
+                    out.append(s)
+                }
             }
         }
         return out

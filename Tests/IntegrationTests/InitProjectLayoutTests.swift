@@ -117,6 +117,26 @@ import TestSupport
         }
     }
 
+    /// The real template publishes the backend's port only in compose.override.yml (compose merges it over
+    /// compose.yml): init reads it there.
+    @Test func thePortPublishedInComposeOverrideIsRead() async throws {
+        let port = closedLoopbackPort()
+        let dir = try fastAPIProject(port: port, databaseURL: nil)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("docker-compose.yml"))
+        try write([
+            "compose.yml": "services:\n  db:\n    image: postgres:17\n  backend:\n    build:\n      context: ./backend\n    env_file: [.env]\n",
+            "compose.override.yml": "services:\n  backend:\n    ports:\n      - \"\(port):\(port)\"\n",
+            // Chosen for its thresholds; its default points elsewhere: the port can only come from the override.
+            "k6/load.js": "import http from 'k6/http';\nconst B = __ENV.BASE_URL || 'http://localhost:9/api/v1';\nexport const options = {thresholds: {http_req_failed: ['rate<0.01']}};\nexport default function () { http.get(`${B}/items/`); }\n",
+        ], in: dir)
+        let out = try await preflight(["init"], in: dir)
+        #expect(out.status == 0, "\(out.stderr)")
+        let yaml = try config(dir)
+        #expect(yaml.contains("target: http://127.0.0.1:\(port)/api/v1"), "\(yaml)")
+        #expect(yaml.contains("compose.override.yml service backend ports"), "\(yaml)")
+    }
+
     @Test func withTheServiceDownInitWritesThePortFromTheProjectAndSaysItCouldNotProbe() async throws {
         let port = closedLoopbackPort()
         let dir = try fastAPIProject(port: port, databaseURL: nil)
