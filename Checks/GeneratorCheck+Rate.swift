@@ -14,6 +14,11 @@ extension GeneratorCheck {
     /// found are a lower bound and their upper end is every planned iteration.
     static func arrivalRates(_ plan: LoadPlan, latency: Double?, _ f: inout Findings, _ e: inout Evidence) {
         guard plan.settings.vus == nil, let options = plan.options else { return }
+        // Options imported from another module are not read here (k6 inspect reads them for the script check): said,
+        // so that a script whose scenarios live in a config module is not sized in silence (issue 31).
+        if let why = options.peakUnknown {
+            f.items.append(Finding(.pass, "the script's options are not read here (it \(why)): its scenarios, VUs and arrival rates are not sized; set load.vus (and generator.requests_per_second) to size them"))
+        }
         let read = ArrivalRatePlan.read(options)
         if !read.unread.isEmpty { e["arrivalRateUnread"] = .string(read.unread.joined(separator: "; ")) }
         guard !read.plans.isEmpty else { return }

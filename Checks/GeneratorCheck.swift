@@ -378,7 +378,10 @@ struct Findings {
     }
 
     func outcome(evidence: Evidence, pass: String) -> CheckOutcome {
-        guard !items.isEmpty else { return .pass(pass, evidence: evidence) }
+        // Only information (what was not read): the pass sentence still leads.
+        guard items.contains(where: { $0.severity != .pass }) else {
+            return CheckOutcome(findings: [Finding(.pass, pass)] + items, evidence: evidence)
+        }
         return CheckOutcome(findings: items.filter { $0.severity == .fail } + items.filter { $0.severity != .fail }, evidence: evidence)
     }
 }

@@ -62,8 +62,12 @@ public struct ServerCheck: BuiltInCheck {
             let how = switch health { case .fail: "failed"; case .blocked: "was blocked"; case .skipped: "was skipped"; default: "crashed" }
             r.evidence["traffic"] = .string("not sent: the health check \(how)")
         }
-        if healthy, TrafficPlan.planned(context, environment: probes.host.environment)?.isRamp == true,
-           let sample = await TrafficSample.measure(context, probes: probes) {
+        let ramp = TrafficPlan.planned(context, environment: probes.host.environment)?.isRamp == true
+        if healthy, !ramp {
+            // Said, not silent (issue 32): these two are read only around the ramp.
+            r.evidence["traffic"] = "no ramp (it needs load.request or rate_limit.request, and a peak): listen drops and CPU throttling under load were not measured"
+        }
+        if healthy, ramp, let sample = await TrafficSample.measure(context, probes: probes) {
             r.evidence["traffic"] = sample.evidenceSummary
             drops(sample, listener: listener, into: &r)
             throttling(sample, listener: listener, cgroup: cgroup, into: &r)

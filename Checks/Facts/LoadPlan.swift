@@ -4,7 +4,7 @@ import PreflightCore
 /// `load:` in preflight.yml: the load test that will run.
 public struct LoadSettings: ConfigSection {
     public static let key = "load"
-    public static let keys = ["script", "env", "vus", "duration", "request", "headers", "smoke"]
+    public static let keys = ["script", "env", "vus", "duration", "request", "headers", "body", "smoke"]
     /// Path of the k6 script.
     public var script: String?
     /// The -e / environment values the test will run with.
@@ -14,9 +14,11 @@ public struct LoadSettings: ConfigSection {
     public var duration: Duration?
     /// A read-only request of the test (`GET /chat/conversations/ID/messages`) for the concurrency ramp.
     public var request: (method: String, path: String)?
-    /// Headers the ramp sends with `request` (an `Authorization: Bearer ${TOKEN}` the script also sends); no body:
-    /// the ramp's up to 600 requests stay reads.
+    /// Headers the ramp sends with `request` (an `Authorization: Bearer ${TOKEN}` the script also sends).
     public var headers: [String: String] = [:]
+    /// The body the ramp sends with `request`, as `rate_limit.body` (issue 30: the ramp sends what the load sends).
+    /// Only when the user writes one: the ramp's up to 600 requests then write through the service, as the test will.
+    public var body: String?
     /// One real iteration of the script before the test (the smoke check); `--no-smoke` or `smoke: false` turns it off.
     public var smoke = true
 
@@ -38,6 +40,7 @@ public struct LoadSettings: ConfigSection {
         } else {
             h.allowKeys([])
         }
+        body = r.string("body")
         vus = r.int("vus", in: 1...1_000_000)
         if let b = r.bool("smoke") { smoke = b }
         duration = r.duration("duration", in: .seconds(1)...(.seconds(7 * 24 * 3600)))
@@ -209,6 +212,7 @@ extension LoadSettings {
         // A JWT is a secret whatever its variable is called (JWT, BEARER, SESSION…).
         let jwts = env.keys.sorted().flatMap { JWT.find(in: env[$0]!).map(String.init) }
         return Secrets.inEnvironment(env) + jwts + (request.map { Secrets.inURL($0.path) } ?? []) + Secrets.inHeaders(headers)
+            + (body.map(Secrets.inText) ?? [])
     }
 }
 
@@ -219,8 +223,9 @@ extension LoadSettings {
         SchemaKey("env", "The -e / environment values the test will run with", .stringMap),
         SchemaKey("vus", "Peak virtual users (overrides the script's options)", .integer(1...1_000_000)),
         SchemaKey("duration", "How long the test runs, e.g. 10m", .duration),
-        SchemaKey("request", "A read-only request of the test for the pool-traffic ramp, e.g. \"GET /chat/conversations/ID/messages\"", .string),
+        SchemaKey("request", "A request of the test for the pool-traffic ramp (a read, unless load.body is set), e.g. \"GET /chat/conversations/ID/messages\"", .string),
         SchemaKey("headers", "Headers the ramp sends with load.request, e.g. Authorization: Bearer ${TOKEN}", .stringMap),
+        SchemaKey("body", "The body the ramp sends with load.request (its up to 600 requests then write through the service, as the test will)", .scalar),
         SchemaKey("smoke", "Run one real iteration of the script (k6 run --vus 1 --iterations 1, setup() included) when the port and health checks pass (default true; --no-smoke turns it off)", .boolean),
     ])
 }

@@ -97,10 +97,10 @@ public struct TrafficPlan: Sendable {
         let method = own?.method ?? rate.method
         let path = own?.path ?? rate.path
         let url = target.appending(path: path)
-        // load.request's own headers (a token the script also sends); a body goes with rate_limit's request only
-        // (load.request is a read: the ramp never writes).
+        // load.request's own headers (a token the script also sends) and body (only when the user wrote one: a
+        // load.request without it is a read, and the ramp never writes on its own).
         let headers = own == nil ? rate.headers : load.headers
-        let body = own == nil ? rate.body.map { Data($0.utf8) } : nil
+        let body = (own == nil ? rate.body : load.body).map { Data($0.utf8) }
         let source = own == nil ? "rate_limit.request" : "load.request"
         guard let peak, peak > 0 else {
             guard rate.isConfigured else { return nil }

@@ -177,6 +177,19 @@ func generatorConfig(vus: Int? = nil, script: String? = nil, target: String? = "
         }
     }
 
+    // pass, saying so: options imported from a config module are not read here, so nothing is sized in silence.
+    @Test func importedOptionsAreSaidNotSized() async throws {
+        let o = try await run(try generatorConfig(script: """
+            import http from 'k6/http';
+            import { options } from './config.js';
+            export { options };
+            export default () => http.get('http://127.0.0.1:3001/');
+            """))
+        #expect(o.status == .pass, "\(o.findings.map(\.sentence))")
+        #expect(o.findings.first?.sentence.hasPrefix("no load plan to size") == true, "\(o.findings.map(\.sentence))")
+        #expect(o.findings.contains { $0.sentence.contains("the script's options are not read here (it imports ./config.js)") }, "\(o.findings.map(\.sentence))")
+    }
+
     // fail: keep-alive off (noConnectionReuse): requests/s × 60 s of TIME_WAIT exceeds the ephemeral ports, tcp_tw_reuse off
     @Test func keepAliveOffWithoutReuseFails() async throws {
         var host = quietHost()

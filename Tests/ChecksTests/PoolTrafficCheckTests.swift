@@ -62,6 +62,16 @@ func rampProbes(_ burster: RampBurster, busy: Int) -> Probes {
         #expect(p.steps.map(\.count) == [10, 15, 75, 300])
         #expect(p.plannedRequests <= TrafficPlan.rampCap)
         #expect(TrafficPlan.plan(target: ServiceURL.parse("http://127.0.0.1:1").0!, rate: RateLimitSettings(), load: LoadSettings(), peak: 120) == nil)
+        // load.request is a read unless load.body is written: then the ramp sends it, as the test will (issue 30).
+        #expect(p.body == nil)
+        let config = try? ConfigLoader(sections: AllChecks.sections, secrets: Secrets()).load(
+            yaml: "target: http://127.0.0.1:1\nload:\n  vus: 10\n  request: POST /messages\n  headers: {Content-Type: application/json}\n  body: '{\"text\": \"hi\"}'\n",
+            file: nil, environment: [:])
+        let load = config?.section(LoadSettings.self)
+        #expect(load?.body == #"{"text": "hi"}"#)
+        let post = load.flatMap { TrafficPlan.plan(target: ServiceURL.parse("http://127.0.0.1:1").0!, rate: RateLimitSettings(), load: $0, peak: 10) }
+        #expect(post?.method == "POST")
+        #expect(post?.body == Data(#"{"text": "hi"}"#.utf8))
     }
 
     @Test func poolTooSmallForThePeakFails() async throws {

@@ -93,7 +93,7 @@ import TestSupport
 @Suite struct ServerCheckRampGate {
     final class Sent: Sendable { let count = Mutex(0) }
 
-    func run(health: Status) async throws -> (CheckOutcome, Int) {
+    func run(health: Status, request: Bool = true) async throws -> (CheckOutcome, Int) {
         let sent = Sent()
         let answers = ProbeAnswers {
             $0.listening = [ServerExamples.listener]
@@ -108,7 +108,7 @@ import TestSupport
         var c = config(target: "http://127.0.0.1:8000")
         var load = LoadSettings()
         load.vus = 20
-        load.request = ("GET", "/")
+        if request { load.request = ("GET", "/") }
         c.set(load)
         let result = CheckResult(id: "health", title: "Health endpoint", layer: .service, outcome: CheckOutcome(health, "health"))
         let o = try await ServerCheck(probes: answers.probes).run(CheckContext(config: c, timeout: .seconds(1), prerequisites: ["health": result]))
@@ -120,6 +120,12 @@ import TestSupport
         #expect(bursts == 0)
         #expect(o.evidence["traffic"] == .string("not sent: the health check failed"))
         #expect(o.status == .pass, "\(o.findings.map(\.sentence))")
+    }
+
+    @Test func withoutARequestWhatWasNotMeasuredIsSaid() async throws {
+        let (o, bursts) = try await run(health: .pass, request: false)
+        #expect(bursts == 0)
+        #expect(o.evidence["traffic"]?.display.contains("listen drops and CPU throttling under load were not measured") == true, "\(o.evidence)")
     }
 
     @Test func theRampAfterAHealthyOne() async throws {
