@@ -89,7 +89,10 @@ extension MigrationsCheck {
                 let note = Self.addsNote(Self.adds(mine.compactMap { graph.files[$0]?.changes }))
                 let what = mine.count == 1 ? "\(first) is not applied"
                     : "\(app): \(mine.count) migrations are not applied, in order: \(Self.list(mine.map(\.name)))"
+                // The app's own changes: each app's finding predicts its own effect (MigrationsCheck.run).
+                let mineAdded = Self.adds(mine.compactMap { graph.files[$0]?.changes })
                 failures.append(Finding(.fail, "\(what)\(note): run \(migrate)", fix: "run \(migrate) against this database, then restart the service",
+                                        evidence: Evidence(["adds": .array(mineAdded.map { .string($0) })]),
                                         location: graph.files[first].map { SourceLocation(file: $0.file) }))
             }
             return Self.finish(CheckOutcome(findings: failures, evidence: evidence), warnings: warnings)

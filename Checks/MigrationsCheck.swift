@@ -197,7 +197,17 @@ public struct MigrationsCheck: BuiltInCheck {
         guard outcome.status == .fail else { return outcome }
         var apps: [String] = []
         if tool == .django, case .array(let items)? = outcome.evidence["apps"] { for case .string(let a) in items { apps.append(a) } }
-        return outcome.effect(Self.effect(adds: outcome.evidence["adds"], plan: context.fact(LoadPlan.self), appPrefixes: apps))
+        let plan = context.fact(LoadPlan.self)
+        // Several failures, each with what its own migrations change (Django: one per app): each its own effect, so
+        // that the second is not an unknown share reaching 100 %. Otherwise the outcome's changes, on the first.
+        var perFinding = outcome
+        var each = false
+        for i in perFinding.findings.indices where perFinding.findings[i].severity == .fail {
+            guard let adds = perFinding.findings[i].evidence["adds"] else { continue }
+            perFinding.findings[i].effect = Self.effect(adds: adds, plan: plan, appPrefixes: apps)
+            each = true
+        }
+        return each ? perFinding : outcome.effect(Self.effect(adds: outcome.evidence["adds"], plan: plan, appPrefixes: apps))
     }
 
     /// Requests that touch what the undeployed migrations change fail with the app's 500 (the database's

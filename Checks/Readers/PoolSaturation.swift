@@ -135,7 +135,7 @@ struct PoolSaturation {
                 notes.append(Finding(.pass, "\(lead); \(waitText)" + (timeout.map { ", within \($0.source)" } ?? "; pool timeout unknown (give driver or pool_timeout in its url)")))
             }
         } else if size == nil {
-            notes.append(Finding(.pass, "pool size unknown: give database.pools (size, or connection_limit in its url) to judge the pool"))
+            notes.append(Finding(.pass, "pool size unknown: give database.pools (size and driver) to judge the pool"))
         }
         if let why = sample.samplingProblem { notes.append(Finding(.pass, "database not sampled: \(why)")) }
         if case .distress(let why) = sample.stop { notes.append(Finding(.pass, "ramp stopped: \(why)")) }

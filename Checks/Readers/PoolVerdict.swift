@@ -79,11 +79,12 @@ struct PoolVerdict {
         return " at a rollout's peak, \(steady.serverDemand) steady (surge on \(surged.joined(separator: ", ")))"
     }
 
-    /// ": pool_timeout=1 in its url" for the first pool, or Prisma's default when nothing is known.
+    /// ": pool_timeout=1 in its url" for the first pool, its driver's default, or the usual defaults when the
+    /// driver is not known (issue 30: never only Prisma's words for a pool that may be SQLAlchemy's or HikariCP's).
     var timeoutNote: String {
         guard let p = demand.pools.first else { return "" }
         if let t = PoolTimeout.of(url: p.spec.url ?? route.fallback, driver: p.spec.driver) { return ": \(t.source)" }
-        return ", Prisma's pool_timeout 10 s by default"
+        return ", by default 10 s in Prisma, 30 s in SQLAlchemy and HikariCP, none in node-postgres"
     }
 
     /// "api 50 + worker 50", with PgBouncer's share shown as one term.
@@ -120,7 +121,8 @@ struct PoolVerdict {
                 + (othersCount > 0 ? ": \(max(0, allowance - othersCount)) remain, " : ": ") + "\(total - allowance) short"
             mainStatus = .fail
             let room = max(0, allowance - othersCount)
-            mainFix = ("lower the pools (size, or connection_limit in DATABASE_URL) to at most \(room) together"
+            let setting = Set(demand.pools.map(\.spec.driver)).count == 1 ? demand.pools.first?.spec.driver.poolSizeSetting ?? "their size" : "their size"
+            mainFix = ("lower the pools (\(setting)) to at most \(room) together"
                          + (othersCount > 0 ? ", close the other sessions" : "") + ", or raise max_connections (restart needed)")
         } else if share > Self.warnShare {
             main = "pools need \(need)\(steadyNote) (\(terms)) of the \(allowance) the server allows (\(server.allowanceArithmetic))"
@@ -156,7 +158,8 @@ struct PoolVerdict {
                                  fix: "cap the \(p.spec.name) pool (db.SetMaxOpenConns) and give its size in database.pools"))
         }
         for p in demand.unknown {
-            found.append(Finding(.warn, "size of \(p.spec.name) unknown: give size, driver, or connection_limit in its url"))
+            found.append(Finding(.warn, "size of \(p.spec.name) unknown: " + (p.spec.driver == nil ? "give its size or driver in database.pools"
+                                                                                     : "give its size in database.pools, or set \(p.spec.driver.poolSizeSetting)")))
         }
         if let vus, demand.total > 0 {
             evidence["peakEstimate"] = .string("each VU has at most one request in flight and each request holds at most one connection while it queries: up to \(vus) connections wanted at once")

@@ -201,7 +201,7 @@ private func loadConfig(_ yaml: String) throws -> Config {
     @Test func moreVUsThanPooledConnectionsQueue() {
         let o = verdict(pools: [PoolSpec(name: "api", size: 20)], vus: 150)
         #expect(o.status == .pass)
-        #expect(o.says("150 VUs share 20 pooled connections: at most 20 queries run at once and up to 130 requests queue for a connection (they fail only if the wait exceeds the pool timeout, Prisma's pool_timeout 10 s by default; pool-traffic measures it)"), "\(o.summary)")
+        #expect(o.says("150 VUs share 20 pooled connections: at most 20 queries run at once and up to 130 requests queue for a connection (they fail only if the wait exceeds the pool timeout, by default 10 s in Prisma, 30 s in SQLAlchemy and HikariCP, none in node-postgres; pool-traffic measures it)"), "\(o.summary)")
         let hikari = verdict(pools: [PoolSpec(name: "api", size: 20, driver: .hikari)], vus: 150)
         #expect(hikari.says("(they fail only if the wait exceeds the pool timeout: HikariCP's default connectionTimeout 30 s; pool-traffic measures it)"), "\(hikari.summary)")
     }
@@ -255,7 +255,7 @@ private func loadConfig(_ yaml: String) throws -> Config {
         #expect(o.findings[0].fix?.hasPrefix("ALTER ROLE app CONNECTION LIMIT") == true)
         #expect(o.findings[1].sentence.hasPrefix("PgBouncer max_client_conn 100 but the pools behind it open 120"))
         #expect(o.findings[1].fix?.hasPrefix("raise max_client_conn") == true)
-        #expect(o.findings[2].sentence == "size of cron unknown: give size, driver, or connection_limit in its url")
+        #expect(o.findings[2].sentence == "size of cron unknown: give its size or driver in database.pools")
         #expect(o.findings[3].sentence.hasPrefix("pools need "))
         #expect(!o.findings.contains { $0.sentence.contains("; role") || ($0.fix ?? "").contains("; raise") }, "no sentence or fix holds another")
     }
