@@ -39,6 +39,25 @@ enum PredictionRendering {
         return out
     }
 
+    /// One finding's predicted effect, one line: "58–100 % of the requests fail at the peak; k6: 503; <basis>".
+    static func effect(_ e: Effect) -> String {
+        let from = e.from == "start" ? "from the start" : e.from == "peak" ? "at the peak" : "from \(e.from) s in"
+        let named = e.requests.isEmpty ? "" : " (\(e.requests.prefix(3).joined(separator: ", "))\(e.requests.count > 3 ? ", …" : ""))"
+        let head: String
+        if let s = e.share {
+            head = "\(range(s)) of the \(e.grpc ? "checks on gRPC calls" : "requests")\(named) fail \(from)"
+        } else if let d = e.droppedIterations {
+            head = "\(iterations(ShareRange(low: d.count.lowerBound, high: d.count.upperBound), perSecond: false)) dropped \(from)"
+        } else if e.addsLatency {
+            head = "slower \(e.grpc ? "gRPC calls" : "requests")\(named) \(from), none failed for it"
+        } else if e.cutsIterations {
+            head = "iterations not run (the scenario ends first)"
+        } else {
+            head = "an unknown share of the \(e.grpc ? "checks on gRPC calls" : "requests")\(named) fails \(from)"
+        }
+        return head + (e.k6.isEmpty ? "" : "; k6: \(e.k6)") + "; \(e.basis)"
+    }
+
     /// A `dropped_iterations` prediction: "~2,500 iterations" or "~83/s" (a count, not a share).
     static func iterations(_ r: ShareRange, perSecond: Bool) -> String {
         func one(_ v: Double) -> String { perSecond ? (v < 10 ? String(format: "%.1f", v) : formatCount(Int(v.rounded()))) : formatCount(Int(v.rounded())) }

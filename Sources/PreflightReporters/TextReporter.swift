@@ -44,6 +44,7 @@ public struct TextReporter {
             out.append(paint("✗", "31") + " \(i + 1). " + bold("\(r.title) [\(r.id)]") + "  \(headline(r))")
             out += evidenceLines(r.outcome.evidence, indent: "     ")
             if let fix = r.outcome.fix { out.append("     " + paint("fix:", "1;36") + " \(fix)") }
+            out += effectLines(r.outcome.findings.first?.effect, indent: "     ")
             out += findingLines(r, indent: "     ", evidence: true)
             for c in report.consequences(of: id) {
                 out.append("     " + paint("↳ consequence:", "33") + " \(c.title) [\(c.id)]  \(c.outcome.summary)")
@@ -71,6 +72,7 @@ public struct TextReporter {
                 out.append("  " + paint("!", "33") + " \(r.title) [\(r.id)]  \(headline(r))")
                 if verbose { out += evidenceLines(r.outcome.evidence, indent: "      ") }
                 if let fix = r.outcome.fix { out.append("      " + paint("fix:", "1;36") + " \(fix)") }
+                if verbose { out += effectLines(r.outcome.findings.first?.effect, indent: "      ") }
                 out += findingLines(r, indent: "      ", evidence: verbose)
             }
         }
@@ -100,8 +102,16 @@ public struct TextReporter {
             out.append(indent + paint(f.mark, color) + " \(f.sentence)")
             if evidence { out += evidenceLines(f.evidence, indent: indent + "  ") }
             if let fix = f.fix { out.append(indent + "  " + paint("fix:", "1;36") + " \(fix)") }
+            if evidence, f.severity != .pass { out += effectLines(f.effect, indent: indent + "  ") }
         }
         return out
+    }
+
+    /// A finding's predicted effect on the run (issue 29), under its fix: with the root causes, and with every
+    /// warning in --verbose.
+    func effectLines(_ e: Effect?, indent: String) -> [String] {
+        guard let e else { return [] }
+        return [indent + paint("effect:", "1;35") + " " + PredictionRendering.effect(e)]
     }
 
     func evidenceLines(_ e: Evidence, indent: String) -> [String] {
