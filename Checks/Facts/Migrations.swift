@@ -35,9 +35,19 @@ public struct ProjectMigrations: Fact {
     public static let name = "project migrations"
     public static let sections: [any ConfigSection.Type] = [MigrationSettings.self]
 
-    public enum Tool: String, Sendable {
+    public enum Tool: String, Sendable, CaseIterable {
         case prisma = "Prisma Migrate", alembic = "Alembic", django = "Django", rails = "Rails", golangMigrate = "golang-migrate", knex = "Knex"
         case flyway = "Flyway", liquibase = "Liquibase", typeorm = "TypeORM", sequelize = "Sequelize", sqlx = "sqlx", diesel = "Diesel", efCore = "EF Core"
+
+        /// Its name in `migrations.tool` (one of `tools`).
+        public var configName: String {
+            switch self {
+            case .prisma: "prisma"
+            case .golangMigrate: "golang-migrate"
+            case .efCore: "ef-core"
+            default: rawValue.lowercased()
+            }
+        }
     }
 
     static let maxMigrations = 10_000

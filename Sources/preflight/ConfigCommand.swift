@@ -70,10 +70,26 @@ struct EffectiveConfig {
         walk(config.tree, "")
         // What the file does not say: each section's default, as the section itself holds it.
         if !given.contains("timeout") { entries.append(Entry(path: "timeout", value: format(Config.defaultTimeout), source: "default")) }
+        // What a run would find by itself where the file is silent (issue 30: the config shows what autodetection
+        // finds, with its source): the migrations' folder and tool, read from the project's files only.
+        var detected: [String: (value: String, source: String)] = [:]
+        if !given.contains("migrations.path") || !given.contains("migrations.tool") {
+            let m = ProjectMigrations.derive(from: config)
+            if let folder = m.folder, let tool = m.tool {
+                let from = "detected: " + (m.source ?? "the project's files")
+                detected["migrations.path"] = (folder, from)
+                detected["migrations.tool"] = (tool.configName, from)
+            }
+        }
         for type in AllChecks.sections {
             let defaults = Self.values(of: type.init())
             for key in type.keys where !given.contains("\(type.key).\(key)") && !given.contains(where: { $0.hasPrefix("\(type.key).\(key).") }) {
-                entries.append(Entry(path: "\(type.key).\(key)", value: defaults[Self.camel(key)] ?? nil, source: "default"))
+                let path = "\(type.key).\(key)"
+                if let d = detected[path] {
+                    entries.append(Entry(path: path, value: d.value, source: d.source))
+                } else {
+                    entries.append(Entry(path: path, value: defaults[Self.camel(key)] ?? nil, source: "default"))
+                }
             }
         }
     }

@@ -30,6 +30,11 @@ func runMigrations(_ c: Config, probes: Probes = .live) async throws -> CheckOut
 }
 
 @Suite struct MigrationsCheckStatic {
+    /// Every tool's name as `preflight config` shows a detected one is a name migrations.tool accepts.
+    @Test func everyToolHasItsConfigName() {
+        #expect(Set(ProjectMigrations.Tool.allCases.map(\.configName)) == Set(MigrationSettings.tools))
+    }
+
     let init_ = "CREATE TABLE \"users\" (\"id\" TEXT NOT NULL);\n"
     let edited = "ALTER TABLE \"users\" ADD COLUMN \"edited_at\" TIMESTAMP(3);\n"
 

@@ -63,6 +63,23 @@ import TestSupport
         #expect(off.stdout.contains("load.smoke = false") && off.stdout.contains("# flag --no-smoke"), "\(off.stdout)")
     }
 
+    /// Where the file is silent, what a run would find by itself, with its source (issue 30): the migrations'
+    /// folder and tool, as `migrations.tool` would take it; a value the file gives stays the file's.
+    @Test func showsWhatAutodetectionFinds() async throws {
+        let dir = try temporaryDirectory("pf-config-detect")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let migration = dir.appendingPathComponent("prisma/migrations/20260101000000_init")
+        try FileManager.default.createDirectory(at: migration, withIntermediateDirectories: true)
+        try "CREATE TABLE a (id int);\n".write(to: migration.appendingPathComponent("migration.sql"), atomically: true, encoding: .utf8)
+        try "model A {\n  id Int @id\n}\n".write(to: dir.appendingPathComponent("prisma/schema.prisma"), atomically: true, encoding: .utf8)
+        try "schema:\n  prisma: prisma/schema.prisma\n".write(to: dir.appendingPathComponent("preflight.yml"), atomically: true, encoding: .utf8)
+        let out = try await run(preflightBinary, ["config"], currentDirectory: dir, limit: 30)
+        #expect(out.status == 0, "\(out.stderr)")
+        let lines = out.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("migrations.path = prisma/migrations ") && $0.hasSuffix("# detected: next to schema.prisma") }, "\(out.stdout)")
+        #expect(lines.contains { $0.hasPrefix("migrations.tool = prisma ") && $0.hasSuffix("# detected: next to schema.prisma") }, "\(out.stdout)")
+    }
+
     @Test func aConfigErrorIsExitTwo() async throws {
         let dir = try temporaryDirectory("pf-config-bad")
         defer { try? FileManager.default.removeItem(at: dir) }
