@@ -12,7 +12,7 @@ extension GeneratorCheck {
     /// Each arrival-rate scenario against its VU cap (Checks/Readers/ArrivalRatePlan.swift). An iteration takes
     /// requests × `latency` + the script's mean sleep; without a latency only the sleep is known, so the drops
     /// found are a lower bound and their upper end is every planned iteration.
-    static func arrivalRates(_ plan: LoadPlan, latency: Double?, _ f: inout Findings, _ e: inout Evidence) {
+    static func arrivalRates(_ plan: LoadPlan, latency: Double?, perIteration: Int? = nil, _ f: inout Findings, _ e: inout Evidence) {
         guard plan.settings.vus == nil, let options = plan.options else { return }
         // Options imported from another module are not read here (k6 inspect reads them for the script check): said,
         // so that a script whose scenarios live in a config module is not sized in silence (issue 31).
@@ -22,7 +22,7 @@ extension GeneratorCheck {
         let read = ArrivalRatePlan.read(options)
         if !read.unread.isEmpty { e["arrivalRateUnread"] = .string(read.unread.joined(separator: "; ")) }
         guard !read.plans.isEmpty else { return }
-        let requests = max(1, plan.requests.count)
+        let requests = Self.requestsPerIteration(plan, perIteration)
         guard let sleep = options.iterationSleep else {
             e["iterationTime"] = .string("unknown: a sleep() argument in the script cannot be read")
             return
@@ -58,6 +58,10 @@ extension GeneratorCheck {
         preallocated(read.plans, iteration: iteration, measured: latency != nil, &f, &e)
     }
 
+    /// The requests of one iteration: as the smoke check's real iteration counted them, else the script's distinct
+    /// requests (every branch and setup()'s counted once each: an estimate).
+    static func requestsPerIteration(_ plan: LoadPlan, _ perIteration: Int?) -> Int { max(1, perIteration ?? plan.requests.count) }
+
     /// preAllocatedVUs far past what the rate needs: k6 initializes every one at the start (memory, a connection
     /// and descriptor each once they run). Judged only with a measured iteration time (a sleep alone understates it).
     static let preallocatedExcess = 500
@@ -80,9 +84,9 @@ extension GeneratorCheck {
     /// shared-iterations and per-vu-iterations end at maxDuration whatever is left: with the iteration's time
     /// (measured latency + sleeps), the iterations that will not run. More than 1 % of them fails (the run would
     /// test less than it claims), as for dropped iterations.
-    static func iterationCuts(_ plan: LoadPlan, latency: Double?, _ f: inout Findings, _ e: inout Evidence) {
+    static func iterationCuts(_ plan: LoadPlan, latency: Double?, perIteration: Int? = nil, _ f: inout Findings, _ e: inout Evidence) {
         guard plan.settings.vus == nil, let options = plan.options, let sleep = options.iterationSleep else { return }
-        let requests = max(1, plan.requests.count)
+        let requests = Self.requestsPerIteration(plan, perIteration)
         let iteration = sleep + Double(requests) * (latency ?? 0)
         guard iteration > 0 else { return }
         for s in options.scenarios where s.executor == "shared-iterations" || s.executor == "per-vu-iterations" {
@@ -112,14 +116,14 @@ extension GeneratorCheck {
     /// The closed models (VUs that loop): at most VUs × requests per iteration ÷ iteration time requests a second,
     /// against `generator.requests_per_second`. Without a latency the iteration is its sleep, so the rate is an
     /// upper bound: short of the asked rate even so, the VUs cannot send it.
-    static func closedModelRate(_ plan: LoadPlan, settings: GeneratorSettings, latency: Double?, _ f: inout Findings, _ e: inout Evidence) {
+    static func closedModelRate(_ plan: LoadPlan, settings: GeneratorSettings, latency: Double?, perIteration: Int? = nil, _ f: inout Findings, _ e: inout Evidence) {
         guard let asked = settings.requestsPerSecond, let vus = plan.peakVUs, vus > 0 else { return }
         let options = plan.options ?? K6Options()
         // A sleep() whose argument cannot be read: the iteration's length is unknown.
         guard let sleep = plan.options == nil ? 0 : options.iterationSleep else { return }
         // Arrival-rate scenarios set their own rate: their VUs are not a closed model.
         guard plan.settings.vus != nil || !options.scenarios.contains(where: { ($0.executor ?? "").hasSuffix("arrival-rate") }) else { return }
-        let requests = max(1, plan.requests.count)
+        let requests = Self.requestsPerIteration(plan, perIteration)
         let iteration = sleep + Double(requests) * (latency ?? 0)
         guard iteration > 0 else { return }
         let rate = Double(vus) * Double(requests) / iteration
@@ -141,9 +145,9 @@ extension GeneratorCheck {
     /// The request rate the plan asks k6 for: `generator.requests_per_second`, else the arrival-rate scenarios' peak
     /// rates × the requests of an iteration. A closed model asks no rate (its VUs slow down with k6, nothing is
     /// dropped), so nil: nothing to compare k6's speed with, and no bench.
-    static func plannedRate(_ plan: LoadPlan, settings: GeneratorSettings) -> (value: Double, source: String)? {
+    static func plannedRate(_ plan: LoadPlan, settings: GeneratorSettings, perIteration: Int? = nil) -> (value: Double, source: String)? {
         if let asked = settings.requestsPerSecond { return (Double(asked), "generator.requests_per_second") }
-        let requests = max(1, plan.requests.count)
+        let requests = Self.requestsPerIteration(plan, perIteration)
         if plan.settings.vus == nil, let options = plan.options {
             let rates = ArrivalRatePlan.read(options).plans
             if !rates.isEmpty {

@@ -21,8 +21,9 @@ public struct GeneratorSettings: ConfigSection {
 public struct GeneratorCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "generator", title: "Load generator", layer: .generator,
-        // Ordering only: the run's one ramp (sent by whichever of these runs) gives the iteration its latency.
-        after: ["pool-traffic", "rate-limit"],
+        // Ordering only: the run's one ramp (sent by whichever of these runs) gives the iteration its latency, and
+        // the smoke check's one real iteration its requests.
+        after: ["pool-traffic", "rate-limit", "smoke"],
         examples: [
             CheckExample(.pass, given: World(config: "load:\n  vus: 400", answers: ProbeAnswers {
                 $0.host.soft = 4096
@@ -177,10 +178,15 @@ public struct GeneratorCheck: BuiltInCheck {
         // traffic); without it iterations are timed by their sleeps, a lower bound.
         let measured = await context.taken(TrafficSample.self).flatMap(\.iterationLatency)
         if let m = measured { evidence["requestLatency"] = .string(m.basis) }
-        Self.arrivalRates(plan, latency: measured?.seconds, &findings, &evidence)
-        Self.iterationCuts(plan, latency: measured?.seconds, &findings, &evidence)
-        Self.closedModelRate(plan, settings: context.config.section(GeneratorSettings.self), latency: measured?.seconds, &findings, &evidence)
-        if let k6, let planned = Self.plannedRate(plan, settings: context.config.section(GeneratorSettings.self)) {
+        // The requests an iteration sends: counted in the smoke check's one real iteration (branches as taken,
+        // loops as run, setup() apart), else the script's distinct requests.
+        let smoke = await context.taken(SmokeIteration.self)
+        let perIteration = smoke.flatMap { $0.requests > 0 ? $0.requests : nil }
+        if let n = perIteration { evidence["requestsPerIteration"] = .string("\(n), counted in one real iteration (the smoke check's)") }
+        Self.arrivalRates(plan, latency: measured?.seconds, perIteration: perIteration, &findings, &evidence)
+        Self.iterationCuts(plan, latency: measured?.seconds, perIteration: perIteration, &findings, &evidence)
+        Self.closedModelRate(plan, settings: context.config.section(GeneratorSettings.self), latency: measured?.seconds, perIteration: perIteration, &findings, &evidence)
+        if let k6, let planned = Self.plannedRate(plan, settings: context.config.section(GeneratorSettings.self), perIteration: perIteration) {
             await k6Speed(k6, planned: planned, vus: demand?.vus ?? 1, cores: host.cores(), timeout: context.timeout, &findings, &evidence)
         }
 

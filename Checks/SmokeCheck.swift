@@ -84,6 +84,11 @@ public struct SmokeCheck: BuiltInCheck {
             if !limited.isEmpty {
                 evidence["limited"] = .string("\(limited.count) answered 429 (a rate limiter, which the rate-limit check judges), e.g. \(limited[0].method) \(redactURL(limited[0].url))")
             }
+            if !r.timedOut, r.status == 0 {
+                // For the generator's sizing (ordered after this check): what the iteration really sent.
+                let measured = SmokeIteration(requests: run.iterationRequests, milliseconds: run.iterationMs)
+                _ = await context.measured(SmokeIteration.self) { measured }
+            }
             if r.timedOut {
                 findings.append(Finding(.warn, "one iteration of \(path) did not finish within \(format(limit)) (\(run.traffic) by then): k6 was stopped",
                                         fix: "check setup() and the iteration's sleeps; or turn the smoke run off with load.smoke: false"))
@@ -174,12 +179,30 @@ public struct SmokeCheck: BuiltInCheck {
     }
 }
 
+/// What one real iteration measured, for the checks ordered after the smoke check (the generator's arrival-rate
+/// sizing): the requests the iteration itself sent (setup() and teardown() apart), and its duration at one VU.
+public struct SmokeIteration: Sendable, Equatable {
+    public let requests: Int
+    public let milliseconds: Double?
+    public init(requests: Int, milliseconds: Double?) {
+        self.requests = requests
+        self.milliseconds = milliseconds
+    }
+}
+
 /// What `k6 run --out json=-` printed for one iteration: each `http_reqs` point (method, URL, status, error) and
 /// the iteration's duration.
 struct K6SmokeRun {
-    struct Request { var method: String; var url: String; var status: Int; var error: String?; var errorCode: String? }
+    struct Request { var method: String; var url: String; var status: Int; var error: String?; var errorCode: String?; var group = "" }
     var requests: [Request] = []
+    /// The default iteration's duration (setup()'s and teardown()'s points are tagged with their group).
     var iterationMs: Double?
+    /// The requests of the iteration itself: not setup()'s or teardown()'s (k6 tags theirs group ::setup, ::teardown).
+    var iterationRequests: Int { requests.filter { !Self.isSetupOrTeardown($0.group) }.count }
+
+    static func isSetupOrTeardown(_ group: String) -> Bool {
+        ["::setup", "::teardown"].contains { group == $0 || group.hasPrefix($0 + "::") }
+    }
 
     init(jsonLines: Data) {
         for line in jsonLines.split(separator: UInt8(ascii: "\n")) where requests.count < 10_000 {
@@ -190,9 +213,11 @@ struct K6SmokeRun {
                 let tags = data["tags"] as? [String: Any] ?? [:]
                 requests.append(Request(method: tags["method"] as? String ?? "?", url: tags["url"] as? String ?? "?",
                                         status: Int(tags["status"] as? String ?? "") ?? 0,
-                                        error: tags["error"] as? String, errorCode: tags["error_code"] as? String))
+                                        error: tags["error"] as? String, errorCode: tags["error_code"] as? String,
+                                        group: tags["group"] as? String ?? ""))
             case "iteration_duration":
-                if let v = data["value"] as? Double { iterationMs = v }
+                let group = (data["tags"] as? [String: Any])?["group"] as? String ?? ""
+                if let v = data["value"] as? Double, !Self.isSetupOrTeardown(group) { iterationMs = v }
             default: break
             }
         }

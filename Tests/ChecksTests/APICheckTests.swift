@@ -105,6 +105,59 @@ let fastAPIInstalled = (try? runProcess("/usr/bin/python3", ["-c", "import fasta
     }
 }
 
+/// The smoke run's iteration as the generator reads it: setup()'s and teardown()'s requests and durations are theirs
+/// (k6 tags them group ::setup and ::teardown), the iteration's are the rest.
+@Suite struct SmokeIterationCount {
+    static func point(_ metric: String, _ group: String, value: Double = 1) -> String {
+        #"{"metric":"\#(metric)","type":"Point","data":{"time":"2026-12-07T11:47:20Z","value":\#(value),"tags":{"group":"\#(group)","method":"GET","url":"http://x/","status":"200"}}}"#
+    }
+
+    @Test func setupAndTeardownAreNotTheIteration() {
+        let lines = [Self.point("http_reqs", "::setup"), Self.point("iteration_duration", "::setup", value: 900),
+                     Self.point("http_reqs", ""), Self.point("http_reqs", "::messages"), Self.point("iteration_duration", "", value: 120),
+                     Self.point("http_reqs", "::teardown"), Self.point("iteration_duration", "::teardown", value: 50)]
+        let run = K6SmokeRun(jsonLines: Data(lines.joined(separator: "\n").utf8))
+        #expect(run.requests.count == 4)
+        #expect(run.iterationRequests == 2)
+        #expect(run.iterationMs == 120)
+    }
+
+    /// chat.js's shape: two requests written (70 % send, 30 % history), one sent an iteration. With the smoke's
+    /// count the arrival rate's iteration is 1 request + its sleep, not 2.
+    @Test func theGeneratorCountsTheRealIterationsRequests() async throws {
+        let dir = try temporaryDirectory("pf-smoke-count")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            import http from 'k6/http';
+            import { sleep } from 'k6';
+            export const options = { scenarios: { chat: { executor: 'constant-arrival-rate', rate: 10, timeUnit: '1s', duration: '1m', preAllocatedVUs: 5, maxVUs: 5 } } };
+            export default function () {
+              if (Math.random() < 0.7) { http.post('http://127.0.0.1:1/messages', '{}'); } else { http.get('http://127.0.0.1:1/messages'); }
+              sleep(1);
+            }
+            """.write(to: dir.appendingPathComponent("load.js"), atomically: true, encoding: .utf8)
+        var c = Config()
+        var load = LoadSettings()
+        load.script = dir.appendingPathComponent("load.js").path
+        c.set(load)
+        let plan = LoadPlan.derive(from: c)
+        #expect(plan.requests.count == 2)
+        var f = Findings(), e = Evidence()
+        GeneratorCheck.arrivalRates(plan, latency: 0.5, perIteration: 1, &f, &e)
+        #expect(e["iterationTime"]?.display.hasPrefix("1.5 s = 1 request × 0.5 s measured + 1 s of sleep()") == true, "\(e)")
+        var g = Findings(), h = Evidence()
+        GeneratorCheck.arrivalRates(plan, latency: 0.5, &g, &h)
+        #expect(h["iterationTime"]?.display.hasPrefix("2 s = 2 requests × 0.5 s measured") == true, "\(h)")
+        // In a run: the smoke check's measurement, taken by the generator ordered after it.
+        let ctx = CheckContext(config: c, timeout: .seconds(2))
+        _ = await ctx.measured(SmokeIteration.self) { SmokeIteration(requests: 1, milliseconds: 1_012) }
+        let o = try await GeneratorCheck(probes: ProbeAnswers().probes).run(ctx)
+        #expect(o.evidence["requestsPerIteration"]?.display.hasPrefix("1, counted in one real iteration") == true, "\(o.evidence)")
+        // Without a ramp the latency is not measured: the iteration is its sleep (a lower bound), whatever the count.
+        #expect(o.evidence["iterationTime"]?.display.hasPrefix("1 s = at least 1 s of sleep()") == true, "\(o.evidence)")
+    }
+}
+
 @Suite(.serialized, .tags(.live), .runsLive) struct APICheckFastAPI {
     /// The check on `script` with `api` lines added to the config, against the fixture.
     func check(_ script: String, api: String = "", files: [String: String] = [:], server: FixtureServer) async throws -> CheckOutcome {
