@@ -6,13 +6,14 @@ import PreflightProbes
 extension MigrationsCheck {
     /// A Django project (manage.py beside the config, app chat with 0001_initial and 0002_message_edited_at; with
     /// `conflicting`, a second 0002 on 0001) and the `django_migrations` rows of chat (nil: no table, no tables).
-    static func djangoWorld(applied: [String]?, conflicting: Bool = false) -> World {
+    static func djangoWorld(applied: [String]?, conflicting: Bool = false, helperModule: Bool = false) -> World {
         var files = [
             "manage.py": "import sys\nfrom django.core.management import execute_from_command_line\n",
             "chat/migrations/__init__.py": "",
             "chat/migrations/0001_initial.py": "from django.db import migrations, models\n\nclass Migration(migrations.Migration):\n    initial = True\n    dependencies = []\n    operations = [\n        migrations.CreateModel(name='Message', fields=[('id', models.BigAutoField(primary_key=True)), ('text', models.TextField())]),\n    ]\n",
             "chat/migrations/0002_message_edited_at.py": "from django.db import migrations, models\n\nclass Migration(migrations.Migration):\n    dependencies = [\n        ('chat', '0001_initial'),\n    ]\n    operations = [\n        migrations.AddField(model_name='message', name='edited_at', field=models.DateTimeField(null=True)),\n    ]\n",
         ]
+        if helperModule { files["chat/migrations/0003_helpers.py"] = "def backfill(apps, schema_editor):\n    pass\n" }
         if conflicting {
             files["chat/migrations/0002_message_pinned.py"] = "from django.db import migrations, models\n\nclass Migration(migrations.Migration):\n    dependencies = [('chat', '0001_initial')]\n    operations = [migrations.AddField(model_name='message', name='pinned', field=models.BooleanField(default=False))]\n"
         }
@@ -24,6 +25,13 @@ extension MigrationsCheck {
         })
     }
 
+
+    /// "chat/migrations/0003_x.py" → chat.0003_x (the app is the folder holding migrations/).
+    static func djangoKey(_ file: String) -> DjangoMigrations.Key? {
+        let parts = file.split(separator: "/").map(String.init)
+        guard parts.count >= 3, parts[parts.count - 2] == "migrations", parts.last!.hasSuffix(".py") else { return nil }
+        return DjangoMigrations.Key(app: parts[parts.count - 3], name: String(parts.last!.dropLast(3)))
+    }
 
     func django(_ project: ProjectMigrations, session: any PostgresSession, schema: String?, timeout: Duration) async -> CheckOutcome {
         let migrations = project.django ?? []
@@ -55,7 +63,17 @@ extension MigrationsCheck {
             warnings.append(Finding(.warn, "\(c.leaves.count) leaf migrations in \(c.app) (\(Self.list(c.leaves.map(\.name)))): python manage.py migrate refuses (\"Conflicting migrations detected\")",
                                     fix: "run python manage.py makemigrations --merge, then python manage.py migrate"))
         }
-        let unknown = graph.unknown(recorded)
+        // A module Django cannot load as a migration (no Migration class): migrate stops at it; a row of its name is
+        // that file's, not another branch's.
+        let refusedKeys = Set(project.refused.compactMap(Self.djangoKey))
+        for file in project.refused.prefix(3) {
+            let key = Self.djangoKey(file)
+            let recordedToo = key.map { recorded.contains($0) } ?? false
+            warnings.append(Finding(.warn, "\(file) has no Migration class: python manage.py migrate stops at it (\"has no Migration class\")\(recordedToo ? "; the database records it as applied" : ""); preflight did not compare it",
+                                    fix: "make it a migration (class Migration(migrations.Migration)) or move it out of the migrations folder",
+                                    location: SourceLocation(file: file)))
+        }
+        let unknown = graph.unknown(recorded).filter { !refusedKeys.contains($0) }
         if !unknown.isEmpty {
             evidence["unknown"] = .array(unknown.map { .string($0.description) })
             warnings.append(Finding(.warn, "\(Self.list(unknown.map(\.description))) \(unknown.count == 1 ? "is" : "are") applied but no migration file declares \(unknown.count == 1 ? "it" : "them") (another branch's migration?)",

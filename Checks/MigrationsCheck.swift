@@ -49,6 +49,9 @@ public struct MigrationsCheck: BuiltInCheck {
                          says: "2 leaf migrations in chat (0002_message_edited_at, 0002_message_pinned): python manage.py migrate refuses (\"Conflicting migrations detected\")"),
             CheckExample(.warn, given: Self.djangoWorld(applied: ["0001_initial", "0002_message_edited_at", "0003_other_branch"]),
                          says: "chat.0003_other_branch is applied but no migration file declares it (another branch's migration?)"),
+            // A module without a Migration class in migrations/: Django's loader stops at it; preflight says so.
+            CheckExample(.warn, given: Self.djangoWorld(applied: ["0001_initial", "0002_message_edited_at"], helperModule: true),
+                         says: "chat/migrations/0003_helpers.py has no Migration class: python manage.py migrate stops at it"),
             CheckExample(.pass, given: Self.railsWorld(applied: ["20260101000000", "20260301000000"]),
                          says: "Rails: 2 ActiveRecord migrations in db/migrate, all applied (last: 20260301000000_add_edited_at_to_messages)"),
             CheckExample(.fail, given: Self.railsWorld(applied: ["20260101000000"]),

@@ -152,7 +152,11 @@ public struct ProjectMigrations: Fact {
                 return ProjectMigrations(tool: .rails, folder: display(folder), source: "migrations.path", rails: readRails(folder, display: display))
             }
             if wanted == "django" || (wanted == nil && FileManager.default.fileExists(atPath: full + "/manage.py")) {
-                return ProjectMigrations(tool: .django, folder: display(full), source: "migrations.path", django: readDjango(full, display: display))
+                var refused: [String] = []
+                let found = readDjango(full, display: display, refused: &refused)
+                var m = ProjectMigrations(tool: .django, folder: display(full), source: "migrations.path", django: found)
+                m.refused = refused
+                return m
             }
             if wanted != "prisma", let versions = alembicVersions(full) {
                 return ProjectMigrations(tool: .alembic, folder: display(versions), source: "migrations.path", alembic: readAlembic(versions))
@@ -176,7 +180,11 @@ public struct ProjectMigrations: Fact {
                                      problem: "both alembic.ini and manage.py are next to the config: set migrations.tool to alembic or django")
         }
         if manage, wanted == nil || wanted == "django" {
-            return ProjectMigrations(tool: .django, folder: ".", source: "manage.py", django: readDjango(root.standardizedFileURL.path, display: display))
+            var refused: [String] = []
+            let found = readDjango(root.standardizedFileURL.path, display: display, refused: &refused)
+            var m = ProjectMigrations(tool: .django, folder: ".", source: "manage.py", django: found)
+            m.refused = refused
+            return m
         }
         let railsFolder = root.appendingPathComponent("db/migrate").standardizedFileURL.path
         if wanted == nil || wanted == "rails", isDirectory(railsFolder) {
@@ -268,7 +276,8 @@ extension ProjectMigrations {
 
     /// Each app's `migrations/` within three folders of the project (the app label is the folder holding it,
     /// Django's default), every module not starting with `_` or `~` (the loader's rule), sorted by app and name.
-    static func readDjango(_ project: String, display: (String) -> String) -> [DjangoMigrations.Migration] {
+    /// A module without a `Migration` class goes to `refused`: Django's loader stops at it ("has no Migration class").
+    static func readDjango(_ project: String, display: (String) -> String, refused: inout [String]) -> [DjangoMigrations.Migration] {
         var folders: [String] = []
         func walk(_ dir: String, depth: Int) {
             guard depth <= 3, folders.count < 1_000 else { return }
@@ -288,6 +297,8 @@ extension ProjectMigrations {
                 if let m = DjangoMigrations.parse(String(decoding: bytes, as: UTF8.self), app: app, name: String(name.dropLast(3)),
                                                   file: display(folder + "/" + name)) {
                     out.append(m)
+                } else if refused.count < 100 {
+                    refused.append(display(folder + "/" + name))
                 }
             }
         }

@@ -199,8 +199,27 @@ import TestSupport
             "chat/migrations/0003_rename.py": "class Migration(migrations.Migration):\n    dependencies = [('chat', '0002_message_edited_at')]\n    operations = [migrations.AlterModelTable(name='room', table='rooms')]\n",
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let read = ProjectMigrations.readDjango(dir.path) { $0 }
+        var refused: [String] = []
+        let read = ProjectMigrations.readDjango(dir.path, display: { $0 }, refused: &refused)
         #expect(read.map(\.changes.tables) == [["messages", "rooms"], [], []])
         #expect(read[1].changes.columns == ["messages.edited_at", "rooms.topic"])
+        #expect(refused.isEmpty)
+    }
+
+    /// A module in migrations/ without a Migration class is what Django's loader refuses ("has no Migration class"):
+    /// named, never silently dropped; its row in django_migrations is that file's, not another branch's.
+    @Test func aModuleWithoutAMigrationClassIsRefused() throws {
+        let dir = try migrationsProject([
+            "manage.py": "",
+            "chat/migrations/0001_initial.py": "class Migration(migrations.Migration):\n    operations = []\n",
+            "chat/migrations/0002_helpers.py": "def helper():\n    return 1\n",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var refused: [String] = []
+        let read = ProjectMigrations.readDjango(dir.path, display: { String($0.dropFirst(dir.path.count + 1)) }, refused: &refused)
+        #expect(read.map(\.key.name) == ["0001_initial"])
+        #expect(refused == ["chat/migrations/0002_helpers.py"])
+        #expect(MigrationsCheck.djangoKey("chat/migrations/0002_helpers.py") == DjangoMigrations.Key(app: "chat", name: "0002_helpers"))
+        #expect(MigrationsCheck.djangoKey("manage.py") == nil)
     }
 }

@@ -192,4 +192,24 @@ import TestSupport
         #expect(o.status == .warn, "\(o.summary)")
         #expect(o.summary == "chat.0002_message_pinned is applied but no migration file declares it (another branch's migration?)")
     }
+
+    /// A module without a Migration class in chat/migrations: the real `manage.py migrate` refuses it, and the check
+    /// names that file instead of passing over it.
+    @Test(.enabled(if: available, "django and psycopg2 are importable by /usr/bin/python3 (scripts/install-deps.sh)"))
+    func aModuleWithoutAMigrationClassIsNamedAsDjangoRefusesIt() async throws {
+        let pg = try await PostgresCluster.shared()
+        let url = try await Self.database(pg)
+        let p = with(try Self.project(), url: url)
+        defer { try? FileManager.default.removeItem(at: p.dir) }
+        try p.models([])
+        try await p.ok(["makemigrations", "chat", "--name", "initial"])
+        try await p.ok(["migrate"])
+        try "def backfill(apps, schema_editor):\n    pass\n".write(to: p.dir.appendingPathComponent("chat/migrations/0002_helpers.py"), atomically: true, encoding: .utf8)
+        let refused = try await p.manage(["migrate"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("has no Migration class"), "\(refused.stderr.suffix(600))")
+        let o = try await p.check(url)
+        #expect(o.status == .warn, "\(o.summary)")
+        #expect(o.findings.contains { $0.sentence.hasPrefix("chat/migrations/0002_helpers.py has no Migration class: python manage.py migrate stops at it") }, "\(o.findings.map(\.sentence))")
+    }
 }
