@@ -39,6 +39,8 @@ struct ScriptAnalysis: Sendable {
     private(set) var requestsWithUnsetBase: [String: Int] = [:]
     /// Requests whose base URL is only known at run time (a helper function, a request object in a variable).
     var unresolvedBases: [Note] = []
+    /// The start of the warning for `unresolvedBases` (the script check replaces it with what the smoke run sent).
+    static let unresolvedBaseSentence = "the base URL could not be resolved statically"
     /// Requests whose host was compared with the target.
     var targetsCompared = 0
     let targetConfigured: Bool
@@ -427,7 +429,7 @@ struct ScriptAnalysis: Sendable {
         }
         if let u = unresolvedBases.first {
             let more = unresolvedBases.count > 1 ? ", +\(unresolvedBases.count - 1) more" : ""
-            warnings.append(Finding(.warn, "the base URL could not be resolved statically (\(u.location): \(u.message)\(more)); it was not compared with the target",
+            warnings.append(Finding(.warn, "\(Self.unresolvedBaseSentence) (\(u.location): \(u.message)\(more)); it was not compared with the target",
                                     fix: "build request URLs from a constant or __ENV.X || \"default\" (or check the URL k6 prints with --http-debug)",
                                     location: SourceLocation(written: u.location)))
         }

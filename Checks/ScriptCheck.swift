@@ -11,6 +11,9 @@ import PreflightProbes
 public struct ScriptCheck: BuiltInCheck {
     public static let description = CheckDescription(
         id: "script", title: "Load script", layer: .script, prerequisites: [],
+        // Ordering only: a base URL the static reading could not resolve is then read in the URLs the smoke check's
+        // one real iteration sent.
+        after: ["smoke"],
         examples: [
             CheckExample(.pass, given: Self.world("const BASE = __ENV.CHAT_BASE_URL || 'http://127.0.0.1:3001';\nexport default function () { http.get(`${BASE}/messages`); }"),
                          says: "load.js: 1 request, no invented cursors, base URL on the target, peak 10 VUs"),
@@ -143,9 +146,31 @@ public struct ScriptCheck: BuiltInCheck {
                                        options: plan.settings.duration == nil ? plan.options : nil)
         var outcome = analysis.outcome(evidence: evidence, live: live, k6: judge, staticPeak: plan.settings.vus == nil ? plan.peakVUs : nil,
                                        staticUnknown: plan.settings.vus == nil ? plan.options?.peakUnknown : nil, tokenReview: tokens)
+        // A base URL not resolved statically, but built by k6 in the smoke check's real iteration (issue 34): the
+        // URLs it sent say where the requests go, instead of a warning.
+        if let smoke = await context.taken(SmokeIteration.self), let first = smoke.urls.first,
+           let i = outcome.findings.firstIndex(where: { $0.severity == .warn && $0.sentence.hasPrefix(ScriptAnalysis.unresolvedBaseSentence) }) {
+            let shown = redactURL(first) + (smoke.urls.count > 1 ? " (+\(smoke.urls.count - 1) more)" : "")
+            if let target = context.fact(TargetURL.self).url, smoke.urls.allSatisfy({ Self.sameOrigin($0, target) }) {
+                var findings = outcome.findings
+                findings[i] = Finding(.pass, "the base URL was not resolved statically; one real iteration built \(shown): on the target")
+                let order: [Status] = [.fail, .warn, .pass]
+                outcome = CheckOutcome(findings: order.flatMap { s in findings.filter { $0.severity == s } }, evidence: outcome.evidence, suspects: outcome.suspects)
+            } else {
+                outcome.findings[i].sentence += "; one real iteration sent \(shown)"
+            }
+        }
         // k6 stopped at a .proto the grpc check looks for: that check's finding is the cause, this one its consequence.
         if case .failure(let f)? = judge, !analysis.grpc.isEmpty, f.message.contains(".proto") { outcome.suspects.append("grpc") }
         return outcome
+    }
+
+    /// Whether a URL k6 sent is on the target's origin (scheme, host, port; the scheme's port when none is written).
+    static func sameOrigin(_ url: String, _ target: ServiceURL) -> Bool {
+        guard let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(), let host = c.host?.lowercased() else { return false }
+        let port = c.port ?? (scheme == "https" ? 443 : 80)
+        let bare = CharacterSet(charactersIn: "[]")
+        return scheme == target.scheme.lowercased() && host.trimmingCharacters(in: bare) == target.host.lowercased().trimmingCharacters(in: bare) && port == target.port
     }
 
     /// Each JWT's `exp` against now + the planned run: expired fails (every request that sends it gets 401), one

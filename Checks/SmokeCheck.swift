@@ -86,7 +86,9 @@ public struct SmokeCheck: BuiltInCheck {
             }
             if !r.timedOut, r.status == 0 {
                 // For the generator's sizing (ordered after this check): what the iteration really sent.
-                let measured = SmokeIteration(requests: run.iterationRequests, milliseconds: run.iterationMs)
+                var urls: [String] = []
+                for r in run.requests where !K6SmokeRun.isSetupOrTeardown(r.group) && r.url != "?" && !urls.contains(r.url) && urls.count < 20 { urls.append(r.url) }
+                let measured = SmokeIteration(requests: run.iterationRequests, milliseconds: run.iterationMs, urls: urls)
                 _ = await context.measured(SmokeIteration.self) { measured }
             }
             if r.timedOut {
@@ -184,9 +186,12 @@ public struct SmokeCheck: BuiltInCheck {
 public struct SmokeIteration: Sendable, Equatable {
     public let requests: Int
     public let milliseconds: Double?
-    public init(requests: Int, milliseconds: Double?) {
+    /// The URLs the iteration's requests were sent to, as k6 built them (distinct, at most 20).
+    public let urls: [String]
+    public init(requests: Int, milliseconds: Double?, urls: [String] = []) {
         self.requests = requests
         self.milliseconds = milliseconds
+        self.urls = urls
     }
 }
 

@@ -199,6 +199,44 @@ func writeScript(_ text: String, name: String = "load.js") throws -> (dir: URL, 
 }
 
 /// Base URLs that are not on the target, cursor wording, and the peak of overlapping scenarios.
+/// A base URL the static reading cannot resolve, read in the URLs the smoke check's one real iteration sent
+/// (issue 34): on the target's origin it is a pass saying so; elsewhere the warning names where they went.
+@Suite struct ScriptCheckSmokeURLs {
+    func run(_ urls: [String]) async throws -> CheckOutcome {
+        let dir = try temporaryDirectory("pf-script-smoke")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("load.js")
+        try "import http from 'k6/http';\nexport const options = { vus: 10 };\nfunction url(p) { return __ENV.BASE + p; }\nexport default function () { http.get(url('/messages')); }\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let ctx = CheckContext(config: scriptConfig(file.path, target: "http://127.0.0.1:3001/api/v1"), timeout: .seconds(2))
+        if !urls.isEmpty { _ = await ctx.measured(SmokeIteration.self) { SmokeIteration(requests: urls.count, milliseconds: 3, urls: urls) } }
+        return try await ScriptCheck(probes: ProbeAnswers().probes).run(ctx)
+    }
+
+    @Test func onTheTargetItIsAPass() async throws {
+        let alone = try await run([])
+        #expect(alone.status == .warn && alone.summary.hasPrefix("the base URL could not be resolved statically"), "\(alone.summary)")
+        let o = try await run(["http://127.0.0.1:3001/api/v1/messages"])
+        #expect(o.status == .pass, "\(o.findings.map(\.sentence))")
+        #expect(o.findings.contains { $0.sentence == "the base URL was not resolved statically; one real iteration built http://127.0.0.1:3001/api/v1/messages: on the target" },
+                "\(o.findings.map(\.sentence))")
+        let elsewhere = try await run(["http://127.0.0.1:3001/api/v1/messages", "http://10.9.9.9:8080/messages"])
+        #expect(elsewhere.status == .warn)
+        #expect(elsewhere.summary.hasSuffix("; one real iteration sent http://127.0.0.1:3001/api/v1/messages (+1 more)"), "\(elsewhere.summary)")
+    }
+
+    @Test func origins() throws {
+        let t = try #require(ServiceURL.parse("http://127.0.0.1:3001/api").0)
+        #expect(ScriptCheck.sameOrigin("http://127.0.0.1:3001/x?y=1", t))
+        #expect(!ScriptCheck.sameOrigin("https://127.0.0.1:3001/x", t))
+        #expect(!ScriptCheck.sameOrigin("http://127.0.0.1:3002/x", t))
+        let https = try #require(ServiceURL.parse("https://chat.local").0)
+        #expect(ScriptCheck.sameOrigin("https://CHAT.local/messages", https))
+        let v6 = try #require(ServiceURL.parse("http://[::1]:8000").0)
+        #expect(ScriptCheck.sameOrigin("http://[::1]:8000/x", v6))
+    }
+}
+
 @Suite struct ScriptCheckPlan {
     func run(_ text: String, env: [String: String] = [:], target: String? = "http://127.0.0.1:3001/api/v1") async throws -> CheckOutcome {
         let (dir, _) = try writeScript(text)
