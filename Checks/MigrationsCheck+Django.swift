@@ -38,13 +38,11 @@ extension MigrationsCheck {
         let display = project.folder ?? "."
         guard !migrations.isEmpty else { return .skipped("no Django migrations in the apps below \(display)") }
         var evidence = Evidence([("tool", .string("Django")), ("project", .string(display)), ("migrations", .int(migrations.count))])
-        let info: TableInfo
-        switch await Self.tableInfo("django_migrations", schema: schema, session: session, timeout: timeout) {
-        case .failure(let e): return .warn("the migration history could not be read: \(e.oneLine)", evidence: evidence, fix: "see the database check")
-        case .success(let i): info = i
+        let info: TableInfo, table: String
+        switch await Self.historyTable("django_migrations", schema: schema, session: session, timeout: timeout, evidence: &evidence) {
+        case .unreadable(let warning): return warning
+        case .found(let i, let t): (info, table) = (i, t)
         }
-        let table = "\(info.schema).django_migrations"
-        evidence["table"] = .string(table)
         var recorded: [DjangoMigrations.Key] = []
         if info.exists {
             switch await session.query("SELECT app, name FROM \(Self.identifier(info.schema)).django_migrations ORDER BY id LIMIT \(Self.maxRows)", timeout: timeout) {

@@ -125,14 +125,12 @@ extension MigrationsCheck {
         let display = project.folder ?? "migrations"
         guard !files.isEmpty else { return .skipped("no \(spec.label) migrations in \(display)") }
         var evidence = Evidence([("tool", .string(spec.label)), ("folder", .string(display)), ("migrations", .int(files.count))])
-        let info: TableInfo
-        switch await Self.tableInfo(spec.table, schema: schema, session: session, timeout: timeout) {
-        case .failure(let e): return .warn("the migration history could not be read: \(e.oneLine)", evidence: evidence, fix: "see the database check")
-        case .success(let i): info = i
+        let info: TableInfo, table: String
+        switch await Self.historyTable(spec.table, schema: schema, session: session, timeout: timeout, evidence: &evidence) {
+        case .unreadable(let warning): return warning
+        case .found(let i, let t): (info, table) = (i, t)
         }
-        let table = "\(info.schema).\(spec.table)"
         let qualified = "\(Self.identifier(info.schema)).\(Self.identifier(spec.table))"
-        evidence["table"] = .string(table)
         guard info.exists else {
             evidence["tables"] = .int(info.otherTables)
             if info.otherTables > 0 {

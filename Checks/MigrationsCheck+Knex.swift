@@ -25,13 +25,11 @@ extension MigrationsCheck {
         let display = project.folder ?? "migrations"
         guard !files.isEmpty else { return .skipped("no Knex migrations in \(display)") }
         var evidence = Evidence([("tool", .string("Knex")), ("folder", .string(display)), ("migrations", .int(files.count))])
-        let info: TableInfo
-        switch await Self.tableInfo("knex_migrations", schema: schema, session: session, timeout: timeout) {
-        case .failure(let e): return .warn("the migration history could not be read: \(e.oneLine)", evidence: evidence, fix: "see the database check")
-        case .success(let i): info = i
+        let info: TableInfo, table: String
+        switch await Self.historyTable("knex_migrations", schema: schema, session: session, timeout: timeout, evidence: &evidence) {
+        case .unreadable(let warning): return warning
+        case .found(let i, let t): (info, table) = (i, t)
         }
-        let table = "\(info.schema).knex_migrations"
-        evidence["table"] = .string(table)
         guard info.exists else {
             evidence["tables"] = .int(info.otherTables)
             if info.otherTables > 0 {

@@ -25,13 +25,11 @@ extension MigrationsCheck {
         let display = project.folder ?? "db/migrate"
         guard !migrations.isEmpty else { return .skipped("no ActiveRecord migrations in \(display)") }
         var evidence = Evidence([("tool", .string("Rails")), ("folder", .string(display)), ("migrations", .int(migrations.count))])
-        let info: TableInfo
-        switch await Self.tableInfo("schema_migrations", schema: schema, session: session, timeout: timeout) {
-        case .failure(let e): return .warn("the migration history could not be read: \(e.oneLine)", evidence: evidence, fix: "see the database check")
-        case .success(let i): info = i
+        let info: TableInfo, table: String
+        switch await Self.historyTable("schema_migrations", schema: schema, session: session, timeout: timeout, evidence: &evidence) {
+        case .unreadable(let warning): return warning
+        case .found(let i, let t): (info, table) = (i, t)
         }
-        let table = "\(info.schema).schema_migrations"
-        evidence["table"] = .string(table)
         guard info.exists else {
             evidence["tables"] = .int(info.otherTables)
             if info.otherTables > 0 {

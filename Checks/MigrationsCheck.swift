@@ -241,6 +241,25 @@ public struct MigrationsCheck: BuiltInCheck {
     static func literal(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
     static func identifier(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 
+    /// A tool's history table as each tool's reading starts: found in its schema and named in the evidence
+    /// (`schema.table`), or the warning when it cannot be looked up.
+    enum HistoryTable {
+        case found(TableInfo, table: String)
+        case unreadable(CheckOutcome)
+    }
+
+    static func historyTable(_ name: String, schema: String?, session: any PostgresSession, timeout: Duration,
+                             evidence: inout Evidence) async -> HistoryTable {
+        switch await tableInfo(name, schema: schema, session: session, timeout: timeout) {
+        case .failure(let e):
+            return .unreadable(.warn("the migration history could not be read: \(e.oneLine)", evidence: evidence, fix: "see the database check"))
+        case .success(let info):
+            let table = "\(info.schema).\(name)"
+            evidence["table"] = .string(table)
+            return .found(info, table: table)
+        }
+    }
+
     /// Whether `table` exists in `schema` (nil: the session's current schema), and how many other tables it holds.
     static func tableInfo(_ table: String, schema: String?, session: any PostgresSession, timeout: Duration) async -> Result<TableInfo, PostgresError> {
         let sql = """
@@ -291,13 +310,11 @@ public struct MigrationsCheck: BuiltInCheck {
             }
         }
 
-        let info: TableInfo
-        switch await Self.tableInfo("_prisma_migrations", schema: schema, session: session, timeout: timeout) {
-        case .failure(let e): return .warn("the migration history could not be read: \(e.oneLine)", evidence: evidence, fix: "see the database check")
-        case .success(let i): info = i
+        let info: TableInfo, table: String
+        switch await Self.historyTable("_prisma_migrations", schema: schema, session: session, timeout: timeout, evidence: &evidence) {
+        case .unreadable(let warning): return warning
+        case .found(let i, let t): (info, table) = (i, t)
         }
-        let table = "\(info.schema)._prisma_migrations"
-        evidence["table"] = .string(table)
 
         guard info.exists else {
             evidence["tables"] = .int(info.otherTables)
@@ -394,13 +411,11 @@ public struct MigrationsCheck: BuiltInCheck {
             warnings.append(Finding(.warn, "revision \(Self.list(graph.duplicates)) is declared by two files in \(display)", fix: "give each revision file its own revision id"))
         }
 
-        let info: TableInfo
-        switch await Self.tableInfo("alembic_version", schema: schema, session: session, timeout: timeout) {
-        case .failure(let e): return .warn("the migration history could not be read: \(e.oneLine)", evidence: evidence, fix: "see the database check")
-        case .success(let i): info = i
+        let info: TableInfo, table: String
+        switch await Self.historyTable("alembic_version", schema: schema, session: session, timeout: timeout, evidence: &evidence) {
+        case .unreadable(let warning): return warning
+        case .found(let i, let t): (info, table) = (i, t)
         }
-        let table = "\(info.schema).alembic_version"
-        evidence["table"] = .string(table)
         guard info.exists else {
             evidence["tables"] = .int(info.otherTables)
             if info.otherTables > 0 {
